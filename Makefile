@@ -1,0 +1,48 @@
+# @file Makefile  The two commands of the README, over CMake + Ninja.
+#
+#   make run    install missing Debian packages, build, start sipveil
+#   make test   install missing Debian packages, build, run every test (unit, corpus,
+#               integration, fuzz replay)
+#
+# Variables: BUILD (build directory, default build), CMAKE_ARGS (extra cmake arguments, e.g.
+# -DSIPVEIL_WERROR=ON as CI passes), RUN_ARGS (arguments of `sipveil run`).
+
+BUILD ?= build
+CMAKE_ARGS ?=
+RUN_ARGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps configure build run test sanitize fuzz bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@ninja -C $(BUILD) --quiet
+
+run: build
+	./$(BUILD)/sipveil run $(RUN_ARGS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# ASan + UBSan build of the unit, corpus and fuzz-replay tests (CI runs it too).
+sanitize: deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DSIPVEIL_BENCH=OFF \
+	  -DSIPVEIL_SANITIZER=address,undefined $(CMAKE_ARGS) >/dev/null
+	@ninja -C build-asan --quiet
+	ctest --test-dir build-asan -L 'unit|corpus|fuzz' --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	bash tests/fuzz/run.sh $(or $(SECONDS),60)
+
+bench: deps
+	bash bench/run-parse.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz build-bench

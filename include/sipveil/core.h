@@ -1,0 +1,163 @@
+/**
+ * @file core.h  Core layer: slices, the per-message arena, refcounted objects, logging.
+ *
+ * A slice (`struct sv_slice`) is a pointer and a length into memory that somebody else owns,
+ * usually the receive buffer of a SIP message. Slices never own and are never NUL-terminated:
+ * the parser hands out slices instead of copies, so parsing a message allocates nothing but
+ * its header index. Anything that must outlive the buffer is copied by its owner.
+ *
+ * The arena (`struct sv_arena`) is the scratch memory of one message: a bump allocator over a
+ * caller-supplied block, with heap overflow chunks only when that block is exhausted. Reset
+ * it between messages and the parse path makes no heap allocation at all.
+ *
+ * Refcounted objects (`sv_zalloc`, `sv_ref`, `sv_deref`) carry a destructor that runs when
+ * the last reference goes. All heap memory goes through `sv_malloc`, so tests can make the
+ * N-th allocation fail (`sv_mem_fail_after`) and sweep every out-of-memory path.
+ */
+#ifndef SIPVEIL_CORE_H
+#define SIPVEIL_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Slices                                                                                     */
+
+struct sv_slice {
+    const char *p; /* not owned; not NUL-terminated; NULL when absent */
+    size_t l;
+};
+
+/** A slice over a string literal. */
+#define SV_LIT(s) ((struct sv_slice){(s), sizeof(s) - 1})
+/** printf arguments for "%.*s". */
+#define SV_FMT(s) (int)(s).l, (s).p
+
+static inline struct sv_slice sv_slice_make(const char *p, size_t l)
+{
+    struct sv_slice s = {p, l};
+    return s;
+}
+
+static inline struct sv_slice sv_slice_cstr(const char *s)
+{
+    return sv_slice_make(s, s ? strlen(s) : 0);
+}
+
+static inline bool sv_slice_isset(struct sv_slice s)
+{
+    return s.p != NULL;
+}
+
+bool sv_slice_eq(struct sv_slice a, struct sv_slice b);
+/** ASCII case-insensitive equality, as SIP tokens compare. */
+bool sv_slice_caseeq(struct sv_slice a, struct sv_slice b);
+bool sv_slice_caseeq_cstr(struct sv_slice a, const char *s);
+/** Strip SP, HT, CR and LF at both ends. */
+struct sv_slice sv_slice_trim(struct sv_slice s);
+/** Position of the first @p c in @p s, or NULL. */
+const char *sv_slice_chr(struct sv_slice s, char c);
+/**
+ * Decode an unsigned decimal that fills the whole slice.
+ * @return 0, EINVAL when not all digits or empty, ERANGE when above @p max.
+ */
+int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Memory                                                                                     */
+
+/** malloc/calloc/realloc/free that honour the fault injector. */
+void *sv_malloc(size_t sz);
+void *sv_calloc(size_t n, size_t sz);
+void *sv_realloc(void *p, size_t sz);
+void sv_free(void *p);
+
+/**
+ * Make the allocation after @p n more successful ones fail (n = 0: the very next one).
+ * A negative @p n turns the injector off. Test-only; not thread-safe.
+ */
+void sv_mem_fail_after(long n);
+/** Number of sv_malloc family calls that succeeded since the process started. */
+unsigned long sv_mem_count(void);
+
+typedef void(sv_dtor_h)(void *obj);
+
+/** Allocate a zeroed refcounted object (refcount 1). @return NULL on ENOMEM. */
+void *sv_zalloc(size_t sz, sv_dtor_h *dtor);
+/** Take a reference. @return @p obj. */
+void *sv_ref(void *obj);
+/** Drop a reference; runs the destructor and frees at zero. @return NULL, always. */
+void *sv_deref(void *obj);
+unsigned sv_nrefs(const void *obj);
+
+struct sv_arena_chunk;
+
+/** Per-message bump allocator. Treat as opaque. */
+struct sv_arena {
+    char *cur, *end;
+    char *first;
+    size_t first_sz;
+    struct sv_arena_chunk *chunks; /* heap overflow, owned */
+    size_t used;                   /* bytes handed out since the last reset */
+};
+
+/** Start an arena on the caller's block @p buf (may be NULL with @p sz 0). */
+void sv_arena_init(struct sv_arena *a, void *buf, size_t sz);
+/** Uninitialised, 16-byte aligned memory valid until reset or close. @return NULL on ENOMEM. */
+void *sv_arena_alloc(struct sv_arena *a, size_t sz);
+void *sv_arena_zalloc(struct sv_arena *a, size_t sz);
+/** Copy @p s into the arena. @return the copy, or an unset slice on ENOMEM. */
+struct sv_slice sv_arena_dup(struct sv_arena *a, struct sv_slice s);
+/** Free the overflow chunks and rewind to the caller's block. */
+void sv_arena_reset(struct sv_arena *a);
+void sv_arena_close(struct sv_arena *a);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Logging                                                                                    */
+
+enum sv_log_level {
+    SV_LOG_ERR = 0,
+    SV_LOG_WARN,
+    SV_LOG_NOTICE,
+    SV_LOG_INFO,
+    SV_LOG_DEBUG,
+};
+
+/** The current threshold; messages above it cost one comparison. */
+extern enum sv_log_level sv_log_threshold;
+
+void sv_log_set_level(enum sv_log_level lvl);
+/** Parse "err", "warn", "notice", "info" or "debug". @return 0 or EINVAL. */
+int sv_log_level_parse(const char *s, enum sv_log_level *lvl);
+void sv_log_write(enum sv_log_level lvl, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/**
+ * Log at @p lvl for module @p mod. The level is checked before the arguments are evaluated.
+ * Privacy rule: never pass a URI, display name or body above SV_LOG_DEBUG.
+ */
+#define sv_log(lvl, mod, ...)                                                                      \
+    do {                                                                                           \
+        if ((lvl) <= sv_log_threshold)                                                             \
+            sv_log_write((lvl), (mod), __VA_ARGS__);                                               \
+    } while (0)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Misc                                                                                       */
+
+/** Fill @p buf with @p n cryptographically random bytes (getrandom). @return 0 or errno. */
+int sv_random(void *buf, size_t n);
+
+#define SV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifdef __cplusplus
+}
+#endif
+#endif

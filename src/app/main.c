@@ -1,0 +1,98 @@
+/**
+ * @file main.c  The sipveil command: dispatch to subcommands, --help and version.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <openssl/opensslv.h>
+#include <sipveil/core.h>
+#include "app.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: sipveil <command> [options] [arguments]\n"
+            "\n"
+            "sipveil is an IMS core (P-CSCF, I-CSCF/edge, S-CSCF, Presence Server) in which a\n"
+            "subscriber's identity goes exactly as far as the subscriber allows.\n"
+            "\n"
+            "Commands:\n"
+            "  run [--listen ADDR:PORT]\n"
+            "          Start the node(s). Today this is the message-core responder: it answers\n"
+            "          OPTIONS with 200, malformed requests with 400 and a reason, and every\n"
+            "          other request with 501. The proxy engine and the all-in-one IMS lab\n"
+            "          arrive with later releases (see README.md).\n"
+            "  parse [--role proxy|uas] [--stream] [FILE]\n"
+            "          Parse one SIP message from FILE or standard input and print a canonical\n"
+            "          dump. Exit 0 if valid, 65 if malformed (one line with the reason), 66 if\n"
+            "          well-formed but a server would refuse it (the status code it would send).\n"
+            "  version Print the version and the libraries sipveil was built with.\n"
+            "  help [COMMAND]\n"
+            "          Show this text, or the full help of COMMAND.\n"
+            "\n"
+            "Options common to all commands:\n"
+            "  -h, --help     Show help and exit.\n"
+            "\n"
+            "Exit status: 0 success; 64 usage error; 65 malformed input; 66 refused input or\n"
+            "missing file; 69 service unavailable; 71 system error; 74 I/O error.\n"
+            "\n"
+            "Logs go to standard error, one line per event. No identity, URI, display name\n"
+            "or message body is written above the debug level.\n");
+}
+
+static int cmd_version(void)
+{
+    printf("sipveil %s\n", SIPVEIL_VERSION);
+    printf("built with: libevent %s, %s, %s %s\n", event_get_version(), OPENSSL_VERSION_TEXT,
+#if defined(__clang__)
+           "clang", __clang_version__
+#elif defined(__GNUC__)
+           "gcc", __VERSION__
+#else
+           "cc", "?"
+#endif
+    );
+    return APP_EX_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return APP_EX_OK;
+    }
+    if (strcmp(argv[1], "parse") == 0)
+        app_usage_parse(stdout);
+    else if (strcmp(argv[1], "run") == 0)
+        app_usage_run(stdout);
+    else if (strcmp(argv[1], "version") == 0)
+        printf("Usage: sipveil version\n\nPrint the version and the libraries sipveil was "
+               "built with.\n");
+    else {
+        fprintf(stderr, "sipveil: no help for '%s'; try 'sipveil --help'\n", argv[1]);
+        return APP_EX_USAGE;
+    }
+    return APP_EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return APP_EX_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+        return cmd_help(1, argv);
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cmd_version();
+    if (strcmp(cmd, "parse") == 0)
+        return app_cmd_parse(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return app_cmd_run(argc - 1, argv + 1);
+    fprintf(stderr, "sipveil: unknown command '%s'; try 'sipveil --help'\n", cmd);
+    return APP_EX_USAGE;
+}

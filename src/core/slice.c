@@ -1,0 +1,70 @@
+/**
+ * @file slice.c  Slice helpers: comparison, trimming, number decoding.
+ */
+#include <errno.h>
+#include <sipveil/core.h>
+
+static inline unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+bool sv_slice_eq(struct sv_slice a, struct sv_slice b)
+{
+    return a.l == b.l && (a.l == 0 || memcmp(a.p, b.p, a.l) == 0);
+}
+
+bool sv_slice_caseeq(struct sv_slice a, struct sv_slice b)
+{
+    if (a.l != b.l)
+        return false;
+    for (size_t i = 0; i < a.l; i++) {
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool sv_slice_caseeq_cstr(struct sv_slice a, const char *s)
+{
+    return sv_slice_caseeq(a, sv_slice_cstr(s));
+}
+
+static inline bool is_lws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct sv_slice sv_slice_trim(struct sv_slice s)
+{
+    while (s.l && is_lws(s.p[0])) {
+        s.p++;
+        s.l--;
+    }
+    while (s.l && is_lws(s.p[s.l - 1]))
+        s.l--;
+    return s;
+}
+
+const char *sv_slice_chr(struct sv_slice s, char c)
+{
+    return s.l ? memchr(s.p, c, s.l) : NULL;
+}
+
+int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+
+    if (!s.l)
+        return EINVAL;
+    for (size_t i = 0; i < s.l; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c < '0' || c > '9')
+            return EINVAL;
+        v = v * 10 + (c - '0');
+        if (v > max)
+            return ERANGE;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
