@@ -9,7 +9,9 @@
  *   b  a, then delete every P-Asserted-Identity line, replace From's name-addr with the
  *      anonymous one (keeping its tag) and sip_msg_print the result into a static buffer;
  *   c  libosip2 parse: osip_message_init + osip_message_parse + osip_message_free;
- *   d  c, then the same two edits done the osip way and osip_message_to_str.
+ *   d  c, then the same two edits done the osip way and osip_message_to_str;
+ *   e  a, then decode every header that libosip2 decodes during its parse (the fair match
+ *      for c: libosip2 decodes more during the parse than sipveil does).
  *
  * Every measurement is warmed up, then run three times; the median rate is reported with the
  * spread of the three. Heap allocations are counted by alloc_count.c over one separate pass
@@ -20,7 +22,8 @@
  * and both edited outputs hold no P-Asserted-Identity, the anonymous From and the original
  * tag), so a benchmark of a path that quietly fails cannot happen.
  *
- * Usage: bench_parse [--seconds S] [--only abcd] [--arena BYTES] [--data DIR]
+ * Usage: bench_parse [--seconds S] [--only abcde] [--arena BYTES] [--data DIR] [--verbose]
+ *                    [--per-message]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -75,13 +78,14 @@ static struct bmsg msgs[MAX_MSGS];
 static unsigned nmsgs;
 static size_t mix_bytes;
 
-/* The per-message arena of a and b, on a static block as a server's receive loop would keep
+/* The per-message arena of a, b and e, on a static block as a server's receive loop would keep
    it. Its size is --arena; anything beyond spills to the heap and shows in allocs/msg. */
 static _Alignas(16) char arena_block[ARENA_MAX];
 static struct sv_arena arena;
 static unsigned long long arena_sum; /* arena.used summed over messages, for bytes/msg */
 
 static char out[2 * MAX_MSG_SIZE];
+static bool verbose, per_msg;
 static volatile unsigned long long sink; /* results land here so no work is optimised away */
 
 typedef int(bench_h)(const struct bmsg *m);
@@ -91,10 +95,12 @@ struct bench {
     const char *what;
     bench_h *run;
     bool sv; /* a sipveil path: has arena figures */
+    bool selected;
     /* results */
     bool done;
     double rate[RUNS];
     double median, spread;
+    double cpu, wall; /* process CPU time and wall time of the timed runs */
     double allocs, bytes, arena_bytes;
 };
 
@@ -105,6 +111,15 @@ static double now(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Only to show, in the cpu column, how much of the wall time the process really ran. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -260,6 +275,99 @@ static int run_sv_edit(const struct bmsg *m)
     return 0;
 }
 
+/**
+ * Row e: after the parse, decode what osip_message_parse decodes on its own (see
+ * docs/performance.md): every Via, Contact, Route and Record-Route element, the
+ * authentication headers, Content-Type, the token lists osip parses (Allow, Accept,
+ * Accept-Encoding, Accept-Language, Content-Encoding), and the URI lists Call-Info,
+ * Alert-Info and Error-Info; other comma lists are only split into elements, as osip splits
+ * them.
+ */
+static int sv_decode_like_osip(const struct sip_msg *msg)
+{
+    unsigned n = 0;
+    int err = 0;
+
+    for (unsigned i = 0; i < msg->hdrc && !err; i++) {
+        const struct sip_hdr *h = &msg->hdrv[i];
+        struct sv_slice cur = h->value, tok;
+        union {
+            struct sip_via via;
+            struct sip_contact ct;
+            struct sip_addr addr;
+            struct sip_auth au;
+            struct sip_ctype ctype;
+            struct sip_pvalue pv;
+        } u;
+
+        switch (h->id) {
+        case SIP_HDR_VIA:
+            while ((err = sip_via_next(&cur, &u.via)) == 0)
+                n++;
+            break;
+        case SIP_HDR_CONTACT:
+            while ((err = sip_contact_next(&cur, &u.ct)) == 0)
+                n++;
+            break;
+        case SIP_HDR_ROUTE:
+        case SIP_HDR_RECORD_ROUTE:
+            while ((err = sip_addr_next(&cur, &u.addr)) == 0)
+                n++;
+            break;
+        case SIP_HDR_AUTHORIZATION:
+        case SIP_HDR_PROXY_AUTHORIZATION:
+        case SIP_HDR_WWW_AUTHENTICATE:
+        case SIP_HDR_PROXY_AUTHENTICATE:
+            err = sip_auth_decode(&u.au, cur);
+            n++;
+            break;
+        case SIP_HDR_CONTENT_TYPE:
+            err = sip_ctype_decode(&u.ctype, cur);
+            n++;
+            break;
+        case SIP_HDR_ACCEPT: /* media ranges: split, then decode each as a media type */
+            while (!err && (err = sip_pvalue_next(&cur, &u.pv)) == 0) {
+                err = sip_ctype_decode(&u.ctype, u.pv.raw);
+                n++;
+            }
+            break;
+        case SIP_HDR_ALLOW:
+        case SIP_HDR_ACCEPT_ENCODING:
+        case SIP_HDR_ACCEPT_LANGUAGE:
+        case SIP_HDR_CONTENT_ENCODING:
+            while ((err = sip_token_next(&cur, &tok)) == 0)
+                n++;
+            break;
+        default:
+            if (!(sip_hdr_flags(h->id) & SIP_HF_LIST) && h->id != SIP_HDR_OTHER)
+                break;
+            while ((err = sip_pvalue_next(&cur, &u.pv)) == 0)
+                n++;
+            break;
+        }
+        if (err == ENOENT)
+            err = 0;
+    }
+    sink += n;
+    return err;
+}
+
+static int run_sv_parse_full(const struct bmsg *m)
+{
+    struct sip_msg *msg;
+    int err = sv_parse(m, &msg);
+
+    if (err)
+        return err;
+    err = sv_decode_like_osip(msg);
+    if (err) {
+        fprintf(stderr, "bench_parse: %s: decoding the osip set: %s\n", m->name, strerror(err));
+        return err;
+    }
+    arena_sum += arena.used;
+    return 0;
+}
+
 /* ---- c, d: libosip2 ---------------------------------------------------------------------- */
 
 static int run_osip_parse(const struct bmsg *m)
@@ -301,8 +409,7 @@ static int osip_edit_print(osip_message_t *sip, char **s, size_t *n)
     if (!sip->from)
         return ENOENT;
     o = (size_t)snprintf(from, sizeof(from), "%s", ANON_NAME_ADDR);
-    for (gp = osip_list_get_first(&sip->from->gen_params, &it); gp;
-         gp = osip_list_get_next(&it)) {
+    for (gp = osip_list_get_first(&sip->from->gen_params, &it); gp; gp = osip_list_get_next(&it)) {
         w = gp->gvalue ? snprintf(from + o, sizeof(from) - o, ";%s=%s", gp->gname, gp->gvalue)
                        : snprintf(from + o, sizeof(from) - o, ";%s", gp->gname);
         if (w < 0 || (size_t)w >= sizeof(from) - o)
@@ -395,6 +502,8 @@ static void check_all(void)
             die("%s: sipveil edit path failed", m->name);
         check_edited("sipveil", m, out, n, tag);
 
+        if (run_sv_parse_full(m) != 0)
+            die("%s: sipveil cannot decode the headers libosip2 decodes", m->name);
         if (run_osip_parse(m) != 0)
             die("%s: libosip2 does not parse it", m->name);
         if (osip_message_init(&sip) != 0 || osip_message_parse(sip, m->buf, m->len) != 0 ||
@@ -429,11 +538,11 @@ static double run_for(struct bench *b, double seconds)
     return (double)n / (t - t0);
 }
 
-static void measure(struct bench *b, double seconds)
+/** Warm @p b up and count its heap and arena use over one pass of the mix. */
+static void prepare(struct bench *b, double seconds)
 {
     struct alloc_stats s0, s1;
     unsigned long long a0;
-    double sorted[RUNS];
 
     run_for(b, seconds / 4); /* warm caches, branch predictors and the allocator */
 
@@ -444,14 +553,79 @@ static void measure(struct bench *b, double seconds)
     b->allocs = (double)(s1.calls - s0.calls) / nmsgs;
     b->bytes = (double)(s1.bytes - s0.bytes) / nmsgs;
     b->arena_bytes = (double)(arena_sum - a0) / nmsgs;
+}
 
-    for (int r = 0; r < RUNS; r++)
-        b->rate[r] = run_for(b, seconds);
-    memcpy(sorted, b->rate, sizeof(sorted));
-    qsort(sorted, RUNS, sizeof(sorted[0]), cmp_double);
-    b->median = sorted[RUNS / 2];
-    b->spread = (sorted[RUNS - 1] - sorted[0]) / b->median;
-    b->done = true;
+/**
+ * Time every selected row RUNS times. The rows take turns (a b c d, a b c d, ...) rather than
+ * running back to back, so that a slow spell of a shared machine hits all rows alike and the
+ * ratios stay fair.
+ */
+static void measure_all(struct bench *bv, size_t nb, double seconds)
+{
+    for (int r = 0; r < RUNS; r++) {
+        for (size_t i = 0; i < nb; i++) {
+            struct bench *b = &bv[i];
+            double c0, w0;
+
+            if (!b->selected)
+                continue;
+            c0 = cpu_now();
+            w0 = now();
+            b->rate[r] = run_for(b, seconds);
+            b->cpu += cpu_now() - c0;
+            b->wall += now() - w0;
+            if (verbose)
+                fprintf(stderr, "run %d %c %.0f messages/s\n", r + 1, b->id, b->rate[r]);
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        struct bench *b = &bv[i];
+        double sorted[RUNS];
+
+        if (!b->selected)
+            continue;
+        memcpy(sorted, b->rate, sizeof(sorted));
+        qsort(sorted, RUNS, sizeof(sorted[0]), cmp_double);
+        b->median = sorted[RUNS / 2];
+        b->spread = (sorted[RUNS - 1] - sorted[0]) / b->median;
+        b->done = true;
+    }
+}
+
+/**
+ * --per-message: ns per message of every selected row, file by file, to find the message
+ * kinds that cost most. One run of @p seconds / nmsgs per file and row; not a median.
+ */
+static void per_message(struct bench *bv, size_t nb, double seconds)
+{
+    double slot = seconds / nmsgs;
+
+    printf("%-28s %6s", "ns per message", "bytes");
+    for (size_t i = 0; i < nb; i++)
+        if (bv[i].selected)
+            printf(" %9c", bv[i].id);
+    putchar('\n');
+    for (unsigned k = 0; k < nmsgs; k++) {
+        printf("%-28s %6zu", msgs[k].name, msgs[k].len);
+        for (size_t i = 0; i < nb; i++) {
+            unsigned long long n = 0;
+            double t0, t;
+
+            if (!bv[i].selected)
+                continue;
+            t0 = now();
+            do {
+                for (int j = 0; j < 64; j++)
+                    if (bv[i].run(&msgs[k]) != 0)
+                        die("%s failed on %s", bv[i].what, msgs[k].name);
+                n += 64;
+                t = now();
+            } while (t - t0 < slot);
+            printf(" %9.0f", (t - t0) * 1e9 / (double)n);
+        }
+        putchar('\n');
+    }
+    putchar('\n');
 }
 
 /* ---- report ------------------------------------------------------------------------------ */
@@ -477,12 +651,13 @@ static void print_machine(double seconds, size_t arena_sz)
     printf("machine:  %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
     printf("compiler: %s\n", BENCH_COMPILER);
     printf("build:    %s (%s)\n", SV_BENCH_BUILD_TYPE, SV_BENCH_CFLAGS);
-    printf("peer:     libosip2 %s (distribution build), glibc %s malloc\n",
-           SV_BENCH_OSIP_VERSION, gnu_get_libc_version());
+    printf("peer:     libosip2 %s (distribution build), glibc %s malloc\n", SV_BENCH_OSIP_VERSION,
+           gnu_get_libc_version());
     printf("mix:      %u messages, %zu bytes, %.0f bytes/message on average\n", nmsgs, mix_bytes,
            (double)mix_bytes / nmsgs);
-    printf("method:   median of %d runs of %.2f s each after a %.2f s warm-up; "
-           "sipveil arena block %zu bytes\n\n",
+    printf("method:   median of %d runs of %.2f s each, rows taking turns, after a %.2f s "
+           "warm-up;\n          CLOCK_MONOTONIC; sipveil arena block %zu bytes; "
+           "spread = (max-min)/median;\n          cpu = process CPU time / wall time\n\n",
            RUNS, seconds, seconds / 4, arena_sz);
 }
 
@@ -490,36 +665,40 @@ static void print_table(const struct bench *bv, size_t nb)
 {
     char r[32], a[32], by[32], ar[32];
 
-    printf("   %-38s %12s %9s %10s %10s %11s %7s\n", "", "messages/s", "ns/msg", "allocs/msg",
-           "bytes/msg", "arena B/msg", "spread");
+    printf("   %-30s %11s %7s %10s %9s %11s %6s %5s\n", "", "messages/s", "ns/msg", "allocs/msg",
+           "bytes/msg", "arena B/msg", "spread", "cpu");
     for (size_t i = 0; i < nb; i++) {
         const struct bench *b = &bv[i];
 
         if (!b->done)
             continue;
         snprintf(a, sizeof(a), "%.2f", b->allocs);
-        printf("%c  %-38s %12s %9.0f %10s %10s %11s %6.1f%%\n", b->id, b->what,
+        printf("%c  %-30s %11s %7.0f %10s %9s %11s %5.1f%% %4.0f%%\n", b->id, b->what,
                fmt_int(r, sizeof(r), b->median), 1e9 / b->median, a,
                fmt_int(by, sizeof(by), b->bytes),
-               b->sv ? fmt_int(ar, sizeof(ar), b->arena_bytes) : "-", 100.0 * b->spread);
+               b->sv ? fmt_int(ar, sizeof(ar), b->arena_bytes) : "-", 100.0 * b->spread,
+               100.0 * b->cpu / b->wall);
     }
     putchar('\n');
     if (bv[0].done && bv[2].done)
-        printf("ratio sipveil/osip, parse:                    %6.2fx\n",
-               bv[0].median / bv[2].median);
+        printf("ratio sipveil/osip, parse:                 %6.2fx\n", bv[0].median / bv[2].median);
     if (bv[1].done && bv[3].done)
-        printf("ratio sipveil/osip, parse+edit+serialize:     %6.2fx\n",
-               bv[1].median / bv[3].median);
+        printf("ratio sipveil/osip, parse+edit+serialize:  %6.2fx\n", bv[1].median / bv[3].median);
+    if (bv[4].done && bv[2].done)
+        printf("ratio sipveil/osip, same decodes (e/c):    %6.2fx\n", bv[4].median / bv[2].median);
 }
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_parse [--seconds S] [--only abcd] [--arena BYTES] [--data DIR]\n"
+            "usage: bench_parse [--seconds S] [--only abcde] [--arena BYTES] [--data DIR] "
+            "[--verbose] [--per-message]\n"
             "  --seconds S    length of one timed run (default 2; three runs per row)\n"
-            "  --only LIST    rows to run, e.g. 'ac' (default abcd)\n"
+            "  --only LIST    rows to run, e.g. 'ac' (default abcde)\n"
             "  --arena BYTES  sipveil arena block (default 16384, at most %u)\n"
-            "  --data DIR     directory of .sip messages (default %s)\n",
+            "  --data DIR     directory of .sip messages (default %s)\n"
+            "  --verbose      print every timed run on stderr\n"
+            "  --per-message  first print ns/message of each row for every message file\n",
             ARENA_MAX, SV_BENCH_DATA);
     exit(2);
 }
@@ -531,8 +710,9 @@ int main(int argc, char **argv)
         {.id = 'b', .what = "sipveil parse+edit+serialize", .run = run_sv_edit, .sv = true},
         {.id = 'c', .what = "libosip2 parse", .run = run_osip_parse},
         {.id = 'd', .what = "libosip2 parse+edit+serialize", .run = run_osip_edit},
+        {.id = 'e', .what = "sipveil parse+osip's decodes", .run = run_sv_parse_full, .sv = true},
     };
-    const char *dir = SV_BENCH_DATA, *only = "abcd";
+    const char *dir = SV_BENCH_DATA, *only = "abcde";
     double seconds = 2.0;
     size_t arena_sz = 16384;
 
@@ -540,6 +720,11 @@ int main(int argc, char **argv)
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
 
+        if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "--per-message") == 0) {
+            *(arg[2] == 'v' ? &verbose : &per_msg) = true;
+            i--;
+            continue;
+        }
         if (!val)
             usage();
         if (strcmp(arg, "--seconds") == 0) {
@@ -568,9 +753,14 @@ int main(int argc, char **argv)
     check_all();
     print_machine(seconds, arena_sz);
 
-    for (size_t i = 0; i < SV_ARRAY_SIZE(bv); i++)
-        if (strchr(only, bv[i].id))
-            measure(&bv[i], seconds);
+    for (size_t i = 0; i < SV_ARRAY_SIZE(bv); i++) {
+        bv[i].selected = strchr(only, bv[i].id) != NULL;
+        if (bv[i].selected)
+            prepare(&bv[i], seconds);
+    }
+    if (per_msg)
+        per_message(bv, SV_ARRAY_SIZE(bv), seconds);
+    measure_all(bv, SV_ARRAY_SIZE(bv), seconds);
     print_table(bv, SV_ARRAY_SIZE(bv));
 
     sv_arena_close(&arena);

@@ -34,8 +34,8 @@ static void usage(FILE *f)
             "Options common to all commands:\n"
             "  -h, --help     Show help and exit.\n"
             "\n"
-            "Exit status: 0 success; 64 usage error; 65 malformed input; 66 refused input or\n"
-            "missing file; 69 service unavailable; 71 system error; 74 I/O error.\n"
+            "Exit status: 0 success; 64 usage error; 65 malformed input; 66 refused input;\n"
+            "69 service unavailable; 71 system error; 74 I/O error (input not readable).\n"
             "\n"
             "Logs go to standard error, one line per event. No identity, URI, display name\n"
             "or message body is written above the debug level.\n");

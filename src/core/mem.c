@@ -88,8 +88,11 @@ struct sv_obj {
 
 void *sv_zalloc(size_t sz, sv_dtor_h *dtor)
 {
-    struct sv_obj *o = sv_calloc(1, sizeof(*o) + sz);
+    struct sv_obj *o;
 
+    if (sz > SIZE_MAX - sizeof(*o)) /* the header would wrap the size around */
+        return NULL;
+    o = sv_calloc(1, sizeof(*o) + sz);
     if (!o)
         return NULL;
     o->u.h.nrefs = 1;
@@ -169,7 +172,7 @@ void *sv_arena_alloc(struct sv_arena *a, size_t sz)
     /* Overflow: a chunk at least twice the request, so a run of small allocations after a
      * big one does not make a chunk each. */
     size_t csz = sz * 2 > ARENA_CHUNK_MIN ? sz * 2 : ARENA_CHUNK_MIN;
-    if (csz < sz)
+    if (csz < sz || csz > SIZE_MAX - sizeof(struct sv_arena_chunk)) /* wrapped around */
         return NULL;
     struct sv_arena_chunk *c = sv_malloc(sizeof(*c) + csz);
     if (!c)

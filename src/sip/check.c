@@ -119,15 +119,16 @@ int sip_msg_check(const struct sip_msg *msg, const struct sip_check_opts *opts,
             return verdict(st, 400, "Bad Request (malformed Privacy)");
     }
 
+    /* §8.2.2.3: Require and Proxy-Require in CANCEL or ACK are ignored, whatever the role. */
+    bool ext = msg->mid != SIP_METHOD_ACK && msg->mid != SIP_METHOD_CANCEL;
     if (opts->role == SIP_CHECK_PROXY) {
         /* §16.3: Max-Forwards, then Proxy-Require. A proxy may still answer an OPTIONS
          * with Max-Forwards 0 addressed to itself (§11); that is the caller's choice. */
         if (msg->has_max_forwards && msg->max_forwards == 0)
             return verdict(st, 483, "Too Many Hops");
-        if (find_unsupported(msg, SIP_HDR_PROXY_REQUIRE, opts->supported, &st->unsupported))
+        if (ext && find_unsupported(msg, SIP_HDR_PROXY_REQUIRE, opts->supported, &st->unsupported))
             return verdict(st, 420, "Bad Extension");
-    } else if (msg->mid != SIP_METHOD_ACK && msg->mid != SIP_METHOD_CANCEL &&
-               find_unsupported(msg, SIP_HDR_REQUIRE, opts->supported, &st->unsupported)) {
+    } else if (ext && find_unsupported(msg, SIP_HDR_REQUIRE, opts->supported, &st->unsupported)) {
         return verdict(st, 420, "Bad Extension");
     }
     return 0;

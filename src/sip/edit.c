@@ -99,8 +99,28 @@ int sip_edit_hdr_set(struct sip_edits *ed, const struct sip_hdr *h, struct sv_sl
     return sip_edit_range(ed, h->value, value);
 }
 
+/* Does an edit recorded so far delete all of [a, b)? */
+static bool is_deleted(const struct sip_edits *ed, const char *a, const char *b)
+{
+    uint32_t o = off_of(ed, a), e = off_of(ed, b);
+
+    for (unsigned i = 0; i < ed->n; i++) {
+        const struct sip_edit *x = &ed->v[i];
+        if (x->len && !x->text.l && x->off <= o && x->off + x->len >= e)
+            return true;
+    }
+    return false;
+}
+
 /**
  * Delete one element of a comma-list header line, with the comma that separated it.
+ *
+ * Elements deleted earlier count as gone: the range runs from the element to the next
+ * element still present, or else from the end of the previous one still present, so that
+ * deleting several elements one by one leaves no stray comma and never lets a deleted element
+ * through (a later range covers an earlier one, and the serializer drops covered edits).
+ * When no other element is left, the line goes.
+ *
  * @param elem  the element, pointing into @p h's value.
  * @return 0, EINVAL, ENOMEM.
  */
@@ -108,26 +128,27 @@ int sip_edit_elem_del(struct sip_edits *ed, const struct sip_hdr *h, struct sv_s
 {
     const char *vs = h->value.p, *ve = h->value.p + h->value.l;
     const char *a = elem.p, *b = elem.p + elem.l;
+    const char *prev_end = NULL, *next = NULL;
 
-    if (a < vs || b > ve)
+    if (!a || a < vs || b > ve)
         return EINVAL;
-    /* following comma: delete through it and the white space after it */
-    const char *q = sip__skip_lws(b, ve);
-    if (q < ve && *q == ',') {
-        q = sip__skip_lws(q + 1, ve);
-        return push(ed, off_of(ed, a), (uint32_t)(q - a), SV_LIT(""));
+    for (const char *p = vs; p < ve;) {
+        const char *c = sip__find_unquoted(p, ve, ',');
+        struct sv_slice el = sv_slice_trim(sip__span(p, c));
+        const char *ee = el.p + el.l;
+        if (el.l && !is_deleted(ed, el.p, ee)) {
+            if (ee <= a)
+                prev_end = ee;
+            else if (el.p >= b && !next)
+                next = el.p;
+        }
+        p = c < ve ? c + 1 : ve;
     }
-    /* last element: delete from the comma before it */
-    const char *c = a;
-    while (c > vs && sip__is_lws(c[-1]))
-        c--;
-    if (c > vs && c[-1] == ',') {
-        c--;
-        while (c > vs && sip__is_lws(c[-1]))
-            c--;
-        return push(ed, off_of(ed, c), (uint32_t)(b - c), SV_LIT(""));
-    }
-    return sip_edit_hdr_del(ed, h); /* the only element */
+    if (next)
+        return push(ed, off_of(ed, a), (uint32_t)(next - a), SV_LIT(""));
+    if (prev_end)
+        return push(ed, off_of(ed, prev_end), (uint32_t)(b - prev_end), SV_LIT(""));
+    return sip_edit_hdr_del(ed, h); /* no other element left */
 }
 
 static int insert_at(struct sip_edits *ed, uint32_t off, const char *name, struct sv_slice value)
@@ -185,6 +206,20 @@ int sip_edit_body_set(struct sip_edits *ed, struct sv_slice body)
     char num[16];
     int e;
 
+    if (ed->body_set) {
+        /* A second body replaces the first. The first call recorded two edits in a row, the
+         * body and then Content-Length; make both no-ops, or the first body would win over
+         * this one (or, at an empty original body, both would be inserted). */
+        for (unsigned i = ed->n - 1; i-- > 0;) {
+            struct sip_edit *x = &ed->v[i];
+            if (x->text.p == ed->body.p && x->off == off_of(ed, msg->body.p) &&
+                x->len == msg->body.l) {
+                x[0].len = x[1].len = 0;
+                x[0].text = x[1].text = SV_LIT("");
+                break;
+            }
+        }
+    }
     e = sip_edit_range(ed, msg->body, body);
     if (e)
         return e;

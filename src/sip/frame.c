@@ -34,6 +34,12 @@ static int fail(struct sip_perr *err, int code, const char *reason, size_t off)
     return code;
 }
 
+/* Length of the line [line, nl) without its line end (CRLF or a bare LF at @p nl). */
+static size_t line_len(const char *line, const char *nl)
+{
+    return (size_t)(nl - line) - (nl > line && nl[-1] == '\r');
+}
+
 /* Is the header name at [p, colon) "Content-Length" or "l"? */
 static bool is_clen_name(const char *p, const char *colon)
 {
@@ -77,6 +83,9 @@ int sip_frame(const char *buf, size_t len, enum sip_transport_kind mode,
             return ENODATA;
         return fail(err, EBADMSG, "no end of start line", (size_t)(end - buf));
     }
+    /* The window allows for CRLF; a bare LF leaves room for one octet too many. */
+    if (line_len(p, nl) > lim->max_start_line)
+        return fail(err, EMSGSIZE, "start line exceeds max_start_line", 0);
     p = nl + 1;
 
     /* headers, up to the empty line */
@@ -109,6 +118,8 @@ int sip_frame(const char *buf, size_t len, enum sip_transport_kind mode,
             if (!sip__is_ws(*p))
                 break;
         }
+        if (line_len(line, nl) > lim->max_header)
+            return fail(err, EMSGSIZE, "header exceeds max_header", (size_t)(line - buf));
         if (++nhdr > lim->max_headers)
             return fail(err, EMSGSIZE, "header count exceeds max_headers", (size_t)(line - buf));
         const char *colon = memchr(line, ':', (size_t)(p - line));

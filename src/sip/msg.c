@@ -67,6 +67,8 @@ static int start_line_parse(struct sip_msg *msg, struct sv_slice sl, struct sip_
     }
 
     msg->req = true;
+    if (sp == p) /* Method = token, which is never empty */
+        return fail(err, EBADMSG, "request line: method is not a token", 0);
     msg->method = sip__span(p, sp);
     for (const char *q = p; q < sp; q++) {
         if (!sip__is(*q, SIP__C_TOKEN))
@@ -130,7 +132,13 @@ static int eager_decode(struct sip_msg *msg, struct sip_perr *err)
     const char *why = NULL;
     uint32_t at = 0;
 
-#define BAD(reason)                                                                                    do {                                                                                                   if (!why) {                                                                                            why = (reason);                                                                                    at = h->off;                                                                                   }                                                                                              } while (0)
+#define BAD(reason)                                                                                \
+    do {                                                                                           \
+        if (!why) {                                                                                \
+            why = (reason);                                                                        \
+            at = h->off;                                                                           \
+        }                                                                                          \
+    } while (0)
     if ((h = sip_msg_hdr(msg, SIP_HDR_VIA))) {
         struct sv_slice cur = h->value;
         if (sip_via_next(&cur, &msg->via)) {
@@ -217,6 +225,9 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
         return fail(err, EBADMSG, "no end of start line", len);
     }
     le = (nl > buf && nl[-1] == '\r') ? nl - 1 : nl;
+    /* The window allows for CRLF; a bare LF leaves room for one octet too many. */
+    if ((size_t)(le - buf) > lim->max_start_line)
+        return fail(err, EMSGSIZE, "start line exceeds max_start_line", 0);
     e = start_line_parse(msg, sip__span(buf, le), err);
     if (e)
         return e;
@@ -251,13 +262,16 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
             if (p >= end || !sip__is_ws(*p))
                 break;
         }
-        if (msg->hdrc >= lim->max_headers)
+        le = (nl > line && nl[-1] == '\r') ? nl - 1 : nl;
+        if ((size_t)(le - line) > lim->max_header)
+            return fail(err, EMSGSIZE, "header exceeds max_header", (size_t)(line - buf));
+        /* Indices are 16 bits and SIP_HDR_END is taken, whatever max_headers says. */
+        if (msg->hdrc >= lim->max_headers || msg->hdrc >= SIP_HDR_END)
             return fail(err, EMSGSIZE, "header count exceeds max_headers", (size_t)(line - buf));
         if (msg->hdrc == cap && (e = hdrv_grow(msg, &cap, arena)))
             return e;
 
         struct sip_hdr *h = &msg->hdrv[msg->hdrc];
-        le = (nl > line && nl[-1] == '\r') ? nl - 1 : nl;
         if (hdr_split(h, line, le))
             return fail(err, EBADMSG, "header line: malformed name", (size_t)(line - buf));
         h->off = (uint32_t)(line - buf);

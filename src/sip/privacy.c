@@ -9,13 +9,13 @@ static const struct {
     unsigned bit;
 } priv_names[] = {
     /* also the order in which print emits values that have no token (added by a caller) */
-    {"none", SIP_PRIV_NONE},
-    {"header", SIP_PRIV_HEADER},
-    {"session", SIP_PRIV_SESSION},
-    {"user", SIP_PRIV_USER},
-    {"id", SIP_PRIV_ID},
-    {"history", SIP_PRIV_HISTORY},
-    {"critical", SIP_PRIV_CRITICAL},
+    {"none", SIP_PRIV_NONE},         /* RFC 3323 §4.2 */
+    {"header", SIP_PRIV_HEADER},     /* RFC 3323 §4.2 */
+    {"session", SIP_PRIV_SESSION},   /* RFC 3323 §4.2 */
+    {"user", SIP_PRIV_USER},         /* RFC 3323 §4.2 */
+    {"id", SIP_PRIV_ID},             /* RFC 3325 §9.3 */
+    {"history", SIP_PRIV_HISTORY},   /* RFC 7044 §4 */
+    {"critical", SIP_PRIV_CRITICAL}, /* RFC 3323 §4.2 */
 };
 
 static unsigned priv_lookup(struct sv_slice tok)

@@ -148,15 +148,9 @@ int sip_cseq_decode(struct sip_cseq *cs, struct sv_slice s)
 /* word (RFC 3261 §25.1): token characters plus ( ) < > : \ " / [ ] ? { } */
 static bool word_char(char c)
 {
-    if (sip__is(c, SIP__C_TOKEN))
-        return true;
-    switch (c) {
-    case '(': case ')': case '<': case '>': case ':': case '\\': case '"':
-    case '/': case '[': case ']': case '?': case '{': case '}':
-        return true;
-    default:
-        return false;
-    }
+    static const char extra[] = "()<>:\\\"/[]?{}";
+
+    return sip__is(c, SIP__C_TOKEN) || memchr(extra, c, sizeof(extra) - 1) != NULL;
 }
 
 /**

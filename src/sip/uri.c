@@ -315,8 +315,9 @@ static int tel_body_decode(struct sip_uri *uri, const char *p, const char *end)
             /* descriptor = domainname / global-number-digits */
             if (!eq || has_ctx)
                 return EBADMSG;
-            if (!(eq + 1 < e && eq[1] == '+' ? global_digits_ok(eq + 1, e)
-                                             : domain_ok(eq + 1, e)))
+            const char *vs = eq + 1;
+            bool ok = (vs < e && *vs == '+') ? global_digits_ok(vs, e) : domain_ok(vs, e);
+            if (!ok)
                 return EBADMSG;
             has_ctx = true;
         } else if (sv_slice_caseeq_cstr(name, "ext")) {
@@ -542,9 +543,8 @@ static bool param_val_eq(enum sip_uri_scheme sch, struct sv_slice name, struct s
 /* RFC 3261 §19.1.4: these must match even when only one URI has them. */
 static bool param_always_compared(struct sv_slice name)
 {
-    return esc_eq_cstr(name, "user") || esc_eq_cstr(name, "ttl") ||
-           esc_eq_cstr(name, "method") || esc_eq_cstr(name, "maddr") ||
-           esc_eq_cstr(name, "transport");
+    return esc_eq_cstr(name, "user") || esc_eq_cstr(name, "ttl") || esc_eq_cstr(name, "method") ||
+           esc_eq_cstr(name, "maddr") || esc_eq_cstr(name, "transport");
 }
 
 /*
@@ -722,7 +722,8 @@ bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b)
         size_t sa = a->scheme_s.l + 1, sb = b->scheme_s.l + 1;
         if (!sv_slice_caseeq(a->scheme_s, b->scheme_s) || ra.l < sa || rb.l < sb)
             return false;
-        return sv_slice_eq(sv_slice_make(ra.p + sa, ra.l - sa), sv_slice_make(rb.p + sb, rb.l - sb));
+        return sv_slice_eq(sv_slice_make(ra.p + sa, ra.l - sa),
+                           sv_slice_make(rb.p + sb, rb.l - sb));
     }
     }
 }

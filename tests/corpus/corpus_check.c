@@ -413,6 +413,8 @@ static int guard_init(struct guard *g, size_t cap)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     size_t data = (cap + pg - 1) / pg * pg;
+
+    memset(g, 0, sizeof(*g));
     if (data == 0)
         data = pg;
     g->maplen = data + 2 * pg;

@@ -40,8 +40,7 @@ static bool uri_eq(const char *a, const char *b, int line)
     struct sip_uri ua = uri_ok_at(a, line), ub = uri_ok_at(b, line);
     bool ab = sip_uri_equal(&ua, &ub), ba = sip_uri_equal(&ub, &ua);
     if (ab != ba) {
-        print_error("line %d: sip_uri_equal is not symmetric for \"%s\" and \"%s\"\n", line, a,
-                    b);
+        print_error("line %d: sip_uri_equal is not symmetric for \"%s\" and \"%s\"\n", line, a, b);
         fail();
     }
     return ab;

@@ -13,7 +13,7 @@
 static char *ring[16];
 static unsigned ring_i;
 
-static struct sv_slice H(const char *s)
+static struct sv_slice heap(const char *s)
 {
     size_t l = strlen(s);
     char *p = malloc(l ? l : 1);
@@ -29,7 +29,7 @@ static struct sv_slice H(const char *s)
 /* Decode the only via-parm of @p s; expects success and the end of the list after it. */
 static void one(const char *s, struct sip_via *via)
 {
-    struct sv_slice cur = H(s);
+    struct sv_slice cur = heap(s);
     assert_int_equal(sip_via_next(&cur, via), 0);
     assert_int_equal(cur.l, 0);
     assert_int_equal(sip_via_next(&cur, via), ENOENT);
@@ -38,7 +38,7 @@ static void one(const char *s, struct sip_via *via)
 static void bad(const char *s)
 {
     struct sip_via via;
-    struct sv_slice cur = H(s), save = cur;
+    struct sv_slice cur = heap(s), save = cur;
     int err;
 
     while ((err = sip_via_next(&cur, &via)) == 0)
@@ -108,10 +108,10 @@ static void via_wsinv_lws_around_slashes(void **state)
 static void via_wsinv_two_parms_folded(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = H("SIP  / 2.0  / TCP     spindle.example.com   ;\r\n"
-                            "  branch  =   z9hG4bK9ikj8  ,\r\n"
-                            " SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n"
-                            " z9hG4bK30239");
+    struct sv_slice cur = heap("SIP  / 2.0  / TCP     spindle.example.com   ;\r\n"
+                               "  branch  =   z9hG4bK9ikj8  ,\r\n"
+                               " SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n"
+                               " z9hG4bK30239");
 
     assert_int_equal(sip_via_next(&cur, &via), 0);
     assert_slice_equal(via.transport, "TCP");
@@ -129,8 +129,8 @@ static void via_wsinv_two_parms_folded(void **state)
 static void via_several_per_line(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = H("SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP "
-                            "b.example.com:5061;branch=z9hG4bK2,SIP/2.0/TLS [2001:db8::1]:5061");
+    struct sv_slice cur = heap("SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP "
+                               "b.example.com:5061;branch=z9hG4bK2,SIP/2.0/TLS [2001:db8::1]:5061");
 
     assert_int_equal(sip_via_next(&cur, &via), 0);
     assert_slice_equal(via.raw, "SIP/2.0/UDP a.example.com;branch=z9hG4bK1");
@@ -211,8 +211,7 @@ static void via_rport(void **state)
 {
     struct sip_via via;
 
-    one("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-d87543-4dade06d0bdb11ee-1--d87543-;rport",
-        &via);
+    one("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-d87543-4dade06d0bdb11ee-1--d87543-;rport", &via);
     assert_true(via.rport);
     assert_int_equal(via.rport_val, 0);
     one("SIP/2.0/UDP 192.0.2.1;rport=5061;received=192.0.2.7;branch=z9hG4bK1", &via);
@@ -412,7 +411,7 @@ static void via_empty_elements(void **state)
     bad(",");
 
     /* the good element before an empty one still decodes; the cursor stops at the bad one */
-    cur = H("SIP/2.0/UDP a.example.com, SIP/2.0/UDP b.example.com,");
+    cur = heap("SIP/2.0/UDP a.example.com, SIP/2.0/UDP b.example.com,");
     assert_int_equal(sip_via_next(&cur, &via), 0);
     save = cur;
     assert_int_equal(sip_via_next(&cur, &via), EBADMSG);
@@ -464,10 +463,10 @@ static void via_param_malformed(void **state)
 static void via_empty_input(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = H("");
+    struct sv_slice cur = heap("");
 
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
-    cur = H(" \r\n ");
+    cur = heap(" \r\n ");
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
     cur = sv_slice_make(NULL, 0);
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
@@ -501,9 +500,10 @@ static void via_branch_cookie(void **state)
  * every result is a clean 0, ENOENT or EBADMSG. */
 static void via_every_prefix_stays_in_bounds(void **state)
 {
-    static const char full[] = "SIP / 2.0 / UDP [2001:db8::9:1] : 6050 ;branch=z9hG4bKx;rport=1"
-                               ";received=192.0.2.1;ttl=3;maddr=h.example.com;x=\"a,b\" , SIP/2.0/TCP "
-                               "b.example.com:5061;branch=z9hG4bK2";
+    static const char full[] =
+        "SIP / 2.0 / UDP [2001:db8::9:1] : 6050 ;branch=z9hG4bKx;rport=1"
+        ";received=192.0.2.1;ttl=3;maddr=h.example.com;x=\"a,b\" , SIP/2.0/TCP "
+        "b.example.com:5061;branch=z9hG4bK2";
     struct sip_via via;
     char *buf;
 

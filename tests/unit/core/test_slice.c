@@ -1,0 +1,157 @@
+/**
+ * @file test_slice.c  Slice helpers: equality, trimming, search, decimal decoding.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "svtest.h"
+
+/* Inputs live in heap blocks of exactly their length, so ASan reports any read past the
+ * slice (slices are never NUL-terminated). The last few stay alive for the assertions. */
+static char *ring[8];
+static unsigned ring_i;
+
+static struct sv_slice H(const char *s) {
+    size_t l = strlen(s);
+    char *p = malloc(l ? l : 1);
+    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
+
+    assert_non_null(p);
+    memcpy(p, s, l);
+    free(ring[i]);
+    ring[i] = p;
+    return sv_slice_make(p, l);
+}
+
+static void
+slice_eq_exact(void **state)
+{
+    assert_true(sv_slice_eq(H("Via"), H("Via")));
+    assert_false(sv_slice_eq(H("Via"), H("via")));
+    assert_false(sv_slice_eq(H("Via"), H("Vi")));
+    assert_false(sv_slice_eq(H("Vi"), H("Via")));
+}
+
+static void slice_eq_empty(void **state)
+{
+    /* two empty slices are equal whatever they point at, NULL included */
+    assert_true(sv_slice_eq(sv_slice_make(NULL, 0), SV_LIT("")));
+    assert_true(sv_slice_eq(sv_slice_make(NULL, 0), sv_slice_make(NULL, 0)));
+    assert_false(sv_slice_eq(sv_slice_make(NULL, 0), SV_LIT("a")));
+}
+
+/* RFC 3261 §7.3.1: header names and tokens compare case-insensitively. */
+static void slice_caseeq_ascii(void **state)
+{
+    assert_true(sv_slice_caseeq(H("Content-Length"), H("cONTENT-lENGTH")));
+    assert_true(sv_slice_caseeq(H(""), H("")));
+    assert_false(sv_slice_caseeq(H("Via"), H("Vias")));
+    assert_false(sv_slice_caseeq(H("a"), H("b")));
+    /* only letters fold: '@' (0x40) and '`' (0x60) differ by the case bit but are not letters */
+    assert_false(sv_slice_caseeq(H("@"), H("`")));
+    assert_false(sv_slice_caseeq(H("["), H("{")));
+}
+
+static void slice_caseeq_cstr(void **state)
+{
+    assert_true(sv_slice_caseeq_cstr(H("sip/2.0"), "SIP/2.0"));
+    assert_false(sv_slice_caseeq_cstr(H("SIP/2.0"), "SIP/2.1"));
+    assert_true(sv_slice_caseeq_cstr(sv_slice_make(NULL, 0), ""));
+}
+
+static void slice_trim_both_ends(void **state)
+{
+    struct sv_slice s = H(" \t\r\n value with  spaces \r\n\t ");
+    assert_slice_equal(sv_slice_trim(s), "value with  spaces");
+    assert_slice_equal(sv_slice_trim(H("x")), "x");
+    assert_slice_equal(sv_slice_trim(H("plain")), "plain");
+}
+
+static void slice_trim_all_white_is_empty(void **state)
+{
+    struct sv_slice s = H(" \r\n\t");
+    struct sv_slice t = sv_slice_trim(s);
+    assert_int_equal(t.l, 0);
+    assert_true(t.p >= s.p && t.p <= s.p + s.l);
+    t = sv_slice_trim(sv_slice_make(NULL, 0));
+    assert_int_equal(t.l, 0);
+}
+
+static void slice_chr_found_and_absent(void **state)
+{
+    struct sv_slice s = H("user@host@x");
+    assert_ptr_equal(sv_slice_chr(s, '@'), s.p + 4);
+    assert_null(sv_slice_chr(s, ':'));
+    /* the byte right after the slice is not part of it */
+    assert_null(sv_slice_chr(sv_slice_make(s.p, 4), '@'));
+    assert_null(sv_slice_chr(sv_slice_make(NULL, 0), '@'));
+}
+
+static void slice_u32_values(void **state)
+{
+    uint32_t v = 7;
+    assert_int_equal(sv_slice_u32(H("0"), 10, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(sv_slice_u32(H("00042"), 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(sv_slice_u32(H("4294967295"), UINT32_MAX, &v), 0);
+    assert_int_equal(v, UINT32_MAX);
+}
+
+static void slice_u32_max_is_inclusive(void **state)
+{
+    uint32_t v = 7;
+    assert_int_equal(sv_slice_u32(H("255"), 255, &v), 0);
+    assert_int_equal(v, 255);
+    v = 7;
+    assert_int_equal(sv_slice_u32(H("256"), 255, &v), ERANGE);
+    assert_int_equal(v, 7); /* untouched on error */
+}
+
+static void slice_u32_overflow(void **state)
+{
+    uint32_t v = 7;
+    assert_int_equal(sv_slice_u32(H("4294967296"), UINT32_MAX, &v), ERANGE);
+    /* a long run of digits must not wrap around into range */
+    assert_int_equal(sv_slice_u32(H("18446744073709551616"), UINT32_MAX, &v), ERANGE);
+    assert_int_equal(sv_slice_u32(H("99999999999999999999999999999"), UINT32_MAX, &v), ERANGE);
+    assert_int_equal(v, 7);
+}
+
+static void slice_u32_empty(void **state)
+{
+    uint32_t v = 7;
+    assert_int_equal(sv_slice_u32(H(""), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_slice_make(NULL, 0), 10, &v), EINVAL);
+    assert_int_equal(v, 7);
+}
+
+/* RFC 4475 ncl: a sign is not a digit. */
+static void slice_u32_non_digit(void **state)
+{
+    uint32_t v = 7;
+    assert_int_equal(sv_slice_u32(H("-1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(H("+1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(H("1 "), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(H(" 1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(H("1a"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(H("0x1"), 10, &v), EINVAL);
+    assert_int_equal(v, 7);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(slice_eq_exact),
+    cmocka_unit_test(slice_eq_empty),
+    cmocka_unit_test(slice_caseeq_ascii),
+    cmocka_unit_test(slice_caseeq_cstr),
+    cmocka_unit_test(slice_trim_both_ends),
+    cmocka_unit_test(slice_trim_all_white_is_empty),
+    cmocka_unit_test(slice_chr_found_and_absent),
+    cmocka_unit_test(slice_u32_values),
+    cmocka_unit_test(slice_u32_max_is_inclusive),
+    cmocka_unit_test(slice_u32_overflow),
+    cmocka_unit_test(slice_u32_empty),
+    cmocka_unit_test(slice_u32_non_digit),
+};
+
+SV_TEST_MAIN(tests)
