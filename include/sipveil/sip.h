@@ -446,9 +446,10 @@ struct sip_msg {
  * come from @p arena; the slices point into @p buf, which must outlive the message.
  *
  * @return 0 (*@p msgp set, msg->raw.l octets consumed); ENODATA (stream: need more);
- *         EBADMSG or EMSGSIZE with @p err filled; ENOMEM. When a header decoder fails after
- *         the scan (EBADMSG), *@p msgp is set anyway with what was decoded, so that a server
- *         can still answer 400 if Via, Call-ID and CSeq are usable; otherwise it is untouched.
+ *         EBADMSG or EMSGSIZE with @p err filled; ENOMEM. When a request's request line or
+ *         a header decoder fails after the scan (EBADMSG), *@p msgp is set anyway with what
+ *         was decoded, so that a server can still answer 400 if Via, Call-ID and CSeq are
+ *         usable; in every other case it is untouched.
  */
 int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf, size_t len,
                   enum sip_transport_kind mode, const struct sip_limits *lim,

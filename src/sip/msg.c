@@ -178,8 +178,9 @@ static int eager_decode(struct sip_msg *msg, struct sip_perr *err)
  * @param mode   SIP_DGRAM (octets past Content-Length ignored) or SIP_STREAM.
  * @param lim    caps, or NULL for sip_limits_default.
  * @param err    out: the reason when EBADMSG or EMSGSIZE is returned.
- * @return 0, ENODATA, EBADMSG, EMSGSIZE or ENOMEM. On EBADMSG from a header decoder (the
- *         message framed and scanned) *@p msgp is set anyway, with the fields decoded so far.
+ * @return 0, ENODATA, EBADMSG, EMSGSIZE or ENOMEM. On EBADMSG from a request line or a
+ *         header decoder (the message framed and scanned), *@p msgp is set anyway, with the
+ *         fields decoded so far.
  */
 int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf, size_t len,
                   enum sip_transport_kind mode, const struct sip_limits *lim,
@@ -228,9 +229,15 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
     /* The window allows for CRLF; a bare LF leaves room for one octet too many. */
     if ((size_t)(le - buf) > lim->max_start_line)
         return fail(err, EMSGSIZE, "start line exceeds max_start_line", 0);
-    e = start_line_parse(msg, sip__span(buf, le), err);
-    if (e)
-        return e;
+    /* A request whose request line is malformed is still scanned, so that a server can
+     * answer it with 400 (RFC 4475 lwsstart, trws, ltgtruri); a bad status line is final. */
+    struct sip_perr sl_err = {0};
+    int sl_e = start_line_parse(msg, sip__span(buf, le), &sl_err);
+    if (sl_e && !(msg->req && msg->method.p)) {
+        if (err)
+            *err = sl_err;
+        return sl_e;
+    }
     p = nl + 1;
 
     /* header lines, up to the empty line */
@@ -312,7 +319,13 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
     /* From here on the message is framed and scanned: even if a decoder fails, *msgp is set
      * so that a server can still answer 400 when Via, Call-ID and CSeq are usable. */
     *msgp = msg;
-    return eager_decode(msg, err);
+    e = eager_decode(msg, err);
+    if (sl_e) {
+        if (err)
+            *err = sl_err;
+        return sl_e;
+    }
+    return e;
 }
 
 /**

@@ -83,6 +83,24 @@ static void bad(const char *s)
     assert_ptr_equal(m, untouched);
 }
 
+/* Parse, expecting EBADMSG for a request whose request line is malformed: the message is
+ * still scanned and *msgp set, so that a server can answer 400 (RFC 4475 lwsstart, trws). */
+static void bad_request_line(const char *s)
+{
+    struct sip_msg *m;
+    struct sip_perr err = {0};
+    int e = parse(&m, s, &err);
+
+    if (e != EBADMSG)
+        print_error("\"%s\" gave %d\n", s, e);
+    assert_int_equal(e, EBADMSG);
+    assert_non_null(err.reason);
+    assert_int_equal(err.status, 400);
+    assert_ptr_not_equal(m, untouched);
+    assert_true(m->req);
+    assert_true(strncmp(err.reason, "request line", 12) == 0);
+}
+
 static const char invite[] =
     "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
     "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds\r\n"
@@ -237,12 +255,12 @@ static void msg_version_other_parses(void **state)
 
 static void msg_version_malformed(void **state)
 {
-    bad("INVITE sip:a@b SIP/2\r\n\r\n");
-    bad("INVITE sip:a@b SIP2.0\r\n\r\n");
-    bad("INVITE sip:a@b SIP/2.0a\r\n\r\n");
-    bad("INVITE sip:a@b SIP/.0\r\n\r\n");
-    bad("INVITE sip:a@b SIP/2.\r\n\r\n");
-    bad("INVITE sip:a@b HTTP/1.1\r\n\r\n");
+    bad_request_line("INVITE sip:a@b SIP/2\r\n\r\n");
+    bad_request_line("INVITE sip:a@b SIP2.0\r\n\r\n");
+    bad_request_line("INVITE sip:a@b SIP/2.0a\r\n\r\n");
+    bad_request_line("INVITE sip:a@b SIP/.0\r\n\r\n");
+    bad_request_line("INVITE sip:a@b SIP/2.\r\n\r\n");
+    bad_request_line("INVITE sip:a@b HTTP/1.1\r\n\r\n");
     bad("SIP/2. 200 OK\r\n\r\n");
     bad("SIPS/2.0 200 OK\r\n\r\n");
 }
@@ -250,14 +268,14 @@ static void msg_version_malformed(void **state)
 static void msg_request_line_malformed(void **state)
 {
     bad("INVITE\r\n\r\n");
-    bad("INVITE sip:a@b\r\n\r\n");
-    bad(" sip:a@b SIP/2.0\r\n\r\n");        /* empty method */
-    bad("INVITE  sip:a@b SIP/2.0\r\n\r\n"); /* RFC 4475 lwsstart */
-    bad("INVITE sip:a@b SIP/2.0 \r\n\r\n"); /* RFC 4475 trws */
-    bad("INVITE sip:a@b  SIP/2.0\r\n\r\n");
-    bad("INV(ITE sip:a@b SIP/2.0\r\n\r\n");  /* method not a token */
-    bad("INVITE <sip:a@b> SIP/2.0\r\n\r\n"); /* RFC 4475 ltgtruri */
-    bad("INVITE sip:a@b\tSIP/2.0\r\n\r\n");
+    bad_request_line("INVITE sip:a@b\r\n\r\n");
+    bad(" sip:a@b SIP/2.0\r\n\r\n");        /* empty method: not even a request */
+    bad_request_line("INVITE  sip:a@b SIP/2.0\r\n\r\n"); /* RFC 4475 lwsstart */
+    bad_request_line("INVITE sip:a@b SIP/2.0 \r\n\r\n"); /* RFC 4475 trws */
+    bad_request_line("INVITE sip:a@b  SIP/2.0\r\n\r\n");
+    bad_request_line("INV(ITE sip:a@b SIP/2.0\r\n\r\n");  /* method not a token */
+    bad_request_line("INVITE <sip:a@b> SIP/2.0\r\n\r\n"); /* RFC 4475 ltgtruri */
+    bad_request_line("INVITE sip:a@b\tSIP/2.0\r\n\r\n");
     bad("\r\nINVITE sip:a@b SIP/2.0\r\n\r\n"); /* leading CRLF is the caller's to skip */
 }
 
