@@ -50,4 +50,8 @@ int sip__params_check(struct sv_slice params);
  */
 int sip__params_span(const char *p, const char *end, struct sv_slice *params);
 
+/** Next "token *(;param)" element of a comma list (Require, Security-Client...). */
+int sip__token_elem_next(struct sv_slice *cur, struct sv_slice *elem, struct sv_slice *name,
+                         struct sv_slice *params);
+
 #endif

@@ -16,24 +16,7 @@
  */
 int sip_secmech_next(struct sv_slice *cur, struct sip_secmech *sm)
 {
-    struct sv_slice c = *cur, elem, params;
-    const char *end, *te;
-    int err;
-
-    err = sip__list_next(&c, &elem);
-    if (err)
-        return err;
-    end = elem.p + elem.l;
-    te = sip__token_end(elem.p, end);
-    if (te == elem.p)
-        return EBADMSG;
-    if (sip__params_span(te, end, &params) || sip__params_check(params))
-        return EBADMSG;
-    sm->raw = elem;
-    sm->mech = sip__span(elem.p, te);
-    sm->params = params;
-    *cur = c;
-    return 0;
+    return sip__token_elem_next(cur, &sm->raw, &sm->mech, &sm->params);
 }
 
 /* Every '"' in [p, end) opens a quoted-string that closes. */

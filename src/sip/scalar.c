@@ -264,20 +264,33 @@ bool sip_ctype_is(const struct sip_ctype *ct, const char *type, const char *subt
  */
 int sip_token_next(struct sv_slice *cur, struct sv_slice *tok)
 {
-    struct sv_slice c = *cur, elem, params;
+    struct sv_slice name, params;
+    return sip__token_elem_next(cur, tok, &name, &params);
+}
+
+/**
+ * Next element "token *(;param)" of a comma list: the shape Require, Supported and the
+ * Security-* mechanisms share.
+ * @return 0; ENOENT at the end; EBADMSG (@p cur untouched).
+ */
+int sip__token_elem_next(struct sv_slice *cur, struct sv_slice *elem, struct sv_slice *name,
+                         struct sv_slice *params)
+{
+    struct sv_slice c = *cur, el;
     const char *end, *te;
     int err;
 
-    err = sip__list_next(&c, &elem);
+    err = sip__list_next(&c, &el);
     if (err)
         return err;
-    end = elem.p + elem.l;
-    te = sip__token_end(elem.p, end);
-    if (te == elem.p)
+    end = el.p + el.l;
+    te = sip__token_end(el.p, end);
+    if (te == el.p)
         return EBADMSG;
-    if (sip__params_span(te, end, &params) || sip__params_check(params))
+    if (sip__params_span(te, end, params) || sip__params_check(*params))
         return EBADMSG;
-    *tok = elem;
+    *elem = el;
+    *name = sip__span(el.p, te);
     *cur = c;
     return 0;
 }
