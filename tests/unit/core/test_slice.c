@@ -6,30 +6,16 @@
 
 #include "svtest.h"
 
-/* Inputs live in heap blocks of exactly their length, so ASan reports any read past the
- * slice (slices are never NUL-terminated). The last few stay alive for the assertions. */
-static char *ring[8];
-static unsigned ring_i;
-
-static struct sv_slice H(const char *s) {
-    size_t l = strlen(s);
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return sv_slice_make(p, l);
-}
+/* Inputs come from sv_test_heap: exact-size heap blocks, so ASan reports any read past the
+ * slice (slices are never NUL-terminated). */
 
 static void
 slice_eq_exact(void **state)
 {
-    assert_true(sv_slice_eq(H("Via"), H("Via")));
-    assert_false(sv_slice_eq(H("Via"), H("via")));
-    assert_false(sv_slice_eq(H("Via"), H("Vi")));
-    assert_false(sv_slice_eq(H("Vi"), H("Via")));
+    assert_true(sv_slice_eq(sv_test_heap("Via"), sv_test_heap("Via")));
+    assert_false(sv_slice_eq(sv_test_heap("Via"), sv_test_heap("via")));
+    assert_false(sv_slice_eq(sv_test_heap("Via"), sv_test_heap("Vi")));
+    assert_false(sv_slice_eq(sv_test_heap("Vi"), sv_test_heap("Via")));
 }
 
 static void slice_eq_empty(void **state)
@@ -43,33 +29,33 @@ static void slice_eq_empty(void **state)
 /* RFC 3261 §7.3.1: header names and tokens compare case-insensitively. */
 static void slice_caseeq_ascii(void **state)
 {
-    assert_true(sv_slice_caseeq(H("Content-Length"), H("cONTENT-lENGTH")));
-    assert_true(sv_slice_caseeq(H(""), H("")));
-    assert_false(sv_slice_caseeq(H("Via"), H("Vias")));
-    assert_false(sv_slice_caseeq(H("a"), H("b")));
+    assert_true(sv_slice_caseeq(sv_test_heap("Content-Length"), sv_test_heap("cONTENT-lENGTH")));
+    assert_true(sv_slice_caseeq(sv_test_heap(""), sv_test_heap("")));
+    assert_false(sv_slice_caseeq(sv_test_heap("Via"), sv_test_heap("Vias")));
+    assert_false(sv_slice_caseeq(sv_test_heap("a"), sv_test_heap("b")));
     /* only letters fold: '@' (0x40) and '`' (0x60) differ by the case bit but are not letters */
-    assert_false(sv_slice_caseeq(H("@"), H("`")));
-    assert_false(sv_slice_caseeq(H("["), H("{")));
+    assert_false(sv_slice_caseeq(sv_test_heap("@"), sv_test_heap("`")));
+    assert_false(sv_slice_caseeq(sv_test_heap("["), sv_test_heap("{")));
 }
 
 static void slice_caseeq_cstr(void **state)
 {
-    assert_true(sv_slice_caseeq_cstr(H("sip/2.0"), "SIP/2.0"));
-    assert_false(sv_slice_caseeq_cstr(H("SIP/2.0"), "SIP/2.1"));
+    assert_true(sv_slice_caseeq_cstr(sv_test_heap("sip/2.0"), "SIP/2.0"));
+    assert_false(sv_slice_caseeq_cstr(sv_test_heap("SIP/2.0"), "SIP/2.1"));
     assert_true(sv_slice_caseeq_cstr(sv_slice_make(NULL, 0), ""));
 }
 
 static void slice_trim_both_ends(void **state)
 {
-    struct sv_slice s = H(" \t\r\n value with  spaces \r\n\t ");
+    struct sv_slice s = sv_test_heap(" \t\r\n value with  spaces \r\n\t ");
     assert_slice_equal(sv_slice_trim(s), "value with  spaces");
-    assert_slice_equal(sv_slice_trim(H("x")), "x");
-    assert_slice_equal(sv_slice_trim(H("plain")), "plain");
+    assert_slice_equal(sv_slice_trim(sv_test_heap("x")), "x");
+    assert_slice_equal(sv_slice_trim(sv_test_heap("plain")), "plain");
 }
 
 static void slice_trim_all_white_is_empty(void **state)
 {
-    struct sv_slice s = H(" \r\n\t");
+    struct sv_slice s = sv_test_heap(" \r\n\t");
     struct sv_slice t = sv_slice_trim(s);
     assert_int_equal(t.l, 0);
     assert_true(t.p >= s.p && t.p <= s.p + s.l);
@@ -79,7 +65,7 @@ static void slice_trim_all_white_is_empty(void **state)
 
 static void slice_chr_found_and_absent(void **state)
 {
-    struct sv_slice s = H("user@host@x");
+    struct sv_slice s = sv_test_heap("user@host@x");
     assert_ptr_equal(sv_slice_chr(s, '@'), s.p + 4);
     assert_null(sv_slice_chr(s, ':'));
     /* the byte right after the slice is not part of it */
@@ -90,38 +76,39 @@ static void slice_chr_found_and_absent(void **state)
 static void slice_u32_values(void **state)
 {
     uint32_t v = 7;
-    assert_int_equal(sv_slice_u32(H("0"), 10, &v), 0);
+    assert_int_equal(sv_slice_u32(sv_test_heap("0"), 10, &v), 0);
     assert_int_equal(v, 0);
-    assert_int_equal(sv_slice_u32(H("00042"), 100, &v), 0);
+    assert_int_equal(sv_slice_u32(sv_test_heap("00042"), 100, &v), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(sv_slice_u32(H("4294967295"), UINT32_MAX, &v), 0);
+    assert_int_equal(sv_slice_u32(sv_test_heap("4294967295"), UINT32_MAX, &v), 0);
     assert_int_equal(v, UINT32_MAX);
 }
 
 static void slice_u32_max_is_inclusive(void **state)
 {
     uint32_t v = 7;
-    assert_int_equal(sv_slice_u32(H("255"), 255, &v), 0);
+    assert_int_equal(sv_slice_u32(sv_test_heap("255"), 255, &v), 0);
     assert_int_equal(v, 255);
     v = 7;
-    assert_int_equal(sv_slice_u32(H("256"), 255, &v), ERANGE);
+    assert_int_equal(sv_slice_u32(sv_test_heap("256"), 255, &v), ERANGE);
     assert_int_equal(v, 7); /* untouched on error */
 }
 
 static void slice_u32_overflow(void **state)
 {
     uint32_t v = 7;
-    assert_int_equal(sv_slice_u32(H("4294967296"), UINT32_MAX, &v), ERANGE);
+    assert_int_equal(sv_slice_u32(sv_test_heap("4294967296"), UINT32_MAX, &v), ERANGE);
     /* a long run of digits must not wrap around into range */
-    assert_int_equal(sv_slice_u32(H("18446744073709551616"), UINT32_MAX, &v), ERANGE);
-    assert_int_equal(sv_slice_u32(H("99999999999999999999999999999"), UINT32_MAX, &v), ERANGE);
+    assert_int_equal(sv_slice_u32(sv_test_heap("18446744073709551616"), UINT32_MAX, &v), ERANGE);
+    assert_int_equal(sv_slice_u32(sv_test_heap("99999999999999999999999999999"), UINT32_MAX, &v),
+                     ERANGE);
     assert_int_equal(v, 7);
 }
 
 static void slice_u32_empty(void **state)
 {
     uint32_t v = 7;
-    assert_int_equal(sv_slice_u32(H(""), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap(""), 10, &v), EINVAL);
     assert_int_equal(sv_slice_u32(sv_slice_make(NULL, 0), 10, &v), EINVAL);
     assert_int_equal(v, 7);
 }
@@ -130,12 +117,12 @@ static void slice_u32_empty(void **state)
 static void slice_u32_non_digit(void **state)
 {
     uint32_t v = 7;
-    assert_int_equal(sv_slice_u32(H("-1"), 10, &v), EINVAL);
-    assert_int_equal(sv_slice_u32(H("+1"), 10, &v), EINVAL);
-    assert_int_equal(sv_slice_u32(H("1 "), 10, &v), EINVAL);
-    assert_int_equal(sv_slice_u32(H(" 1"), 10, &v), EINVAL);
-    assert_int_equal(sv_slice_u32(H("1a"), 10, &v), EINVAL);
-    assert_int_equal(sv_slice_u32(H("0x1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap("-1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap("+1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap("1 "), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap(" 1"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap("1a"), 10, &v), EINVAL);
+    assert_int_equal(sv_slice_u32(sv_test_heap("0x1"), 10, &v), EINVAL);
     assert_int_equal(v, 7);
 }
 

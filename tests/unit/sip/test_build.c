@@ -7,56 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "svtest.h"
-#include <sipveil/sip.h>
+#include "svtest_sip.h"
 
-static char *ring[8];
-static unsigned ring_i;
-static struct sv_arena arena;
 static char out[8192];
 
-static int setup(void **state)
-{
-    sv_arena_init(&arena, NULL, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sv_arena_close(&arena);
-    return 0;
-}
-
+/* What we build must parse back as a whole: nothing left over. */
 static const struct sip_msg *parse_n(const char *s, size_t l)
 {
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-    struct sip_msg *m = NULL;
-    struct sip_perr err = {0};
+    const struct sip_msg *m = sv_test_parse_n(s, l);
 
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    int e = sip_msg_parse(&m, &arena, p, l, SIP_DGRAM, NULL, &err);
-    if (e)
-        print_error("parse: %d (%s) of:\n%.*s\n", e, err.reason ? err.reason : "-", (int)l, s);
-    assert_int_equal(e, 0);
-    assert_int_equal(m->raw.l, l); /* all of it, nothing left over */
+    assert_int_equal(m->raw.l, l);
     return m;
 }
 
 static const struct sip_msg *parse(const char *s)
 {
     return parse_n(s, strlen(s));
-}
-
-static void expect_out(size_t n, const char *want)
-{
-    if (n != strlen(want) || memcmp(out, want, n) != 0)
-        print_error("got:\n%.*s\nwanted:\n%s\n", (int)n, out, want);
-    assert_int_equal(n, strlen(want));
-    assert_memory_equal(out, want, n);
 }
 
 #define VIA1 "SIP/2.0/UDP proxy2.example.com:5060;branch=z9hG4bK77ef4c2312983.1;received=192.0.2.2"
@@ -94,17 +60,18 @@ static void resp_exact_bytes(void **state)
     assert_int_equal(sip_resp_build(req, 486, "Busy Here", SV_LIT("a6c85cf"),
                                     SV_LIT("Retry-After: 60\r\n"), out, sizeof(out), &n),
                      0);
-    expect_out(n, "SIP/2.0 486 Busy Here\r\n"
-                  "Via: " VIA1 "\r\n"
-                  "Via: " VIA2 "\r\n"
-                  "Via: " VIA3 "\r\n"
-                  "From: " FROM_V "\r\n"
-                  "To: " TO_V ";tag=a6c85cf\r\n"
-                  "Call-ID: " CID_V "\r\n"
-                  "CSeq: 314159 INVITE\r\n"
-                  "Retry-After: 60\r\n"
-                  "Content-Length: 0\r\n"
-                  "\r\n");
+    sv_test_expect_bytes(out, n,
+                         "SIP/2.0 486 Busy Here\r\n"
+                         "Via: " VIA1 "\r\n"
+                         "Via: " VIA2 "\r\n"
+                         "Via: " VIA3 "\r\n"
+                         "From: " FROM_V "\r\n"
+                         "To: " TO_V ";tag=a6c85cf\r\n"
+                         "Call-ID: " CID_V "\r\n"
+                         "CSeq: 314159 INVITE\r\n"
+                         "Retry-After: 60\r\n"
+                         "Content-Length: 0\r\n"
+                         "\r\n");
 }
 
 static void resp_parses_back(void **state)
@@ -206,8 +173,9 @@ static void resp_to_incomplete_request(void **state)
 
     assert_int_equal(
         sip_resp_build(req, 400, "Bad Request", SV_LIT("t"), SV_LIT(""), out, sizeof(out), &n), 0);
-    expect_out(n, "SIP/2.0 400 Bad Request\r\nVia: " VIA3 "\r\nCSeq: 1 OPTIONS\r\n"
-                  "Content-Length: 0\r\n\r\n");
+    sv_test_expect_bytes(out, n,
+                         "SIP/2.0 400 Bad Request\r\nVia: " VIA3 "\r\nCSeq: 1 OPTIONS\r\n"
+                         "Content-Length: 0\r\n\r\n");
 }
 
 /* ENOSPC says how much is needed, and nothing is written past the buffer (ASan). */
@@ -246,16 +214,17 @@ static void cancel_exact_and_parses_back(void **state)
     size_t n = 0;
 
     assert_int_equal(sip_cancel_build(req, out, sizeof(out), &n), 0);
-    expect_out(n, "CANCEL sip:bob@example.com SIP/2.0\r\n"
-                  "Via: " VIA1 "\r\n"
-                  "Route: <sip:p3.example.com;lr>\r\n"
-                  "Route: <sip:p4.example.com;lr>, <sip:p5.example.com;lr>\r\n"
-                  "From: " FROM_V "\r\n"
-                  "To: " TO_V "\r\n"
-                  "Call-ID: " CID_V "\r\n"
-                  "CSeq: 314159 CANCEL\r\n"
-                  "Max-Forwards: 70\r\n"
-                  "Content-Length: 0\r\n\r\n");
+    sv_test_expect_bytes(out, n,
+                         "CANCEL sip:bob@example.com SIP/2.0\r\n"
+                         "Via: " VIA1 "\r\n"
+                         "Route: <sip:p3.example.com;lr>\r\n"
+                         "Route: <sip:p4.example.com;lr>, <sip:p5.example.com;lr>\r\n"
+                         "From: " FROM_V "\r\n"
+                         "To: " TO_V "\r\n"
+                         "Call-ID: " CID_V "\r\n"
+                         "CSeq: 314159 CANCEL\r\n"
+                         "Max-Forwards: 70\r\n"
+                         "Content-Length: 0\r\n\r\n");
     c = parse_n(out, n);
     assert_true(c->req);
     assert_int_equal(c->mid, SIP_METHOD_CANCEL);
@@ -303,16 +272,17 @@ static void ack_for_487_parses_back(void **state)
     size_t n = 0;
 
     assert_int_equal(sip_ack_build(req, resp, out, sizeof(out), &n), 0);
-    expect_out(n, "ACK sip:bob@example.com SIP/2.0\r\n"
-                  "Via: " VIA1 "\r\n"
-                  "Route: <sip:p3.example.com;lr>\r\n"
-                  "Route: <sip:p4.example.com;lr>, <sip:p5.example.com;lr>\r\n"
-                  "From: " FROM_V "\r\n"
-                  "To: " TO_V ";tag=8321234356\r\n"
-                  "Call-ID: " CID_V "\r\n"
-                  "CSeq: 314159 ACK\r\n"
-                  "Max-Forwards: 70\r\n"
-                  "Content-Length: 0\r\n\r\n");
+    sv_test_expect_bytes(out, n,
+                         "ACK sip:bob@example.com SIP/2.0\r\n"
+                         "Via: " VIA1 "\r\n"
+                         "Route: <sip:p3.example.com;lr>\r\n"
+                         "Route: <sip:p4.example.com;lr>, <sip:p5.example.com;lr>\r\n"
+                         "From: " FROM_V "\r\n"
+                         "To: " TO_V ";tag=8321234356\r\n"
+                         "Call-ID: " CID_V "\r\n"
+                         "CSeq: 314159 ACK\r\n"
+                         "Max-Forwards: 70\r\n"
+                         "Content-Length: 0\r\n\r\n");
     a = parse_n(out, n);
     assert_int_equal(a->mid, SIP_METHOD_ACK);
     assert_int_equal(a->cseq.mid, SIP_METHOD_ACK);
@@ -428,19 +398,28 @@ static void tags_unique_over_many(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(resp_exact_bytes, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_parses_back, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_100_no_tag, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_existing_tag_kept, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_no_totag_given, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_null_reason, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_to_incomplete_request, setup, teardown),
-    cmocka_unit_test_setup_teardown(resp_enospc_reports_size, setup, teardown),
-    cmocka_unit_test_setup_teardown(cancel_exact_and_parses_back, setup, teardown),
-    cmocka_unit_test_setup_teardown(cancel_top_via_parm_only, setup, teardown),
-    cmocka_unit_test_setup_teardown(ack_for_487_parses_back, setup, teardown),
-    cmocka_unit_test_setup_teardown(ack_refuses_2xx_and_requests, setup, teardown),
-    cmocka_unit_test_setup_teardown(cancel_ack_enospc_reports_size, setup, teardown),
+    cmocka_unit_test_setup_teardown(resp_exact_bytes, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_parses_back, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_100_no_tag, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_existing_tag_kept, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_no_totag_given, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_null_reason, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_to_incomplete_request, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(resp_enospc_reports_size, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(cancel_exact_and_parses_back, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(cancel_top_via_parm_only, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(ack_for_487_parses_back, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(ack_refuses_2xx_and_requests, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(cancel_ack_enospc_reports_size, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
     cmocka_unit_test(branch_has_cookie_and_differs),
     cmocka_unit_test(branch_small_buffer_is_empty),
     cmocka_unit_test(tag_length_16_and_differs),

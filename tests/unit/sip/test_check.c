@@ -6,47 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "svtest.h"
-#include <sipveil/sip.h>
-
-static char *ring[8];
-static unsigned ring_i;
-static struct sv_arena arena;
-
-static int setup(void **state)
-{
-    sv_arena_init(&arena, NULL, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sv_arena_close(&arena);
-    return 0;
-}
-
-static const struct sip_msg *parse_n(const char *s, size_t l)
-{
-    char *p = malloc(l);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-    struct sip_msg *m = NULL;
-    struct sip_perr err = {0};
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    int e = sip_msg_parse(&m, &arena, p, l, SIP_DGRAM, NULL, &err);
-    if (e)
-        print_error("parse: %d (%s)\n", e, err.reason ? err.reason : "-");
-    assert_int_equal(e, 0);
-    return m;
-}
-
-static const struct sip_msg *parse(const char *s)
-{
-    return parse_n(s, strlen(s));
-}
+#include "svtest_sip.h"
 
 static const struct sip_msg *parse_file(const char *name)
 {
@@ -56,7 +16,7 @@ static const struct sip_msg *parse_file(const char *name)
     assert_non_null(f);
     size_t l = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    return parse_n(buf, l);
+    return sv_test_parse_n(buf, l);
 }
 
 static const char *const privacy_tags[] = {"privacy", NULL};
@@ -103,7 +63,7 @@ static void expect(const struct sip_msg *m, const struct sip_check_opts *o, uint
 
 static void check_valid_request_passes(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA FROM TO CID CSEQ MF END);
+    const struct sip_msg *m = sv_test_parse(RL VIA FROM TO CID CSEQ MF END);
 
     expect(m, &uas, 0, NULL);
     expect(m, &proxy, 0, NULL);
@@ -113,8 +73,8 @@ static void check_valid_request_passes(void **state)
 /* RFC 3261 §7.1: the version compares case-insensitively. */
 static void check_lowercase_version_passes(void **state)
 {
-    expect(parse("INVITE sip:bob@example.com sip/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas, 0,
-           NULL);
+    expect(sv_test_parse("INVITE sip:bob@example.com sip/2.0\r\n" VIA FROM TO CID CSEQ MF END),
+           &uas, 0, NULL);
 }
 
 /* RFC 3261 §8.2.2 (and §16.3 for proxies); RFC 4475 §3.1.2.16 badvers. */
@@ -129,38 +89,39 @@ static void check_505_version(void **state)
 /* 505 comes first: a SIP/3.0 request missing everything is still answered 505. */
 static void check_505_before_mandatory(void **state)
 {
-    expect(parse("OPTIONS sip:a@b SIP/3.0\r\n\r\n"), &uas, 505, NULL);
-    expect(parse("SIP/3.0 200 OK\r\n\r\n"), &uas, 505, NULL);
+    expect(sv_test_parse("OPTIONS sip:a@b SIP/3.0\r\n\r\n"), &uas, 505, NULL);
+    expect(sv_test_parse("SIP/3.0 200 OK\r\n\r\n"), &uas, 505, NULL);
 }
 
 /* RFC 3261 §8.1.1: To, From, CSeq, Call-ID and Via are mandatory. */
 static void check_missing_mandatory_400(void **state)
 {
-    expect(parse(RL FROM TO CID CSEQ MF END), &uas, 400, "Via");
-    expect(parse(RL VIA TO CID CSEQ MF END), &uas, 400, "From");
-    expect(parse(RL VIA FROM CID CSEQ MF END), &uas, 400, "To");
-    expect(parse(RL VIA FROM TO CSEQ MF END), &uas, 400, "Call-ID");
-    expect(parse(RL VIA FROM TO CID MF END), &uas, 400, "CSeq");
+    expect(sv_test_parse(RL FROM TO CID CSEQ MF END), &uas, 400, "Via");
+    expect(sv_test_parse(RL VIA TO CID CSEQ MF END), &uas, 400, "From");
+    expect(sv_test_parse(RL VIA FROM CID CSEQ MF END), &uas, 400, "To");
+    expect(sv_test_parse(RL VIA FROM TO CSEQ MF END), &uas, 400, "Call-ID");
+    expect(sv_test_parse(RL VIA FROM TO CID MF END), &uas, 400, "CSeq");
     /* Max-Forwards is mandatory to send, but an element processes requests without it */
-    expect(parse(RL VIA FROM TO CID CSEQ END), &uas, 0, NULL);
-    expect(parse(RL VIA FROM TO CID CSEQ END), &proxy, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ END), &uas, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ END), &proxy, 0, NULL);
 }
 
 /* RFC 3261 §7.3.1: a single-value header given twice; RFC 4475 §3.3.8 multi01. */
 static void check_repeated_single_value_400(void **state)
 {
-    expect(parse(RL VIA FROM FROM TO CID CSEQ MF END), &uas, 400, "From");
-    expect(parse(RL VIA FROM TO "t: <sip:carol@example.com>\r\n" CID CSEQ MF END), &uas, 400, "To");
-    expect(parse(RL VIA FROM TO CID "i: other\r\n" CSEQ MF END), &uas, 400, "Call-ID");
-    expect(parse(RL VIA FROM TO CID CSEQ "CSeq: 2 INVITE\r\n" MF END), &uas, 400, "CSeq");
-    expect(parse(RL VIA FROM TO CID CSEQ MF MF END), &uas, 400, "Max-Forwards");
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Expires: 1\r\nExpires: 2\r\n" END), &uas, 400,
+    expect(sv_test_parse(RL VIA FROM FROM TO CID CSEQ MF END), &uas, 400, "From");
+    expect(sv_test_parse(RL VIA FROM TO "t: <sip:carol@example.com>\r\n" CID CSEQ MF END), &uas,
+           400, "To");
+    expect(sv_test_parse(RL VIA FROM TO CID "i: other\r\n" CSEQ MF END), &uas, 400, "Call-ID");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ "CSeq: 2 INVITE\r\n" MF END), &uas, 400, "CSeq");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF MF END), &uas, 400, "Max-Forwards");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Expires: 1\r\nExpires: 2\r\n" END), &uas, 400,
            "Expires");
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Subject: a\r\ns: b\r\n" END), &uas, 400, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Subject: a\r\ns: b\r\n" END), &uas, 400, NULL);
     expect(parse_file("multi01"), &uas, 400, NULL);
     /* list headers may repeat */
-    expect(parse(RL VIA VIA FROM TO CID CSEQ MF "Route: <sip:a>\r\nRoute: <sip:b>\r\n" END), &uas,
-           0, NULL);
+    expect(sv_test_parse(RL VIA VIA FROM TO CID CSEQ MF "Route: <sip:a>\r\nRoute: <sip:b>\r\n" END),
+           &uas, 0, NULL);
 }
 
 /* RFC 3261 §8.2.6.1 / RFC 4475 §3.1.2.17 mismatch01: CSeq method differs from the method. */
@@ -168,12 +129,12 @@ static void check_cseq_mismatch_400(void **state)
 {
     expect(parse_file("mismatch01"), &uas, 400, "CSeq");
     expect(parse_file("mismatch01"), &proxy, 400, "CSeq");
-    expect(parse("ACK sip:bob@example.com SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas, 400,
-           "CSeq");
+    expect(sv_test_parse("ACK sip:bob@example.com SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas,
+           400, "CSeq");
     /* the method compares case-sensitively */
-    expect(
-        parse("INVITE sip:bob@example.com SIP/2.0\r\n" VIA FROM TO CID "CSeq: 1 invite\r\n" MF END),
-        &uas, 400, "CSeq");
+    expect(sv_test_parse("INVITE sip:bob@example.com SIP/2.0\r\n" VIA FROM TO CID
+                         "CSeq: 1 invite\r\n" MF END),
+           &uas, 400, "CSeq");
 }
 
 /* RFC 4475 §3.1.2.18 mismatch02: an unknown method whose CSeq names INVITE is a 400, not the
@@ -190,9 +151,9 @@ static void check_cseq_mismatch02_first(void **state)
 /* Before every other request verdict: 416, 420, 483. */
 static void check_cseq_mismatch_before_others(void **state)
 {
-    const struct sip_msg *m = parse("OPTIONS foo:bar SIP/2.0\r\n" VIA FROM TO CID CSEQ
-                                    "Max-Forwards: 0\r\nRequire: x\r\nProxy-Require: y\r\n"
-                                    "Privacy: @\r\n" END);
+    const struct sip_msg *m = sv_test_parse("OPTIONS foo:bar SIP/2.0\r\n" VIA FROM TO CID CSEQ
+                                            "Max-Forwards: 0\r\nRequire: x\r\nProxy-Require: y\r\n"
+                                            "Privacy: @\r\n" END);
     expect(m, &uas, 400, "CSeq");
     expect(m, &proxy, 400, "CSeq");
 }
@@ -203,40 +164,44 @@ static void check_416_unknown_scheme(void **state)
     expect(parse_file("unkscm"), &uas, 416, NULL);
     expect(parse_file("unkscm"), &proxy, 416, NULL);
     expect(parse_file("novelsc"), &uas, 416, NULL);
-    expect(parse("INVITE http://example.com/ SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas, 416,
-           NULL);
+    expect(sv_test_parse("INVITE http://example.com/ SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END),
+           &uas, 416, NULL);
 }
 
 static void check_sip_sips_tel_accepted(void **state)
 {
-    expect(parse("INVITE sips:bob@example.com SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas, 0,
-           NULL);
-    expect(parse("INVITE tel:+15551234567 SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas, 0, NULL);
+    expect(sv_test_parse("INVITE sips:bob@example.com SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END),
+           &uas, 0, NULL);
+    expect(sv_test_parse("INVITE tel:+15551234567 SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END), &uas,
+           0, NULL);
 }
 
 /* RFC 3261 §19.1.5 / RFC 4475 §3.1.2.11 escruri: headers in the Request-URI. */
 static void check_400_headers_in_ruri(void **state)
 {
     expect(parse_file("escruri"), &uas, 400, "Request-URI");
-    expect(parse("INVITE sip:bob@example.com?Subject=x SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END),
+    expect(sv_test_parse(
+               "INVITE sip:bob@example.com?Subject=x SIP/2.0\r\n" VIA FROM TO CID CSEQ MF END),
            &proxy, 400, "Request-URI");
 }
 
 /* R4: a malformed Privacy header gets 400; multiple lines and ',' are accepted. */
 static void check_privacy_malformed_400(void **state)
 {
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy:\r\n" END), &uas, 400, "Privacy");
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: id;;user\r\n" END), &uas, 400, "Privacy");
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: id@x\r\n" END), &proxy, 400, "Privacy");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy:\r\n" END), &uas, 400, "Privacy");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id;;user\r\n" END), &uas, 400,
+           "Privacy");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id@x\r\n" END), &proxy, 400,
+           "Privacy");
 }
 
 static void check_privacy_well_formed_passes(void **state)
 {
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: id; user\r\n" END), &uas, 0, NULL);
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: id, user\r\n" END), &uas, 0, NULL);
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: id\r\nPrivacy: header\r\n" END), &uas, 0,
-           NULL);
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Privacy: ID;Critical\r\n" END), &uas, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id; user\r\n" END), &uas, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id, user\r\n" END), &uas, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id\r\nPrivacy: header\r\n" END), &uas,
+           0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: ID;Critical\r\n" END), &uas, 0, NULL);
 }
 
 /* RFC 3261 §16.3 item 2 / RFC 4475 §3.3.11 zeromf: a proxy answers 483; a UAS processes it. */
@@ -246,7 +211,7 @@ static void check_proxy_max_forwards_zero_483(void **state)
 
     expect(m, &proxy, 483, NULL);
     expect(m, &uas, 0, NULL);
-    expect(parse(RL VIA FROM TO CID CSEQ "Max-Forwards: 1\r\n" END), &proxy, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ "Max-Forwards: 1\r\n" END), &proxy, 0, NULL);
 }
 
 /* RFC 3261 §16.3 item 5: Proxy-Require with an unknown option tag; st.unsupported names the
@@ -260,7 +225,7 @@ static void check_proxy_require_unknown_420(void **state)
     assert_int_equal(sip_msg_check(m, &proxy, &st), EPROTO);
     assert_slice_equal(st.unsupported, "noProxiesSupportThis");
 
-    m = parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: privacy, foo\r\n" END);
+    m = sv_test_parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: privacy, foo\r\n" END);
     assert_int_equal(sip_msg_check(m, &proxy_privacy, &st), EPROTO);
     assert_int_equal(st.code, 420);
     assert_slice_equal(st.unsupported, "foo");
@@ -269,15 +234,16 @@ static void check_proxy_require_unknown_420(void **state)
 /* Max-Forwards is looked at before Proxy-Require (§16.3 items 2 and 5). */
 static void check_proxy_483_before_420(void **state)
 {
-    expect(parse(RL VIA FROM TO CID CSEQ "Max-Forwards: 0\r\nProxy-Require: foo\r\n" END), &proxy,
-           483, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ "Max-Forwards: 0\r\nProxy-Require: foo\r\n" END),
+           &proxy, 483, NULL);
 }
 
 /* R7: `privacy` in Proxy-Require is accepted by a node that lists it as supported, and
  * answered 420 with Unsupported: privacy by one that does not. */
 static void check_proxy_require_privacy_r7(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: privacy\r\n" END);
+    const struct sip_msg *m =
+        sv_test_parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: privacy\r\n" END);
     struct sip_status st;
 
     expect(m, &proxy_privacy, 0, NULL);
@@ -285,8 +251,8 @@ static void check_proxy_require_privacy_r7(void **state)
     assert_int_equal(st.code, 420);
     assert_slice_equal(st.unsupported, "privacy");
     /* several lines: each is looked at */
-    m = parse(RL VIA FROM TO CID CSEQ MF
-              "Proxy-Require: privacy\r\nProxy-Require: sec-agree\r\n" END);
+    m = sv_test_parse(RL VIA FROM TO CID CSEQ MF
+                      "Proxy-Require: privacy\r\nProxy-Require: sec-agree\r\n" END);
     assert_int_equal(sip_msg_check(m, &proxy_privacy, &st), EPROTO);
     assert_slice_equal(st.unsupported, "sec-agree");
 }
@@ -294,15 +260,16 @@ static void check_proxy_require_privacy_r7(void **state)
 /* RFC 3261 §8.2.2.3: a UAS checks Require; Proxy-Require is not its business. */
 static void check_uas_require_not_proxy_require(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: foo\r\n" END);
+    const struct sip_msg *m =
+        sv_test_parse(RL VIA FROM TO CID CSEQ MF "Proxy-Require: foo\r\n" END);
     struct sip_status st;
 
     expect(m, &uas, 0, NULL);
-    m = parse(RL VIA FROM TO CID CSEQ MF "Require: privacy, 100rel\r\n" END);
+    m = sv_test_parse(RL VIA FROM TO CID CSEQ MF "Require: privacy, 100rel\r\n" END);
     assert_int_equal(sip_msg_check(m, &uas_privacy, &st), EPROTO);
     assert_int_equal(st.code, 420);
     assert_slice_equal(st.unsupported, "100rel");
-    m = parse(RL VIA FROM TO CID CSEQ MF "Require: privacy\r\n" END);
+    m = sv_test_parse(RL VIA FROM TO CID CSEQ MF "Require: privacy\r\n" END);
     expect(m, &uas_privacy, 0, NULL);
     expect(parse_file("bext01"), &uas, 420, NULL);
     assert_int_equal(sip_msg_check(parse_file("bext01"), &uas, &st), EPROTO);
@@ -312,7 +279,7 @@ static void check_uas_require_not_proxy_require(void **state)
 /* §16.3: a proxy does not look at Require; that is for the UAS. */
 static void check_proxy_ignores_require(void **state)
 {
-    expect(parse(RL VIA FROM TO CID CSEQ MF "Require: foo\r\n" END), &proxy, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Require: foo\r\n" END), &proxy, 0, NULL);
 }
 
 /* RFC 3261 §8.2.2.3: Require and Proxy-Require in CANCEL, or in an ACK, MUST be ignored
@@ -326,50 +293,71 @@ static void check_ack_cancel_ignore_require(void **state)
         "CANCEL sip:bob@example.com SIP/2.0\r\n" VIA FROM TO CID "CSeq: 314159 CANCEL\r\n" MF
         "Require: foo\r\nProxy-Require: bar\r\n" END;
 
-    expect(parse(ack), &uas, 0, NULL);
-    expect(parse(ack), &proxy, 0, NULL);
-    expect(parse(cancel), &uas, 0, NULL);
-    expect(parse(cancel), &proxy, 0, NULL);
+    expect(sv_test_parse(ack), &uas, 0, NULL);
+    expect(sv_test_parse(ack), &proxy, 0, NULL);
+    expect(sv_test_parse(cancel), &uas, 0, NULL);
+    expect(sv_test_parse(cancel), &proxy, 0, NULL);
 }
 
 /* Responses: only version, mandatory and single-value checks apply. */
 static void check_responses_pass(void **state)
 {
     const struct sip_msg *m =
-        parse("SIP/2.0 200 OK\r\n" VIA FROM "To: <sip:bob@example.com>;tag=x\r\n" CID CSEQ
-              "Max-Forwards: 0\r\nRequire: foo\r\nProxy-Require: bar\r\n"
-              "Privacy: @@\r\n" END);
+        sv_test_parse("SIP/2.0 200 OK\r\n" VIA FROM "To: <sip:bob@example.com>;tag=x\r\n" CID CSEQ
+                      "Max-Forwards: 0\r\nRequire: foo\r\nProxy-Require: bar\r\n"
+                      "Privacy: @@\r\n" END);
     expect(m, &uas, 0, NULL);
     expect(m, &proxy, 0, NULL);
-    expect(parse("SIP/2.0 180 Ringing\r\n" VIA FROM TO CID "CSeq: 1 OPTIONS\r\n" END), &proxy, 0,
-           NULL);
+    expect(sv_test_parse("SIP/2.0 180 Ringing\r\n" VIA FROM TO CID "CSeq: 1 OPTIONS\r\n" END),
+           &proxy, 0, NULL);
     /* but a response without Via is still refused (to be dropped) */
-    expect(parse("SIP/2.0 200 OK\r\n" FROM TO CID CSEQ END), &uas, 400, "Via");
+    expect(sv_test_parse("SIP/2.0 200 OK\r\n" FROM TO CID CSEQ END), &uas, 400, "Via");
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(check_valid_request_passes, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_lowercase_version_passes, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_505_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_505_before_mandatory, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_missing_mandatory_400, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_repeated_single_value_400, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_cseq_mismatch_400, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_cseq_mismatch02_first, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_cseq_mismatch_before_others, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_416_unknown_scheme, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_sip_sips_tel_accepted, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_400_headers_in_ruri, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_privacy_malformed_400, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_privacy_well_formed_passes, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_proxy_max_forwards_zero_483, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_proxy_require_unknown_420, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_proxy_483_before_420, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_proxy_require_privacy_r7, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_uas_require_not_proxy_require, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_proxy_ignores_require, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_ack_cancel_ignore_require, setup, teardown),
-    cmocka_unit_test_setup_teardown(check_responses_pass, setup, teardown),
+    cmocka_unit_test_setup_teardown(check_valid_request_passes, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_lowercase_version_passes, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_505_version, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_505_before_mandatory, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_missing_mandatory_400, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_repeated_single_value_400, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_cseq_mismatch_400, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_cseq_mismatch02_first, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_cseq_mismatch_before_others, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_416_unknown_scheme, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_sip_sips_tel_accepted, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_400_headers_in_ruri, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_privacy_malformed_400, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_privacy_well_formed_passes, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_proxy_max_forwards_zero_483, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_proxy_require_unknown_420, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_proxy_483_before_420, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_proxy_require_privacy_r7, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_uas_require_not_proxy_require, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_proxy_ignores_require, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_ack_cancel_ignore_require, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_responses_pass, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
 };
 
 SV_TEST_MAIN(tests)

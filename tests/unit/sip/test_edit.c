@@ -7,48 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "svtest.h"
-#include <sipveil/sip.h>
+#include "svtest_sip.h"
 
-static char *ring[8];
-static unsigned ring_i;
-static struct sv_arena arena;
 static char out[16384];
-
-static int setup(void **state)
-{
-    sv_arena_init(&arena, NULL, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sv_arena_close(&arena);
-    return 0;
-}
-
-static const struct sip_msg *parse_n(const char *s, size_t l)
-{
-    char *p = malloc(l);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-    struct sip_msg *m = NULL;
-    struct sip_perr err = {0};
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    int e = sip_msg_parse(&m, &arena, p, l, SIP_DGRAM, NULL, &err);
-    if (e)
-        print_error("parse: %d (%s)\n", e, err.reason ? err.reason : "-");
-    assert_int_equal(e, 0);
-    return m;
-}
-
-static const struct sip_msg *parse(const char *s)
-{
-    return parse_n(s, strlen(s));
-}
 
 /* Print @p m with @p ed and compare with @p want, byte for byte. */
 static void expect(const struct sip_msg *m, const struct sip_edits *ed, const char *want)
@@ -57,10 +18,7 @@ static void expect(const struct sip_msg *m, const struct sip_edits *ed, const ch
     int e = sip_msg_print(m, ed, out, sizeof(out), &n);
 
     assert_int_equal(e, 0);
-    if (n != strlen(want) || memcmp(out, want, n) != 0)
-        print_error("got:\n%.*s\nwanted:\n%s\n", (int)n, out, want);
-    assert_int_equal(n, strlen(want));
-    assert_memory_equal(out, want, n);
+    sv_test_expect_bytes(out, n, want);
 }
 
 #define RL "INVITE sip:bob@example.com SIP/2.0\r\n"
@@ -81,7 +39,7 @@ static const char base[] = RL VIA ROUTE FROM TO CID CSEQ SUBJ XA1 XA2 PAI CL BOD
 
 static const struct sip_msg *base_msg(struct sip_edits *ed)
 {
-    const struct sip_msg *m = parse(base);
+    const struct sip_msg *m = sv_test_parse(base);
     sip_edits_init(ed, m, NULL);
     return m;
 }
@@ -110,7 +68,7 @@ static void edit_none_is_identical(void **state)
     struct sip_edits ed;
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(msgs); i++) {
-        const struct sip_msg *m = parse(msgs[i]);
+        const struct sip_msg *m = sv_test_parse(msgs[i]);
         expect(m, NULL, msgs[i]);
         sip_edits_init(&ed, m, NULL);
         expect(m, &ed, msgs[i]);
@@ -121,7 +79,7 @@ static void edit_none_is_identical(void **state)
 static void edit_none_prints_framed_message_only(void **state)
 {
     static const char two[] = "OPTIONS sip:a@b SIP/2.0\r\nl: 2\r\n\r\nabEXTRA";
-    const struct sip_msg *m = parse(two);
+    const struct sip_msg *m = sv_test_parse(two);
 
     expect(m, NULL, "OPTIONS sip:a@b SIP/2.0\r\nl: 2\r\n\r\nab");
 }
@@ -153,7 +111,8 @@ static void edit_del_one_of_several(void **state)
 /* R19: every P-Asserted-Identity line goes. */
 static void edit_del_all(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA PAI TO PAI "P-Asserted-Identity: <tel:+1>\r\n" CL BODY);
+    const struct sip_msg *m =
+        sv_test_parse(RL VIA PAI TO PAI "P-Asserted-Identity: <tel:+1>\r\n" CL BODY);
     struct sip_edits ed;
 
     sip_edits_init(&ed, m, NULL);
@@ -249,7 +208,7 @@ static void edit_elem_del_only(void **state)
 static void edit_elem_del_spacing(void **state)
 {
     static const char s[] = RL "P-Asserted-Identity: \"A, B\" <sip:a@x> ,\t<tel:+1>\r\n" CL BODY;
-    const struct sip_msg *m = parse(s);
+    const struct sip_msg *m = sv_test_parse(s);
     const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_P_ASSERTED_IDENTITY);
     struct sip_edits ed;
 
@@ -357,7 +316,7 @@ static void edit_prepend_after_start_line(void **state)
 
 static void edit_prepend_without_headers(void **state)
 {
-    const struct sip_msg *m = parse("OPTIONS sip:a@b SIP/2.0\r\n\r\n");
+    const struct sip_msg *m = sv_test_parse("OPTIONS sip:a@b SIP/2.0\r\n\r\n");
     struct sip_edits ed;
 
     sip_edits_init(&ed, m, NULL);
@@ -400,7 +359,7 @@ static void edit_ruri(void **state)
     expect(m, &ed,
            "INVITE sip:bob@192.0.2.4:5070;transport=tcp SIP/2.0\r\n" VIA ROUTE FROM TO CID CSEQ SUBJ
                XA1 XA2 PAI CL BODY);
-    m = parse("SIP/2.0 200 OK\r\n\r\n");
+    m = sv_test_parse("SIP/2.0 200 OK\r\n\r\n");
     sip_edits_init(&ed, m, NULL);
     assert_int_equal(sip_edit_ruri_set(&ed, SV_LIT("sip:x")), EINVAL);
 }
@@ -427,7 +386,7 @@ static void addr_set_expect(const char *from_line, const char *want_line)
 
     snprintf(s, sizeof(s), "%s%s%s", RL VIA, from_line, TO CID CSEQ CL BODY);
     snprintf(w, sizeof(w), "%s%s%s", RL VIA, want_line, TO CID CSEQ CL BODY);
-    const struct sip_msg *m = parse(s);
+    const struct sip_msg *m = sv_test_parse(s);
     const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_FROM);
     assert_int_equal(sip_addr_decode(&a, h->value), 0);
     sip_edits_init(&ed, m, NULL);
@@ -489,7 +448,7 @@ static void edit_body_existing_clen(void **state)
 
 static void edit_body_compact_l(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA "l:4\r\n\r\nv=0\n");
+    const struct sip_msg *m = sv_test_parse(RL VIA "l:4\r\n\r\nv=0\n");
     struct sip_edits ed;
 
     sip_edits_init(&ed, m, NULL);
@@ -500,7 +459,7 @@ static void edit_body_compact_l(void **state)
 /* A datagram without Content-Length: the header is added at the end of the headers. */
 static void edit_body_absent_clen(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA "\r\nold body");
+    const struct sip_msg *m = sv_test_parse(RL VIA "\r\nold body");
     struct sip_edits ed;
 
     sip_edits_init(&ed, m, NULL);
@@ -519,7 +478,7 @@ static void edit_body_emptied(void **state)
 
 static void edit_body_added_to_empty(void **state)
 {
-    const struct sip_msg *m = parse(RL VIA "Content-Length: 0\r\n\r\n");
+    const struct sip_msg *m = sv_test_parse(RL VIA "Content-Length: 0\r\n\r\n");
     struct sip_edits ed;
 
     sip_edits_init(&ed, m, NULL);
@@ -542,7 +501,7 @@ static void edit_body_set_twice(void **state)
         RL "X-Z: 1\r\nContent-Length: 5\r\n\r\nworld",
     };
     for (size_t i = 0; i < SV_ARRAY_SIZE(msgs); i++) {
-        const struct sip_msg *m = parse(msgs[i]);
+        const struct sip_msg *m = sv_test_parse(msgs[i]);
         struct sip_edits ed;
 
         sip_edits_init(&ed, m, NULL);
@@ -671,7 +630,7 @@ static void edit_more_than_64(void **state)
 static void edit_enomem(void **state)
 {
     struct sip_edits ed;
-    const struct sip_msg *m = parse(base);
+    const struct sip_msg *m = sv_test_parse(base);
     struct sv_arena a;
 
     sv_arena_init(&a, NULL, 0);
@@ -690,45 +649,77 @@ static void edit_enomem(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(edit_none_is_identical, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_none_prints_framed_message_only, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_del_only_instance, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_del_one_of_several, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_del_all, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_set_keeps_name, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_text_is_copied, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_first, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_middle, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_last, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_only, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_spacing, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_several, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_elem_del_outside_value, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_insert_before, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_insert_at_end_of_headers, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_insert_order_stable, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_prepend_after_start_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_prepend_without_headers, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_via_push, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_start_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_ruri, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_range_outside_message, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_addr_set_name_addr, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_addr_set_addr_spec, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_addr_set_from_eager_decode, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_existing_clen, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_compact_l, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_absent_clen, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_emptied, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_added_to_empty, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_body_set_twice, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_overlap_delete_wins, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_overlap_insert_at_deleted_line_kept, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_overlap_insert_inside_deleted_dropped, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_adjacent_and_repeated_deletes, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_print_enospc_reports_size, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_more_than_64, setup, teardown),
-    cmocka_unit_test_setup_teardown(edit_enomem, setup, teardown),
+    cmocka_unit_test_setup_teardown(edit_none_is_identical, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_none_prints_framed_message_only, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_del_only_instance, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_del_one_of_several, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_del_all, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_set_keeps_name, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_text_is_copied, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_first, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_middle, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_last, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_only, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_spacing, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_several, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_elem_del_outside_value, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_insert_before, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_insert_at_end_of_headers, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_insert_order_stable, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_prepend_after_start_line, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_prepend_without_headers, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_via_push, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_start_line, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_ruri, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_range_outside_message, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_addr_set_name_addr, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_addr_set_addr_spec, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_addr_set_from_eager_decode, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_existing_clen, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_compact_l, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_absent_clen, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_emptied, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_added_to_empty, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_body_set_twice, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_overlap_delete_wins, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_overlap_insert_at_deleted_line_kept, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_overlap_insert_inside_deleted_dropped, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_adjacent_and_repeated_deletes, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_print_enospc_reports_size, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_more_than_64, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(edit_enomem, sv_test_arena_setup, sv_test_arena_teardown),
 };
 
 SV_TEST_MAIN(tests)

@@ -13,22 +13,8 @@
 #include "svtest.h"
 #include <sipveil/sip.h>
 
-/* Inputs are copied into heap blocks of exactly their length, so ASan reports any read past
- * the end of the buffer. */
-static char *ring[8];
-static unsigned ring_i;
-
-static const char *Hn(const char *s, size_t l)
-{
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return p;
-}
+/* Inputs are copied by sv_test_heap_n into heap blocks of exactly their length, so ASan
+ * reports any read past the end of the buffer. */
 
 #define REQ_HDRS                                                                                   \
     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK776asdhds\r\n"                                       \
@@ -45,7 +31,7 @@ static const char msg_body[] = REQ_LINE REQ_HDRS "Content-Length: 4\r\n\r\nv=0\n
 static int frame_s(const char *s, size_t l, enum sip_transport_kind mode,
                    const struct sip_limits *lim, size_t *n, struct sip_perr *err)
 {
-    return sip_frame(Hn(s, l), l, mode, lim, n, err);
+    return sip_frame(sv_test_heap_n(s, l).p, l, mode, lim, n, err);
 }
 
 #define FRAME(s, mode, n, err) frame_s((s), strlen(s), (mode), NULL, (n), (err))
@@ -506,12 +492,12 @@ static void frame_dgram_over_max_msg_not_read(void **state)
 /* RFC 5626 §4.4.1: CRLF keep-alives between stream messages. */
 static void frame_skip_crlf(void **state)
 {
-    assert_int_equal(sip_frame_skip_crlf(Hn("\r\n\r\nINVITE", 10), 10), 4);
-    assert_int_equal(sip_frame_skip_crlf(Hn("\r\n\r\n", 4), 4), 4);
-    assert_int_equal(sip_frame_skip_crlf(Hn("\n\r\n", 3), 3), 3);
-    assert_int_equal(sip_frame_skip_crlf(Hn("INVITE", 6), 6), 0);
-    assert_int_equal(sip_frame_skip_crlf(Hn(" \r\n", 3), 3), 0);
-    assert_int_equal(sip_frame_skip_crlf(Hn("", 0), 0), 0);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n("\r\n\r\nINVITE", 10).p, 10), 4);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n("\r\n\r\n", 4).p, 4), 4);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n("\n\r\n", 3).p, 3), 3);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n("INVITE", 6).p, 6), 0);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n(" \r\n", 3).p, 3), 0);
+    assert_int_equal(sip_frame_skip_crlf(sv_test_heap_n("", 0).p, 0), 0);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -9,24 +9,6 @@
 #include "svtest.h"
 #include <sipveil/sip.h>
 
-/* Inputs live in heap blocks of exactly their length, so ASan reports any read past the
- * slice. The last few stay alive for the assertions that follow. */
-static char *ring[16];
-static unsigned ring_i;
-
-static struct sv_slice heap(const char *s)
-{
-    size_t l = strlen(s);
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return sv_slice_make(p, l);
-}
-
 static void param_is(struct sv_slice params, const char *name, const char *want)
 {
     struct sv_slice v;
@@ -45,8 +27,8 @@ static void param_is(struct sv_slice params, const char *name, const char *want)
 static void secmech_ipsec_3gpp_all_params(void **state)
 {
     struct sv_slice cur =
-        heap("ipsec-3gpp; alg=hmac-sha-1-96; spi-c=23456789; spi-s=12345678; "
-             "port-c=2468; port-s=1357; ealg=aes-cbc; prot=esp; mod=trans; q=0.1");
+        sv_test_heap("ipsec-3gpp; alg=hmac-sha-1-96; spi-c=23456789; spi-s=12345678; "
+                     "port-c=2468; port-s=1357; ealg=aes-cbc; prot=esp; mod=trans; q=0.1");
     struct sip_secmech sm;
 
     assert_int_equal(sip_secmech_next(&cur, &sm), 0);
@@ -69,9 +51,10 @@ static void secmech_ipsec_3gpp_all_params(void **state)
 /* RFC 3329 §2.2: a list of mechanisms, with digest's d-alg, d-qop and quoted d-ver */
 static void secmech_list(void **state)
 {
-    struct sv_slice cur = heap("ipsec-3gpp;q=0.1;alg=hmac-md5-96;spi-c=1;spi-s=2;port-c=3;port-s=4,"
-                               " tls;q=0.2 ,digest;d-alg=md5;d-qop=auth;"
-                               "d-ver=\"0123456789abcdef0123456789abcdef\"");
+    struct sv_slice cur =
+        sv_test_heap("ipsec-3gpp;q=0.1;alg=hmac-md5-96;spi-c=1;spi-s=2;port-c=3;port-s=4,"
+                     " tls;q=0.2 ,digest;d-alg=md5;d-qop=auth;"
+                     "d-ver=\"0123456789abcdef0123456789abcdef\"");
     struct sip_secmech sm;
 
     assert_int_equal(sip_secmech_next(&cur, &sm), 0);
@@ -90,7 +73,7 @@ static void secmech_list(void **state)
 
 static void secmech_bare_mechanism(void **state)
 {
-    struct sv_slice cur = heap("tls");
+    struct sv_slice cur = sv_test_heap("tls");
     struct sip_secmech sm;
 
     assert_int_equal(sip_secmech_next(&cur, &sm), 0);
@@ -102,7 +85,8 @@ static void secmech_bare_mechanism(void **state)
 
 static void secmech_lws_folded(void **state)
 {
-    struct sv_slice cur = heap("  ipsec-3gpp ;\r\n alg = hmac-sha-1-96\r\n\t; spi-c=1 ,\r\n tls  ");
+    struct sv_slice cur =
+        sv_test_heap("  ipsec-3gpp ;\r\n alg = hmac-sha-1-96\r\n\t; spi-c=1 ,\r\n tls  ");
     struct sip_secmech sm;
 
     assert_int_equal(sip_secmech_next(&cur, &sm), 0);
@@ -137,7 +121,7 @@ static void secmech_malformed(void **state)
     int err;
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(in); i++) {
-        cur = heap(in[i]);
+        cur = sv_test_heap(in[i]);
         while ((err = sip_secmech_next(&cur, &sm)) == 0)
             ;
         if (err != EBADMSG) {
@@ -150,7 +134,7 @@ static void secmech_malformed(void **state)
 static void secmech_empty_input(void **state)
 {
     struct sip_secmech sm;
-    struct sv_slice cur = heap("");
+    struct sv_slice cur = sv_test_heap("");
 
     assert_int_equal(sip_secmech_next(&cur, &sm), ENOENT);
     cur = sv_slice_make(NULL, 0);
@@ -163,8 +147,8 @@ static void secmech_empty_input(void **state)
 /* RFC 7315 §5.4: a bare quoted extension-access-info may hold a comma and a ';' */
 static void pvalue_pani_quoted_comma(void **state)
 {
-    struct sv_slice cur = heap("3GPP-UTRAN-TDD; utran-cell-id-3gpp=23456789ABCDE; "
-                               "\"a quoted, value\"");
+    struct sv_slice cur = sv_test_heap("3GPP-UTRAN-TDD; utran-cell-id-3gpp=23456789ABCDE; "
+                                       "\"a quoted, value\"");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -174,7 +158,8 @@ static void pvalue_pani_quoted_comma(void **state)
                                "\"a quoted, value\"");
     assert_int_equal(sip_pvalue_next(&cur, &pv), ENOENT);
 
-    cur = heap("3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=262011234ABCDEF0;\r\n network-provided");
+    cur =
+        sv_test_heap("3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=262011234ABCDEF0;\r\n network-provided");
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
     assert_slice_equal(pv.value, "3GPP-E-UTRAN-FDD");
     assert_int_equal(sip_pvalue_next(&cur, &pv), ENOENT);
@@ -183,8 +168,8 @@ static void pvalue_pani_quoted_comma(void **state)
 /* RFC 7315 §5.6: P-Charging-Vector's first element is itself name=value; it stays opaque */
 static void pvalue_charging_vector(void **state)
 {
-    struct sv_slice cur = heap("icid-value=1234bc9876e;icid-generated-at=192.0.6.8;"
-                               "orig-ioi=home1.net");
+    struct sv_slice cur = sv_test_heap("icid-value=1234bc9876e;icid-generated-at=192.0.6.8;"
+                                       "orig-ioi=home1.net");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -197,7 +182,8 @@ static void pvalue_charging_vector(void **state)
 /* RFC 7315 §5.5: P-Charging-Function-Addresses, all of it parameters in form */
 static void pvalue_charging_function_addresses(void **state)
 {
-    struct sv_slice cur = heap("ccf=192.1.1.1; ccf=192.1.1.2; ecf=192.1.1.3; ecf=[2001:db8::1]");
+    struct sv_slice cur =
+        sv_test_heap("ccf=192.1.1.1; ccf=192.1.1.2; ecf=192.1.1.3; ecf=[2001:db8::1]");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -209,7 +195,8 @@ static void pvalue_charging_function_addresses(void **state)
 /* RFC 7315 §5.3: P-Visited-Network-ID, a list of tokens and quoted strings */
 static void pvalue_visited_network_list(void **state)
 {
-    struct sv_slice cur = heap("other.net, \"Visited network number 1\";x=1 ,\r\n visited2.net");
+    struct sv_slice cur =
+        sv_test_heap("other.net, \"Visited network number 1\";x=1 ,\r\n visited2.net");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -227,7 +214,7 @@ static void pvalue_visited_network_list(void **state)
 /* A ';' inside quotes belongs to the value */
 static void pvalue_quoted_semicolon(void **state)
 {
-    struct sv_slice cur = heap("\"a;b\" ; x=\"c;d\"");
+    struct sv_slice cur = sv_test_heap("\"a;b\" ; x=\"c;d\"");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -238,7 +225,7 @@ static void pvalue_quoted_semicolon(void **state)
 /* The value may be empty when the element starts with parameters */
 static void pvalue_empty_value(void **state)
 {
-    struct sv_slice cur = heap(" ;x=1");
+    struct sv_slice cur = sv_test_heap(" ;x=1");
     struct sip_pvalue pv;
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
@@ -268,7 +255,7 @@ static void pvalue_malformed(void **state)
     int err;
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(in); i++) {
-        cur = heap(in[i]);
+        cur = sv_test_heap(in[i]);
         while ((err = sip_pvalue_next(&cur, &pv)) == 0)
             ;
         if (err != EBADMSG) {
@@ -276,7 +263,7 @@ static void pvalue_malformed(void **state)
             fail();
         }
     }
-    cur = heap("a, b;;");
+    cur = sv_test_heap("a, b;;");
     assert_int_equal(sip_pvalue_next(&cur, &pv), 0);
     save = cur;
     assert_int_equal(sip_pvalue_next(&cur, &pv), EBADMSG);
@@ -286,11 +273,32 @@ static void pvalue_malformed(void **state)
 static void pvalue_empty_input(void **state)
 {
     struct sip_pvalue pv;
-    struct sv_slice cur = heap(" \r\n ");
+    struct sv_slice cur = sv_test_heap(" \r\n ");
 
     assert_int_equal(sip_pvalue_next(&cur, &pv), ENOENT);
     cur = sv_slice_make(NULL, 0);
     assert_int_equal(sip_pvalue_next(&cur, &pv), ENOENT);
+}
+
+/* Both walkers over one prefix of full[*k]; the whole of full[0] is two security mechanisms,
+ * of full[1] two values with parameters. */
+static void misc_prefix(struct sv_slice in, bool whole, void *ctx)
+{
+    const size_t *k = ctx;
+    struct sip_secmech sm;
+    struct sip_pvalue pv;
+    struct sv_slice cur = in;
+    int err, n = 0;
+
+    while ((err = sip_secmech_next(&cur, &sm)) == 0)
+        n += *k == 0;
+    assert_true(err == ENOENT || err == EBADMSG);
+    cur = in;
+    while ((err = sip_pvalue_next(&cur, &pv)) == 0)
+        n += *k == 1;
+    assert_true(err == ENOENT || err == EBADMSG);
+    if (whole)
+        assert_int_equal(n, 2);
 }
 
 /* Every prefix, in exact-size heap blocks: no read past the end. */
@@ -301,29 +309,8 @@ static void misc_every_prefix_stays_in_bounds(void **state)
         "3GPP-UTRAN-TDD; utran-cell-id-3gpp=23456789ABCDE; \"a quoted, value\", x;y",
     };
 
-    for (size_t k = 0; k < SV_ARRAY_SIZE(full); k++) {
-        size_t len = strlen(full[k]);
-        for (size_t l = 0; l <= len; l++) {
-            char *buf = malloc(l ? l : 1);
-            struct sip_secmech sm;
-            struct sip_pvalue pv;
-            struct sv_slice cur;
-            int err, n = 0;
-            assert_non_null(buf);
-            memcpy(buf, full[k], l);
-            cur = sv_slice_make(buf, l);
-            while ((err = sip_secmech_next(&cur, &sm)) == 0)
-                n += k == 0;
-            assert_true(err == ENOENT || err == EBADMSG);
-            cur = sv_slice_make(buf, l);
-            while ((err = sip_pvalue_next(&cur, &pv)) == 0)
-                n += k == 1;
-            assert_true(err == ENOENT || err == EBADMSG);
-            if (l == len)
-                assert_int_equal(n, 2);
-            free(buf);
-        }
-    }
+    for (size_t k = 0; k < SV_ARRAY_SIZE(full); k++)
+        sv_test_every_prefix(full[k], misc_prefix, &k);
 }
 
 static const struct CMUnitTest tests[] = {

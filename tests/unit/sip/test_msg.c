@@ -10,43 +10,16 @@
 #include "svtest.h"
 #include <sipveil/sip.h>
 
-/* Inputs are copied into heap blocks of exactly their length, so ASan reports any read past
- * the end of the message. The last few stay alive for the assertions. */
-static char *ring[8];
-static unsigned ring_i;
-
-static const char *Hn(const char *s, size_t l)
-{
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return p;
-}
-
-static struct sv_arena arena;
+/* Inputs are copied by sv_test_heap_n into heap blocks of exactly their length, so ASan
+ * reports any read past the end of the message. Cases that parse use the sv_test_arena
+ * fixtures. */
 static struct sip_msg *const untouched = (struct sip_msg *)(uintptr_t)0x5a5a5a5a;
-
-static int setup(void **state)
-{
-    sv_arena_init(&arena, NULL, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sv_arena_close(&arena);
-    return 0;
-}
 
 static int parse_n(struct sip_msg **m, const char *s, size_t l, enum sip_transport_kind mode,
                    const struct sip_limits *lim, struct sip_perr *err)
 {
     *m = untouched;
-    return sip_msg_parse(m, &arena, Hn(s, l), l, mode, lim, err);
+    return sip_msg_parse(m, sv_test_arena(), sv_test_heap_n(s, l).p, l, mode, lim, err);
 }
 
 static int parse(struct sip_msg **m, const char *s, struct sip_perr *err)
@@ -667,34 +640,33 @@ static int parse_with(const char *sl_fill, size_t sl_len, size_t hdr_len, unsign
     return parse_n(&msg, m, l, mode, &small, err);
 }
 
-static void msg_cap_start_line(void **state)
+/* A start line of @p sl_len and one header line of @p hdr_len octets parse; @p sl_over and
+ * @p hdr_over octets are refused with EMSGSIZE naming @p cap. With either line end, in either
+ * mode. */
+static void expect_line_cap(size_t sl_len, size_t hdr_len, size_t sl_over, size_t hdr_over,
+                            const char *cap)
 {
     static const char *const eols[] = {"\r\n", "\n"};
     struct sip_perr err;
 
     for (size_t i = 0; i < 2; i++) {
         for (int mode = SIP_DGRAM; mode <= SIP_STREAM; mode++) {
-            assert_int_equal(parse_with("a", 40, 10, 1, eols[i], mode, &err), 0);
+            assert_int_equal(parse_with("a", sl_len, hdr_len, 1, eols[i], mode, &err), 0);
             memset(&err, 0, sizeof(err));
-            assert_int_equal(parse_with("a", 41, 10, 1, eols[i], mode, &err), EMSGSIZE);
-            assert_non_null(strstr(err.reason, "max_start_line"));
+            assert_int_equal(parse_with("a", sl_over, hdr_over, 1, eols[i], mode, &err), EMSGSIZE);
+            assert_non_null(strstr(err.reason, cap));
         }
     }
 }
 
+static void msg_cap_start_line(void **state)
+{
+    expect_line_cap(40, 10, 41, 10, "max_start_line");
+}
+
 static void msg_cap_header_line(void **state)
 {
-    static const char *const eols[] = {"\r\n", "\n"};
-    struct sip_perr err;
-
-    for (size_t i = 0; i < 2; i++) {
-        for (int mode = SIP_DGRAM; mode <= SIP_STREAM; mode++) {
-            assert_int_equal(parse_with("a", 30, 30, 1, eols[i], mode, &err), 0);
-            memset(&err, 0, sizeof(err));
-            assert_int_equal(parse_with("a", 30, 31, 1, eols[i], mode, &err), EMSGSIZE);
-            assert_non_null(strstr(err.reason, "max_header"));
-        }
-    }
+    expect_line_cap(30, 30, 30, 31, "max_header");
 }
 
 static void msg_cap_header_count(void **state)
@@ -767,7 +739,7 @@ static void msg_header_count_fits_index(void **state)
         memcpy(m + l, "X:\r\n", 4);
     memcpy(m + l, "\r\n", 2);
     l += 2;
-    int e = sip_msg_parse(&msg, &arena, m, l, SIP_DGRAM, &lim, &err);
+    int e = sip_msg_parse(&msg, sv_test_arena(), m, l, SIP_DGRAM, &lim, &err);
     free(m);
     assert_int_equal(e, EMSGSIZE);
     assert_non_null(strstr(err.reason, "max_headers"));
@@ -798,7 +770,7 @@ static void msg_oom_sweep(void **state)
         struct sv_arena a;
         struct sip_msg *msg = untouched;
         struct sip_perr err = {0};
-        const char *buf = Hn(m, (size_t)l);
+        const char *buf = sv_test_heap_n(m, (size_t)l).p;
 
         sv_arena_init(&a, NULL, 0);
         sv_mem_fail_after(n);
@@ -822,7 +794,7 @@ static void msg_parse_no_heap_with_block(void **state)
     static char block[16384] __attribute__((aligned(16)));
     struct sv_arena a;
     struct sip_msg *msg;
-    const char *buf = Hn(invite, strlen(invite));
+    const char *buf = sv_test_heap(invite).p;
     unsigned long n0;
 
     sv_arena_init(&a, block, sizeof(block));
@@ -833,49 +805,78 @@ static void msg_parse_no_heap_with_block(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(msg_request_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_request_unknown_method, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_request_method_case, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_response_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_response_reason_with_spaces, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_response_noreason, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_response_bad_codes, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_response_code_bounds, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_version_lowercase, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_version_other_parses, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_version_malformed, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_request_line_malformed, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_header_ids_in_order, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_unknown_headers_kept, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_links_over_repeated_headers, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_compact_forms, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_folded_value, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_lws_around_colon, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_header_malformed, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_no_headers, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_hdr_end_is_the_empty_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_lf_only, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_eager_via, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_eager_from_to, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_eager_cseq_callid_mf, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_body_slice, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_body_to_datagram_end, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_dgram_trailing_octets_ignored, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_clen_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_stream_two_messages, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_stream_needs_clen, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_decoder_failure_still_sets_msgp, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_decoder_failures_first_reported, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_via_failure_clears_via, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_hdr_byname, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_cap_start_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_cap_header_line, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_cap_header_count, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_cap_msg, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_many_headers, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_header_count_fits_index, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_oom_sweep, setup, teardown),
-    cmocka_unit_test_setup_teardown(msg_parse_no_heap_with_block, setup, teardown),
+    cmocka_unit_test_setup_teardown(msg_request_line, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_request_unknown_method, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_request_method_case, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_response_line, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_response_reason_with_spaces, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_response_noreason, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_response_bad_codes, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_response_code_bounds, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_version_lowercase, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_version_other_parses, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_version_malformed, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_request_line_malformed, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_header_ids_in_order, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_unknown_headers_kept, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_links_over_repeated_headers, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_compact_forms, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_folded_value, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_lws_around_colon, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_header_malformed, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_no_headers, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_hdr_end_is_the_empty_line, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_lf_only, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_eager_via, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_eager_from_to, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_eager_cseq_callid_mf, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_body_slice, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_body_to_datagram_end, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_dgram_trailing_octets_ignored, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_clen_errors, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_stream_two_messages, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_stream_needs_clen, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_decoder_failure_still_sets_msgp, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_decoder_failures_first_reported, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_via_failure_clears_via, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_hdr_byname, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_cap_start_line, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_cap_header_line, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_cap_header_count, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_cap_msg, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_many_headers, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_header_count_fits_index, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_oom_sweep, sv_test_arena_setup, sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(msg_parse_no_heap_with_block, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
 };
 
 SV_TEST_MAIN(tests)

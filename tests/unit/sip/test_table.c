@@ -8,25 +8,7 @@
 #include "svtest.h"
 #include <sipveil/sip.h>
 
-static char *ring[8];
-static unsigned ring_i;
-
-/* A heap copy of exactly @p l bytes, so ASan sees any read past the name. */
-static struct sv_slice Hn(const char *s, size_t l)
-{
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return sv_slice_make(p, l);
-}
-
-static struct sv_slice H(const char *s) {
-    return Hn(s, strlen(s));
-}
+/* Names come from sv_test_heap: exact-size heap copies, so ASan sees any read past one. */
 
 static const struct {
     enum sip_hdr_id id;
@@ -52,11 +34,11 @@ static void table_every_name_round_trips(void **state)
             up[k] = (char)toupper((unsigned char)defs[i].name[k]);
             lo[k] = (char)tolower((unsigned char)defs[i].name[k]);
         }
-        if (sip_hdr_lookup(H(defs[i].name)) != defs[i].id)
+        if (sip_hdr_lookup(sv_test_heap(defs[i].name)) != defs[i].id)
             print_error("lookup of \"%s\" failed\n", defs[i].name);
-        assert_int_equal(sip_hdr_lookup(H(defs[i].name)), defs[i].id);
-        assert_int_equal(sip_hdr_lookup(Hn(up, l)), defs[i].id);
-        assert_int_equal(sip_hdr_lookup(Hn(lo, l)), defs[i].id);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap(defs[i].name)), defs[i].id);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap_n(up, l)), defs[i].id);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap_n(lo, l)), defs[i].id);
         assert_string_equal(sip_hdr_name(defs[i].id), defs[i].name);
         assert_int_equal(sip_hdr_compact(defs[i].id), defs[i].compact);
         assert_int_equal(sip_hdr_flags(defs[i].id), defs[i].flags);
@@ -93,14 +75,14 @@ static void table_compact_forms(void **state)
     };
     for (size_t i = 0; i < SV_ARRAY_SIZE(cf); i++) {
         char up = (char)toupper((unsigned char)cf[i].c);
-        assert_int_equal(sip_hdr_lookup(Hn(&cf[i].c, 1)), cf[i].id);
-        assert_int_equal(sip_hdr_lookup(Hn(&up, 1)), cf[i].id);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap_n(&cf[i].c, 1)), cf[i].id);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap_n(&up, 1)), cf[i].id);
         assert_int_equal(sip_hdr_compact(cf[i].id), cf[i].c);
     }
     /* and every compact letter of the table is one of those */
     for (size_t i = 0; i < SV_ARRAY_SIZE(defs); i++) {
         if (defs[i].compact)
-            assert_int_equal(sip_hdr_lookup(Hn(&defs[i].compact, 1)), defs[i].id);
+            assert_int_equal(sip_hdr_lookup(sv_test_heap_n(&defs[i].compact, 1)), defs[i].id);
     }
 }
 
@@ -133,11 +115,11 @@ static void table_unknown_names_are_other(void **state)
         "Call_ID",
     };
     for (size_t i = 0; i < SV_ARRAY_SIZE(unknown); i++) {
-        if (sip_hdr_lookup(H(unknown[i])) != SIP_HDR_OTHER)
+        if (sip_hdr_lookup(sv_test_heap(unknown[i])) != SIP_HDR_OTHER)
             print_error("\"%s\" was known\n", unknown[i]);
-        assert_int_equal(sip_hdr_lookup(H(unknown[i])), SIP_HDR_OTHER);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap(unknown[i])), SIP_HDR_OTHER);
     }
-    assert_int_equal(sip_hdr_lookup(H("")), SIP_HDR_OTHER);
+    assert_int_equal(sip_hdr_lookup(sv_test_heap("")), SIP_HDR_OTHER);
     assert_int_equal(sip_hdr_lookup(sv_slice_make(NULL, 0)), SIP_HDR_OTHER);
 }
 
@@ -146,9 +128,9 @@ static void table_high_bytes_are_other(void **state)
 {
     for (unsigned c = 0x80; c <= 0xff; c++) {
         char ch = (char)c;
-        assert_int_equal(sip_hdr_lookup(Hn(&ch, 1)), SIP_HDR_OTHER);
+        assert_int_equal(sip_hdr_lookup(sv_test_heap_n(&ch, 1)), SIP_HDR_OTHER);
     }
-    assert_int_equal(sip_hdr_lookup(H("Via\xc3\xa9")), SIP_HDR_OTHER);
+    assert_int_equal(sip_hdr_lookup(sv_test_heap("Via\xc3\xa9")), SIP_HDR_OTHER);
 }
 
 static void table_other_has_no_name(void **state)
@@ -219,10 +201,10 @@ static void method_known_round_trip(void **state)
     for (unsigned m = 1; m < SIP_METHOD__N; m++) {
         const char *name = sip_method_name((enum sip_method)m);
         assert_non_null(name);
-        assert_int_equal(sip_method_lookup(H(name)), m);
+        assert_int_equal(sip_method_lookup(sv_test_heap(name)), m);
     }
-    assert_int_equal(sip_method_lookup(H("INVITE")), SIP_METHOD_INVITE);
-    assert_int_equal(sip_method_lookup(H("UPDATE")), SIP_METHOD_UPDATE);
+    assert_int_equal(sip_method_lookup(sv_test_heap("INVITE")), SIP_METHOD_INVITE);
+    assert_int_equal(sip_method_lookup(sv_test_heap("UPDATE")), SIP_METHOD_UPDATE);
     assert_null(sip_method_name(SIP_METHOD_OTHER));
     assert_null(sip_method_name(SIP_METHOD__N));
 }
@@ -230,17 +212,17 @@ static void method_known_round_trip(void **state)
 /* RFC 3261 §7.1: the method is case-sensitive; "invite" is an unknown extension method. */
 static void method_case_sensitive(void **state)
 {
-    assert_int_equal(sip_method_lookup(H("invite")), SIP_METHOD_OTHER);
-    assert_int_equal(sip_method_lookup(H("Invite")), SIP_METHOD_OTHER);
-    assert_int_equal(sip_method_lookup(H("ack")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("invite")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("Invite")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("ack")), SIP_METHOD_OTHER);
 }
 
 static void method_unknown_is_other(void **state)
 {
-    assert_int_equal(sip_method_lookup(H("NEWMETHOD")), SIP_METHOD_OTHER);
-    assert_int_equal(sip_method_lookup(H("INVITES")), SIP_METHOD_OTHER);
-    assert_int_equal(sip_method_lookup(H("INVIT")), SIP_METHOD_OTHER);
-    assert_int_equal(sip_method_lookup(H("")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("NEWMETHOD")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("INVITES")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("INVIT")), SIP_METHOD_OTHER);
+    assert_int_equal(sip_method_lookup(sv_test_heap("")), SIP_METHOD_OTHER);
     assert_int_equal(sip_method_lookup(sv_slice_make(NULL, 0)), SIP_METHOD_OTHER);
 }
 

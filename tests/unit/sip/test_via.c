@@ -8,28 +8,10 @@
 #include "svtest.h"
 #include <sipveil/sip.h>
 
-/* Inputs live in heap blocks of exactly their length, so ASan reports any read past the
- * slice. The last few stay alive for the assertions that follow. */
-static char *ring[16];
-static unsigned ring_i;
-
-static struct sv_slice heap(const char *s)
-{
-    size_t l = strlen(s);
-    char *p = malloc(l ? l : 1);
-    unsigned i = ring_i++ % SV_ARRAY_SIZE(ring);
-
-    assert_non_null(p);
-    memcpy(p, s, l);
-    free(ring[i]);
-    ring[i] = p;
-    return sv_slice_make(p, l);
-}
-
 /* Decode the only via-parm of @p s; expects success and the end of the list after it. */
 static void one(const char *s, struct sip_via *via)
 {
-    struct sv_slice cur = heap(s);
+    struct sv_slice cur = sv_test_heap(s);
     assert_int_equal(sip_via_next(&cur, via), 0);
     assert_int_equal(cur.l, 0);
     assert_int_equal(sip_via_next(&cur, via), ENOENT);
@@ -38,7 +20,7 @@ static void one(const char *s, struct sip_via *via)
 static void bad(const char *s)
 {
     struct sip_via via;
-    struct sv_slice cur = heap(s), save = cur;
+    struct sv_slice cur = sv_test_heap(s), save = cur;
     int err;
 
     while ((err = sip_via_next(&cur, &via)) == 0)
@@ -108,10 +90,10 @@ static void via_wsinv_lws_around_slashes(void **state)
 static void via_wsinv_two_parms_folded(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = heap("SIP  / 2.0  / TCP     spindle.example.com   ;\r\n"
-                               "  branch  =   z9hG4bK9ikj8  ,\r\n"
-                               " SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n"
-                               " z9hG4bK30239");
+    struct sv_slice cur = sv_test_heap("SIP  / 2.0  / TCP     spindle.example.com   ;\r\n"
+                                       "  branch  =   z9hG4bK9ikj8  ,\r\n"
+                                       " SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n"
+                                       " z9hG4bK30239");
 
     assert_int_equal(sip_via_next(&cur, &via), 0);
     assert_slice_equal(via.transport, "TCP");
@@ -129,8 +111,9 @@ static void via_wsinv_two_parms_folded(void **state)
 static void via_several_per_line(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = heap("SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP "
-                               "b.example.com:5061;branch=z9hG4bK2,SIP/2.0/TLS [2001:db8::1]:5061");
+    struct sv_slice cur =
+        sv_test_heap("SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP "
+                     "b.example.com:5061;branch=z9hG4bK2,SIP/2.0/TLS [2001:db8::1]:5061");
 
     assert_int_equal(sip_via_next(&cur, &via), 0);
     assert_slice_equal(via.raw, "SIP/2.0/UDP a.example.com;branch=z9hG4bK1");
@@ -411,7 +394,7 @@ static void via_empty_elements(void **state)
     bad(",");
 
     /* the good element before an empty one still decodes; the cursor stops at the bad one */
-    cur = heap("SIP/2.0/UDP a.example.com, SIP/2.0/UDP b.example.com,");
+    cur = sv_test_heap("SIP/2.0/UDP a.example.com, SIP/2.0/UDP b.example.com,");
     assert_int_equal(sip_via_next(&cur, &via), 0);
     save = cur;
     assert_int_equal(sip_via_next(&cur, &via), EBADMSG);
@@ -463,10 +446,10 @@ static void via_param_malformed(void **state)
 static void via_empty_input(void **state)
 {
     struct sip_via via;
-    struct sv_slice cur = heap("");
+    struct sv_slice cur = sv_test_heap("");
 
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
-    cur = heap(" \r\n ");
+    cur = sv_test_heap(" \r\n ");
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
     cur = sv_slice_make(NULL, 0);
     assert_int_equal(sip_via_next(&cur, &via), ENOENT);
@@ -496,6 +479,22 @@ static void via_branch_cookie(void **state)
     assert_false(sip_via_branch_is_rfc3261(&via));
 }
 
+/* Walk one prefix of the Via below; the whole of it is two via-parms. */
+static void via_prefix(struct sv_slice in, bool whole, void *ctx)
+{
+    struct sip_via via;
+    struct sv_slice cur = in;
+    int err, n = 0;
+
+    while ((err = sip_via_next(&cur, &via)) == 0)
+        n++;
+    assert_true(err == ENOENT || err == EBADMSG);
+    if (whole) {
+        assert_int_equal(err, ENOENT);
+        assert_int_equal(n, 2);
+    }
+}
+
 /* Every prefix of a rich Via, each in an exact-size heap block: no read past the end, and
  * every result is a clean 0, ENOENT or EBADMSG. */
 static void via_every_prefix_stays_in_bounds(void **state)
@@ -504,25 +503,8 @@ static void via_every_prefix_stays_in_bounds(void **state)
         "SIP / 2.0 / UDP [2001:db8::9:1] : 6050 ;branch=z9hG4bKx;rport=1"
         ";received=192.0.2.1;ttl=3;maddr=h.example.com;x=\"a,b\" , SIP/2.0/TCP "
         "b.example.com:5061;branch=z9hG4bK2";
-    struct sip_via via;
-    char *buf;
 
-    for (size_t l = 0; l <= sizeof(full) - 1; l++) {
-        struct sv_slice cur;
-        int err, n = 0;
-        buf = malloc(l ? l : 1);
-        assert_non_null(buf);
-        memcpy(buf, full, l);
-        cur = sv_slice_make(buf, l);
-        while ((err = sip_via_next(&cur, &via)) == 0)
-            n++;
-        assert_true(err == ENOENT || err == EBADMSG);
-        if (l == sizeof(full) - 1) {
-            assert_int_equal(err, ENOENT);
-            assert_int_equal(n, 2);
-        }
-        free(buf);
-    }
+    sv_test_every_prefix(full, via_prefix, NULL);
 }
 
 static const struct CMUnitTest tests[] = {
