@@ -13,11 +13,12 @@
  *   e  a, then decode every header that libosip2 decodes during its parse (the fair match
  *      for c: libosip2 decodes more during the parse than sipveil does).
  *
- * Every measurement is warmed up, then run three times; the median rate is reported with the
- * spread of the three. Heap allocations are counted by alloc_count.c over one separate pass
- * of the mix, so those figures are exact counts, not samples.
+ * Every measurement is warmed up, then run three times, the rows taking turns every 0.1 s
+ * within a run; the median rate is reported with the spread of the three. Heap allocations
+ * are counted by alloc_count.c over one separate pass of the mix, so those figures are exact
+ * counts, not samples.
  *
- * Before anything is timed, every message goes once through all four paths and the results
+ * Before anything is timed, every message goes once through all five paths and the results
  * are checked (each parse succeeds, an unedited sipveil print is byte-identical to its input,
  * and both edited outputs hold no P-Asserted-Identity, the anonymous From and the original
  * tag), so a benchmark of a path that quietly fails cannot happen.
@@ -32,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +67,8 @@
 #define MAX_MSG_SIZE 65536
 #define ARENA_MAX (1u << 20)
 #define RUNS 3
+#define SLICE_SECONDS 0.1
+#define MAX_ROWS 8
 
 struct bmsg {
     char name[256];
@@ -524,27 +526,32 @@ static void one_pass(struct bench *b)
             die("%s failed on %s", b->what, msgs[i].name);
 }
 
-/** Run whole passes over the mix for at least @p seconds. @return messages per second. */
-static double run_for(struct bench *b, double seconds)
+/**
+ * Run whole passes over the mix for at least @p seconds.
+ * @param n    out: messages processed.
+ * @param sec  out: seconds taken (CLOCK_MONOTONIC).
+ */
+static void run_for(struct bench *b, double seconds, unsigned long long *n, double *sec)
 {
-    unsigned long long n = 0;
     double t0 = now(), t;
 
+    *n = 0;
     do {
         one_pass(b);
-        n += nmsgs;
+        *n += nmsgs;
         t = now();
     } while (t - t0 < seconds);
-    return (double)n / (t - t0);
+    *sec = t - t0;
 }
 
 /** Warm @p b up and count its heap and arena use over one pass of the mix. */
 static void prepare(struct bench *b, double seconds)
 {
     struct alloc_stats s0, s1;
-    unsigned long long a0;
+    unsigned long long a0, n;
+    double sec;
 
-    run_for(b, seconds / 4); /* warm caches, branch predictors and the allocator */
+    run_for(b, seconds / 4, &n, &sec); /* warm caches, branch predictors and the allocator */
 
     alloc_count_get(&s0);
     a0 = arena_sum;
@@ -556,26 +563,42 @@ static void prepare(struct bench *b, double seconds)
 }
 
 /**
- * Time every selected row RUNS times. The rows take turns (a b c d, a b c d, ...) rather than
- * running back to back, so that a slow spell of a shared machine hits all rows alike and the
- * ratios stay fair.
+ * Time every selected row RUNS times. Within a run the rows take turns in slices of
+ * SLICE_SECONDS (a b c d e, a b c d e, ...) until each has had @p seconds, so that a slow
+ * spell of a shared machine hits every row alike and the ratios stay fair.
  */
 static void measure_all(struct bench *bv, size_t nb, double seconds)
 {
-    for (int r = 0; r < RUNS; r++) {
-        for (size_t i = 0; i < nb; i++) {
-            struct bench *b = &bv[i];
-            double c0, w0;
+    int nslices = (int)(seconds / SLICE_SECONDS + 0.5);
 
-            if (!b->selected)
+    if (nslices < 1)
+        nslices = 1;
+    for (int r = 0; r < RUNS; r++) {
+        unsigned long long tot_n[MAX_ROWS] = {0};
+        double tot_sec[MAX_ROWS] = {0};
+
+        for (int sl = 0; sl < nslices; sl++) {
+            for (size_t i = 0; i < nb; i++) {
+                struct bench *b = &bv[i];
+                unsigned long long n;
+                double c0, sec;
+
+                if (!b->selected)
+                    continue;
+                c0 = cpu_now();
+                run_for(b, seconds / nslices, &n, &sec);
+                b->cpu += cpu_now() - c0;
+                b->wall += sec;
+                tot_n[i] += n;
+                tot_sec[i] += sec;
+            }
+        }
+        for (size_t i = 0; i < nb; i++) {
+            if (!bv[i].selected)
                 continue;
-            c0 = cpu_now();
-            w0 = now();
-            b->rate[r] = run_for(b, seconds);
-            b->cpu += cpu_now() - c0;
-            b->wall += now() - w0;
+            bv[i].rate[r] = (double)tot_n[i] / tot_sec[i];
             if (verbose)
-                fprintf(stderr, "run %d %c %.0f messages/s\n", r + 1, b->id, b->rate[r]);
+                fprintf(stderr, "run %d %c %.0f messages/s\n", r + 1, bv[i].id, bv[i].rate[r]);
         }
     }
     for (size_t i = 0; i < nb; i++) {
@@ -655,10 +678,10 @@ static void print_machine(double seconds, size_t arena_sz)
            gnu_get_libc_version());
     printf("mix:      %u messages, %zu bytes, %.0f bytes/message on average\n", nmsgs, mix_bytes,
            (double)mix_bytes / nmsgs);
-    printf("method:   median of %d runs of %.2f s each, rows taking turns, after a %.2f s "
-           "warm-up;\n          CLOCK_MONOTONIC; sipveil arena block %zu bytes; "
-           "spread = (max-min)/median;\n          cpu = process CPU time / wall time\n\n",
-           RUNS, seconds, seconds / 4, arena_sz);
+    printf("method:   median of %d runs of %.2f s per row after a %.2f s warm-up; within a run "
+           "rows take\n          turns every %.2f s; CLOCK_MONOTONIC; sipveil arena block %zu "
+           "bytes;\n          spread = (max-min)/median; cpu = process CPU time / wall time\n\n",
+           RUNS, seconds, seconds / 4, SLICE_SECONDS, arena_sz);
 }
 
 static void print_table(const struct bench *bv, size_t nb)
@@ -760,6 +783,7 @@ int main(int argc, char **argv)
     }
     if (per_msg)
         per_message(bv, SV_ARRAY_SIZE(bv), seconds);
+    _Static_assert(SV_ARRAY_SIZE(bv) <= MAX_ROWS, "raise MAX_ROWS");
     measure_all(bv, SV_ARRAY_SIZE(bv), seconds);
     print_table(bv, SV_ARRAY_SIZE(bv));
 
