@@ -113,6 +113,18 @@ int sip_msg_check(const struct sip_msg *msg, const struct sip_check_opts *opts,
         return verdict(st, 416, "Unsupported URI Scheme");
     if (sv_slice_isset(msg->ruri.headers))
         return verdict(st, 400, "Bad Request (headers in the Request-URI)");
+    /* A Contact we cannot decode would be forwarded as a target nobody can reach, or bound
+     * by a registrar to garbage: refuse it here (RFC 4475 regbadct, strict side). */
+    for (const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CONTACT); h;
+         h = sip_msg_hdr_next(msg, h)) {
+        struct sv_slice cur = h->value;
+        struct sip_contact c;
+        int ce;
+        while ((ce = sip_contact_next(&cur, &c)) == 0)
+            ;
+        if (ce != ENOENT)
+            return verdict(st, 400, "Bad Request (malformed Contact)");
+    }
     if (sip_msg_hdr(msg, SIP_HDR_PRIVACY)) {
         struct sip_privacy pv;
         if (sip_privacy_get(&pv, msg) == EBADMSG)

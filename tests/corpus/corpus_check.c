@@ -269,6 +269,17 @@ static int cmd_expect(struct ctx *cx, const struct input *in, const char *exp)
         }
     } else {
         describe_perr(o.err, &o.perr);
+        /* a request refused after the scan comes back partly decoded, for the 400 */
+        if (o.err == EBADMSG && msg && msg->req) {
+            static char resp[8192];
+            size_t n = 0;
+            int rc = sip_resp_build(msg, o.perr.status, "Bad Request", SV_LIT("corpus"),
+                                    SV_LIT(""), resp, sizeof(resp), &n);
+            if (rc == 0)
+                printf(" (kept for the answer: %u response built, %zu octets)", o.perr.status, n);
+            else
+                printf(" (kept, but no response can be built: %s)", errname(rc));
+        }
     }
     bool ok = expectation_matches(exp, &o);
     printf(" | expected %s: %s\n", exp, ok ? "ok" : "MISMATCH");

@@ -195,6 +195,18 @@ static void check_privacy_malformed_400(void **state)
            "Privacy");
 }
 
+/* RFC 4475 §3.1.2.13 regbadct: a Contact the decoder refuses is refused, whatever the role;
+ * "*" and well-formed lists pass. */
+static void check_contact_malformed_400(void **state)
+{
+    expect(parse_file("regbadct"), &proxy, 400, "Contact");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Contact: <sip:a@b>, \r\n" END), &uas, 400,
+           "Contact");
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Contact: <sip:a@b>;q=0.5, sip:c@d\r\n" END),
+           &proxy, 0, NULL);
+    expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "m: *\r\n" END), &proxy, 0, NULL);
+}
+
 static void check_privacy_well_formed_passes(void **state)
 {
     expect(sv_test_parse(RL VIA FROM TO CID CSEQ MF "Privacy: id; user\r\n" END), &uas, 0, NULL);
@@ -337,6 +349,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(check_sip_sips_tel_accepted, sv_test_arena_setup,
                                     sv_test_arena_teardown),
     cmocka_unit_test_setup_teardown(check_400_headers_in_ruri, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(check_contact_malformed_400, sv_test_arena_setup,
                                     sv_test_arena_teardown),
     cmocka_unit_test_setup_teardown(check_privacy_malformed_400, sv_test_arena_setup,
                                     sv_test_arena_teardown),
