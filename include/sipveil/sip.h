@@ -169,10 +169,10 @@ struct sip_uri {
     struct sv_slice password; /* unset if absent */
     struct sv_slice host;
     enum sip_host_type host_type;
-    uint16_t port;            /* 0 when absent */
+    uint16_t port; /* 0 when absent */
     bool has_port;
-    struct sv_slice params;   /* ";..." after hostport (tel: after the number); may be empty */
-    struct sv_slice headers;  /* after '?', without it; unset if absent */
+    struct sv_slice params;  /* ";..." after hostport (tel: after the number); may be empty */
+    struct sv_slice headers; /* after '?', without it; unset if absent */
 };
 
 /** Decode one URI; @p s must be exactly the URI. @return 0 or EBADMSG. */
@@ -227,8 +227,8 @@ int sip_contact_next(struct sv_slice *cur, struct sip_contact *c);
 
 struct sip_via {
     struct sv_slice raw;
-    struct sv_slice proto; /* "SIP" */
-    struct sv_slice version; /* "2.0" */
+    struct sv_slice proto;     /* "SIP" */
+    struct sv_slice version;   /* "2.0" */
     struct sv_slice transport; /* "UDP", "TCP", "TLS", "SCTP", "WS", or any token */
     struct sv_slice host;
     enum sip_host_type host_type;
@@ -295,12 +295,12 @@ enum sip_priv {
 #define SIP_PRIV_MAX_TOKENS 16
 
 struct sip_privacy {
-    unsigned bits;                            /* SIP_PRIV_* of the known values seen */
-    unsigned ntok;                            /* all values, in received order */
+    unsigned bits; /* SIP_PRIV_* of the known values seen */
+    unsigned ntok; /* all values, in received order */
     struct sv_slice tok[SIP_PRIV_MAX_TOKENS];
-    unsigned tok_bit[SIP_PRIV_MAX_TOKENS];    /* the SIP_PRIV_* of tok[i], 0 when unknown */
+    unsigned tok_bit[SIP_PRIV_MAX_TOKENS]; /* the SIP_PRIV_* of tok[i], 0 when unknown */
     unsigned nunknown;
-    bool duplicate;                           /* some value occurred twice */
+    bool duplicate; /* some value occurred twice */
 };
 
 void sip_privacy_init(struct sip_privacy *pv);
@@ -431,7 +431,7 @@ struct sip_msg {
     struct sv_slice body;
 
     /* decoded during the scan */
-    struct sip_via via;     /* the top Via */
+    struct sip_via via; /* the top Via */
     struct sip_addr from, to;
     struct sip_cseq cseq;
     struct sv_slice callid;
@@ -452,8 +452,7 @@ struct sip_msg {
  *         usable; in every other case it is untouched.
  */
 int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf, size_t len,
-                  enum sip_transport_kind mode, const struct sip_limits *lim,
-                  struct sip_perr *err);
+                  enum sip_transport_kind mode, const struct sip_limits *lim, struct sip_perr *err);
 
 /** First header line of @p id, or NULL. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
@@ -494,10 +493,10 @@ int sip_msg_check(const struct sip_msg *msg, const struct sip_check_opts *opts,
 /* Edits and serializing                                                                      */
 
 struct sip_edit {
-    uint32_t off;          /* byte range of the original message that this edit replaces */
-    uint32_t len;          /* 0 for an insertion */
-    struct sv_slice text;  /* the replacement; may be empty (delete) */
-    uint32_t seq;          /* order of recording, to keep insertions at one point stable */
+    uint32_t off;         /* byte range of the original message that this edit replaces */
+    uint32_t len;         /* 0 for an insertion */
+    struct sv_slice text; /* the replacement; may be empty (delete) */
+    uint32_t seq;         /* order of recording, to keep insertions at one point stable */
 };
 
 struct sip_edits {
@@ -506,7 +505,7 @@ struct sip_edits {
     struct sip_edit *v;
     unsigned n, cap;
     bool body_set;
-    struct sv_slice body;   /* the new body when body_set */
+    struct sv_slice body; /* the new body when body_set */
 };
 
 void sip_edits_init(struct sip_edits *ed, const struct sip_msg *msg, struct sv_arena *arena);

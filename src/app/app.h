@@ -9,8 +9,8 @@
 /* sysexits.h values, spelled out so the exit codes are documented where they are used */
 #define APP_EX_OK 0
 #define APP_EX_USAGE 64
-#define APP_EX_DATAERR 65   /* sipveil parse: malformed message */
-#define APP_EX_SEMANTIC 66  /* sipveil parse: well-formed, but a server would refuse it */
+#define APP_EX_DATAERR 65  /* sipveil parse: malformed message */
+#define APP_EX_SEMANTIC 66 /* sipveil parse: well-formed, but a server would refuse it */
 #define APP_EX_NOINPUT 66
 #define APP_EX_UNAVAILABLE 69
 #define APP_EX_SOFTWARE 70

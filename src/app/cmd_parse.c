@@ -355,8 +355,7 @@ static int dump_fields(FILE *o, const struct sip_hdr *h)
 static int dump(FILE *o, const struct sip_msg *msg, const struct sip_hdr **bad)
 {
     if (msg->req) {
-        fprintf(o, "request method=%.*s version=%.*s\n", SV_FMT(msg->method),
-                SV_FMT(msg->version));
+        fprintf(o, "request method=%.*s version=%.*s\n", SV_FMT(msg->method), SV_FMT(msg->version));
         fprintf(o, "  ruri: %.*s\n  ", SV_FMT(msg->ruri_s));
         p_uri(o, "", &msg->ruri);
         fputc('\n', o);
@@ -422,8 +421,7 @@ int app_cmd_parse(int argc, char **argv)
 
     e = app_read_all(path, &buf, &len, 16u << 20);
     if (e) {
-        fprintf(stderr, "sipveil parse: cannot read %s: %s\n", path ? path : "stdin",
-                strerror(e));
+        fprintf(stderr, "sipveil parse: cannot read %s: %s\n", path ? path : "stdin", strerror(e));
         return APP_EX_IOERR;
     }
     sv_arena_init(&arena, NULL, 0);
@@ -434,8 +432,7 @@ int app_cmd_parse(int argc, char **argv)
         goto out;
     }
     if (e) {
-        printf("malformed: %s (at octet %zu)\n", perr.reason ? perr.reason : strerror(e),
-               perr.off);
+        printf("malformed: %s (at octet %zu)\n", perr.reason ? perr.reason : strerror(e), perr.off);
         rc = APP_EX_DATAERR;
         goto out;
     }

@@ -37,27 +37,26 @@ static const char *const supported_tags[] = {"privacy", NULL};
 
 void app_usage_run(FILE *f)
 {
-    fprintf(f,
-            "Usage: sipveil run [--listen ADDR:PORT] [--log-level LEVEL]\n"
-            "\n"
-            "Start sipveil. In this release `run` starts the message-core responder, a\n"
-            "stateless UDP endpoint that exercises the parser and the semantic checks:\n"
-            "  OPTIONS                       200 OK with Allow, Supported and Accept\n"
-            "  a request a server must refuse  its code: 505, 416, 420, 483, 400 ...\n"
-            "  a malformed request           400 with the reason, when Via, Call-ID and CSeq\n"
-            "                                are sound; otherwise dropped\n"
-            "  any other request             501 Not Implemented\n"
-            "  responses                     dropped\n"
-            "The proxy engine, the IMS roles and the all-in-one lab replace it in later\n"
-            "releases; see README.md.\n"
-            "\n"
-            "Options:\n"
-            "  --listen ADDR:PORT   UDP address to listen on; IPv6 as [ADDR]:PORT.\n"
-            "                       Default 127.0.0.1:5060. Port 0 picks a free port.\n"
-            "  --log-level LEVEL    err, warn, notice (default), info or debug.\n"
-            "\n"
-            "Readiness: once the socket is bound, one line 'ready udp <addr>:<port>' is\n"
-            "printed on standard output. SIGINT or SIGTERM stops it cleanly.\n");
+    fprintf(f, "Usage: sipveil run [--listen ADDR:PORT] [--log-level LEVEL]\n"
+               "\n"
+               "Start sipveil. In this release `run` starts the message-core responder, a\n"
+               "stateless UDP endpoint that exercises the parser and the semantic checks:\n"
+               "  OPTIONS                       200 OK with Allow, Supported and Accept\n"
+               "  a request a server must refuse  its code: 505, 416, 420, 483, 400 ...\n"
+               "  a malformed request           400 with the reason, when Via, Call-ID and CSeq\n"
+               "                                are sound; otherwise dropped\n"
+               "  any other request             501 Not Implemented\n"
+               "  responses                     dropped\n"
+               "The proxy engine, the IMS roles and the all-in-one lab replace it in later\n"
+               "releases; see README.md.\n"
+               "\n"
+               "Options:\n"
+               "  --listen ADDR:PORT   UDP address to listen on; IPv6 as [ADDR]:PORT.\n"
+               "                       Default 127.0.0.1:5060. Port 0 picks a free port.\n"
+               "  --log-level LEVEL    err, warn, notice (default), info or debug.\n"
+               "\n"
+               "Readiness: once the socket is bound, one line 'ready udp <addr>:<port>' is\n"
+               "printed on standard output. SIGINT or SIGTERM stops it cleanly.\n");
 }
 
 static void send_to(struct responder *r, const struct sockaddr *sa, socklen_t salen,
@@ -93,13 +92,12 @@ static void handle(struct responder *r, size_t len, const struct sockaddr *sa, s
     struct sip_status st;
     char host[INET6_ADDRSTRLEN + 8] = "?", port[8] = "?";
 
-    getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port),
-                NI_NUMERICHOST | NI_NUMERICSERV);
+    getnameinfo(sa, salen, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
     sv_arena_init(&arena, r->arena_block, sizeof(r->arena_block));
     int e = sip_msg_parse(&msg, &arena, r->rx, len, SIP_DGRAM, NULL, &perr);
     if (e) {
-        bool can_answer = e == EBADMSG && msg && msg->req && msg->via.raw.p &&
-                          msg->callid.p && msg->cseq.method.p;
+        bool can_answer = e == EBADMSG && msg && msg->req && msg->via.raw.p && msg->callid.p &&
+                          msg->cseq.method.p;
         sv_log(SV_LOG_INFO, MOD, "%s:%s: malformed (%s); %s", host, port,
                perr.reason ? perr.reason : strerror(e), can_answer ? "answering 400" : "dropped");
         if (can_answer) {

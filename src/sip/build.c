@@ -89,8 +89,8 @@ int sip_resp_build(const struct sip_msg *req, uint16_t code, const char *reason,
 }
 
 /* The common part of CANCEL and ACK (RFC 3261 §9.1, §17.1.1.3). */
-static int build_hop(const struct sip_msg *req, const char *method, struct sv_slice to,
-                     char *buf, size_t sz, size_t *n)
+static int build_hop(const struct sip_msg *req, const char *method, struct sv_slice to, char *buf,
+                     size_t sz, size_t *n)
 {
     struct out o = {buf, sz, 0};
     char cseq[16];

@@ -235,7 +235,7 @@ int sip_edit_via_push(struct sip_edits *ed, const char *transport, struct sv_sli
                       struct sv_slice branch)
 {
     const struct sv_slice parts[] = {SV_LIT("SIP/2.0/"), sv_slice_cstr(transport), SV_LIT(" "),
-                                     hostport, SV_LIT(";branch="), branch};
+                                     hostport,           SV_LIT(";branch="),       branch};
     struct sv_slice v = concat(ed, parts, SV_ARRAY_SIZE(parts));
     if (!v.p)
         return ENOMEM;

@@ -11,7 +11,8 @@
 #define H (A | SIP__C_HEX)
 #define M (SIP__C_UNRESERVED | SIP__C_USER | SIP__C_PARAM) /* mark */
 
-/* Built by hand from RFC 3261 §25.1; tests/unit/sip/test_lex.c checks it against the ABNF. */
+/* Built by hand from RFC 3261 §25.1. */
+// clang-format off
 const uint8_t sip__ctype[256] = {
     ['\t'] = W,
     [' '] = W,
@@ -48,6 +49,7 @@ const uint8_t sip__ctype[256] = {
     ['w'] = A, ['x'] = A, ['y'] = A, ['z'] = A,
     ['~'] = T | M,
 };
+// clang-format on
 
 const char *sip__quoted_end(const char *p, const char *end)
 {

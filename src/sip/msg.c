@@ -183,8 +183,7 @@ static int eager_decode(struct sip_msg *msg, struct sip_perr *err)
  *         fields decoded so far.
  */
 int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf, size_t len,
-                  enum sip_transport_kind mode, const struct sip_limits *lim,
-                  struct sip_perr *err)
+                  enum sip_transport_kind mode, const struct sip_limits *lim, struct sip_perr *err)
 {
     struct sip_msg *msg;
     uint16_t last[SIP_HDR__N];

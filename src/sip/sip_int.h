@@ -10,8 +10,8 @@
 
 /* Character classes of RFC 3261 §25.1, one table lookup each. */
 enum {
-    SIP__C_TOKEN = 1 << 0,    /* token: alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~" */
-    SIP__C_WS = 1 << 1,       /* SP / HTAB */
+    SIP__C_TOKEN = 1 << 0, /* token: alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'" "~" */
+    SIP__C_WS = 1 << 1,    /* SP / HTAB */
     SIP__C_ALNUM = 1 << 2,
     SIP__C_DIGIT = 1 << 3,
     SIP__C_HEX = 1 << 4,

@@ -27,8 +27,8 @@ static const struct hdr_def hdr_defs[SIP_HDR__N] = {
 #define HDR_HASH_SIZE 512u /* power of two, well above 2 x SIP_HDR__N */
 #define HDR_NAME_MAX 32u
 
-static uint8_t hdr_hash[HDR_HASH_SIZE];           /* id, 0 = empty */
-static uint8_t hdr_compact[26];                   /* id by compact letter */
+static uint8_t hdr_hash[HDR_HASH_SIZE];          /* id, 0 = empty */
+static uint8_t hdr_compact[26];                  /* id by compact letter */
 static char hdr_lname[SIP_HDR__N][HDR_NAME_MAX]; /* lower-case names */
 
 _Static_assert(SIP_HDR__N < 256, "header ids must fit the uint8_t index");
@@ -125,13 +125,20 @@ unsigned sip_hdr_flags(enum sip_hdr_id id)
 /* ---- methods ---- */
 
 static const char *const method_names[SIP_METHOD__N] = {
-    [SIP_METHOD_OTHER] = NULL,         [SIP_METHOD_INVITE] = "INVITE",
-    [SIP_METHOD_ACK] = "ACK",          [SIP_METHOD_BYE] = "BYE",
-    [SIP_METHOD_CANCEL] = "CANCEL",    [SIP_METHOD_OPTIONS] = "OPTIONS",
-    [SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_PRACK] = "PRACK",
-    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE", [SIP_METHOD_NOTIFY] = "NOTIFY",
-    [SIP_METHOD_PUBLISH] = "PUBLISH",  [SIP_METHOD_INFO] = "INFO",
-    [SIP_METHOD_REFER] = "REFER",      [SIP_METHOD_MESSAGE] = "MESSAGE",
+    [SIP_METHOD_OTHER] = NULL,
+    [SIP_METHOD_INVITE] = "INVITE",
+    [SIP_METHOD_ACK] = "ACK",
+    [SIP_METHOD_BYE] = "BYE",
+    [SIP_METHOD_CANCEL] = "CANCEL",
+    [SIP_METHOD_OPTIONS] = "OPTIONS",
+    [SIP_METHOD_REGISTER] = "REGISTER",
+    [SIP_METHOD_PRACK] = "PRACK",
+    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+    [SIP_METHOD_NOTIFY] = "NOTIFY",
+    [SIP_METHOD_PUBLISH] = "PUBLISH",
+    [SIP_METHOD_INFO] = "INFO",
+    [SIP_METHOD_REFER] = "REFER",
+    [SIP_METHOD_MESSAGE] = "MESSAGE",
     [SIP_METHOD_UPDATE] = "UPDATE",
 };
 

@@ -148,15 +148,24 @@ static int lf_to_crlf(struct input *in)
 static const char *errname(int err)
 {
     switch (err) {
-    case 0: return "0";
-    case ENODATA: return "ENODATA";
-    case EBADMSG: return "EBADMSG";
-    case EMSGSIZE: return "EMSGSIZE";
-    case ENOMEM: return "ENOMEM";
-    case ENOENT: return "ENOENT";
-    case ENOSPC: return "ENOSPC";
-    case EPROTO: return "EPROTO";
-    default: return "E?";
+    case 0:
+        return "0";
+    case ENODATA:
+        return "ENODATA";
+    case EBADMSG:
+        return "EBADMSG";
+    case EMSGSIZE:
+        return "EMSGSIZE";
+    case ENOMEM:
+        return "ENOMEM";
+    case ENOENT:
+        return "ENOENT";
+    case ENOSPC:
+        return "ENOSPC";
+    case EPROTO:
+        return "EPROTO";
+    default:
+        return "E?";
     }
 }
 
@@ -257,8 +266,8 @@ static int cmd_expect(struct ctx *cx, const struct input *in, const char *exp)
     if (o.err == 0) {
         o.cerr = sip_msg_check(msg, &opts, &o.st);
         if (o.cerr == 0 && o.st.code == 0) {
-            printf("parse (%s, %u header lines, body %zu octets)", msg->req ? "request" : "response",
-                   msg->hdrc, msg->body.l);
+            printf("parse (%s, %u header lines, body %zu octets)",
+                   msg->req ? "request" : "response", msg->hdrc, msg->body.l);
         } else {
             printf("status:%u cerr=%s reason=\"%s\"", o.st.code, errname(o.cerr),
                    o.st.reason ? o.st.reason : "(none)");
@@ -273,8 +282,8 @@ static int cmd_expect(struct ctx *cx, const struct input *in, const char *exp)
         if (o.err == EBADMSG && msg && msg->req) {
             static char resp[8192];
             size_t n = 0;
-            int rc = sip_resp_build(msg, o.perr.status, "Bad Request", SV_LIT("corpus"),
-                                    SV_LIT(""), resp, sizeof(resp), &n);
+            int rc = sip_resp_build(msg, o.perr.status, "Bad Request", SV_LIT("corpus"), SV_LIT(""),
+                                    resp, sizeof(resp), &n);
             if (rc == 0)
                 printf(" (kept for the answer: %u response built, %zu octets)", o.perr.status, n);
             else
@@ -566,10 +575,14 @@ static int cmd_truncate(struct ctx *cx, const struct input *in)
 static const char *scheme_name(enum sip_uri_scheme s)
 {
     switch (s) {
-    case SIP_URI_SIP: return "sip";
-    case SIP_URI_SIPS: return "sips";
-    case SIP_URI_TEL: return "tel";
-    default: return "other";
+    case SIP_URI_SIP:
+        return "sip";
+    case SIP_URI_SIPS:
+        return "sips";
+    case SIP_URI_TEL:
+        return "tel";
+    default:
+        return "other";
     }
 }
 
@@ -747,8 +760,7 @@ static bool indexed(const char *what, const char *name, unsigned *idx, const cha
  * A special "eq" form compares URIs: `to.uri.eq` / `from.uri.eq` / `ruri.eq` with the value
  * decoded as a URI, by sip_uri_equal; the field reads "true" or "false".
  */
-static int field_get(const struct sip_msg *msg, const char *what, const char *value,
-                     struct fval *v)
+static int field_get(const struct sip_msg *msg, const char *what, const char *value, struct fval *v)
 {
     unsigned idx, count = 0;
     const char *rest;
@@ -784,7 +796,7 @@ static int field_get(const struct sip_msg *msg, const char *what, const char *va
             fval_str(v, "none");
     } else if (strcmp(what, "ruri.eq") == 0 || strcmp(what, "to.uri.eq") == 0 ||
                strcmp(what, "from.uri.eq") == 0) {
-        const struct sip_uri *u = what[0] == 'r' ? &msg->ruri
+        const struct sip_uri *u = what[0] == 'r'   ? &msg->ruri
                                   : what[0] == 't' ? &msg->to.uri
                                                    : &msg->from.uri;
         struct sip_uri other;
@@ -803,8 +815,7 @@ static int field_get(const struct sip_msg *msg, const char *what, const char *va
         enum sip_hdr_id id = sip_hdr_lookup(name);
         unsigned n = 0;
         for (unsigned i = 0; i < msg->hdrc; i++)
-            if (id != SIP_HDR_OTHER ? msg->hdrv[i].id == id
-                                    : sv_slice_eq(msg->hdrv[i].name, name))
+            if (id != SIP_HDR_OTHER ? msg->hdrv[i].id == id : sv_slice_eq(msg->hdrv[i].name, name))
                 n++;
         fval_num(v, n);
     } else if (strcmp(what, "via.count") == 0) {

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_msg: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+            fprintf(stderr, "fuzz_msg: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -328,14 +328,18 @@ static void decode_hdr(enum sip_hdr_id id, struct sv_slice v)
     struct sv_slice out;
 
     switch (id) {
-    case SIP_HDR_VIA: do_via_list(v); break;
+    case SIP_HDR_VIA:
+        do_via_list(v);
+        break;
     case SIP_HDR_FROM:
     case SIP_HDR_TO:
     case SIP_HDR_REPLY_TO:
     case SIP_HDR_P_CALLED_PARTY_ID:
     case SIP_HDR_P_SERVED_USER:
     case SIP_HDR_REFER_TO:
-    case SIP_HDR_REFERRED_BY: do_addr(v); break;
+    case SIP_HDR_REFERRED_BY:
+        do_addr(v);
+        break;
     case SIP_HDR_ROUTE:
     case SIP_HDR_RECORD_ROUTE:
     case SIP_HDR_PATH:
@@ -343,19 +347,31 @@ static void decode_hdr(enum sip_hdr_id id, struct sv_slice v)
     case SIP_HDR_P_ASSERTED_IDENTITY:
     case SIP_HDR_P_PREFERRED_IDENTITY:
     case SIP_HDR_P_ASSOCIATED_URI:
-    case SIP_HDR_HISTORY_INFO: do_addr_list(v); break;
-    case SIP_HDR_CONTACT: do_contact_list(v); break;
-    case SIP_HDR_CSEQ: do_cseq(v); break;
+    case SIP_HDR_HISTORY_INFO:
+        do_addr_list(v);
+        break;
+    case SIP_HDR_CONTACT:
+        do_contact_list(v);
+        break;
+    case SIP_HDR_CSEQ:
+        do_cseq(v);
+        break;
     case SIP_HDR_CALL_ID:
         FUZZ_CHECK(sip_callid_decode(&out, v) != ENOENT);
         break;
-    case SIP_HDR_MAX_FORWARDS: (void)sip_uint_decode(&u, v, 255); break;
+    case SIP_HDR_MAX_FORWARDS:
+        (void)sip_uint_decode(&u, v, 255);
+        break;
     case SIP_HDR_CONTENT_LENGTH:
     case SIP_HDR_EXPIRES:
     case SIP_HDR_MIN_EXPIRES:
     case SIP_HDR_MIN_SE:
-    case SIP_HDR_RSEQ: (void)sip_uint_decode(&u, v, UINT32_MAX); break;
-    case SIP_HDR_CONTENT_TYPE: do_ctype(v); break;
+    case SIP_HDR_RSEQ:
+        (void)sip_uint_decode(&u, v, UINT32_MAX);
+        break;
+    case SIP_HDR_CONTENT_TYPE:
+        do_ctype(v);
+        break;
     case SIP_HDR_REQUIRE:
     case SIP_HDR_PROXY_REQUIRE:
     case SIP_HDR_SUPPORTED:
@@ -363,21 +379,35 @@ static void decode_hdr(enum sip_hdr_id id, struct sv_slice v)
     case SIP_HDR_ALLOW:
     case SIP_HDR_ALLOW_EVENTS:
     case SIP_HDR_ACCEPT:
-    case SIP_HDR_CONTENT_ENCODING: do_token_list(v); break;
-    case SIP_HDR_PRIVACY: do_privacy(v); break;
+    case SIP_HDR_CONTENT_ENCODING:
+        do_token_list(v);
+        break;
+    case SIP_HDR_PRIVACY:
+        do_privacy(v);
+        break;
     case SIP_HDR_AUTHORIZATION:
     case SIP_HDR_PROXY_AUTHORIZATION:
     case SIP_HDR_WWW_AUTHENTICATE:
     case SIP_HDR_PROXY_AUTHENTICATE:
-    case SIP_HDR_AUTHENTICATION_INFO: do_auth(v); break;
+    case SIP_HDR_AUTHENTICATION_INFO:
+        do_auth(v);
+        break;
     case SIP_HDR_EVENT:
-    case SIP_HDR_SUBSCRIPTION_STATE: do_event(v); break;
+    case SIP_HDR_SUBSCRIPTION_STATE:
+        do_event(v);
+        break;
     case SIP_HDR_SIP_ETAG:
-    case SIP_HDR_SIP_IF_MATCH: (void)sip_etag_decode(&out, v); break;
+    case SIP_HDR_SIP_IF_MATCH:
+        (void)sip_etag_decode(&out, v);
+        break;
     case SIP_HDR_SECURITY_CLIENT:
     case SIP_HDR_SECURITY_SERVER:
-    case SIP_HDR_SECURITY_VERIFY: do_secmech_list(v); break;
-    default: do_pvalue_list(v); break;
+    case SIP_HDR_SECURITY_VERIFY:
+        do_secmech_list(v);
+        break;
+    default:
+        do_pvalue_list(v);
+        break;
     }
 }
 
@@ -445,8 +475,7 @@ static void edits(const struct sip_msg *msg)
     struct sip_msg *m2;
     const struct sip_hdr *via = sip_msg_hdr(msg, SIP_HDR_VIA);
     const struct sip_hdr *from = sip_msg_hdr(msg, SIP_HDR_FROM);
-    static const struct sv_slice anon =
-        SV_LIT("\"Anonymous\" <sip:anonymous@anonymous.invalid>");
+    static const struct sv_slice anon = SV_LIT("\"Anonymous\" <sip:anonymous@anonymous.invalid>");
 
     sv_arena_init(&ea, eblock, sizeof(eblock));
     sv_arena_init(&pa, pblock, sizeof(pblock));
@@ -667,8 +696,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sv_slice all = sv_slice_make(buf, size);
 
     /* small caps, so that every cap is crossed somewhere in the corpus */
-    static const struct sip_limits tight = {.max_msg = 600, .max_headers = 12,
-                                             .max_start_line = 80, .max_header = 120};
+    static const struct sip_limits tight = {
+        .max_msg = 600, .max_headers = 12, .max_start_line = 80, .max_header = 120};
 
     parse_as(buf, size, SIP_DGRAM, &sip_limits_default);
     parse_as(buf, size, SIP_STREAM, &sip_limits_default);

@@ -9,8 +9,7 @@
 /* Inputs come from sv_test_heap: exact-size heap blocks, so ASan reports any read past the
  * slice (slices are never NUL-terminated). */
 
-static void
-slice_eq_exact(void **state)
+static void slice_eq_exact(void **state)
 {
     assert_true(sv_slice_eq(sv_test_heap("Via"), sv_test_heap("Via")));
     assert_false(sv_slice_eq(sv_test_heap("Via"), sv_test_heap("via")));

@@ -242,7 +242,7 @@ static void msg_request_line_malformed(void **state)
 {
     bad("INVITE\r\n\r\n");
     bad_request_line("INVITE sip:a@b\r\n\r\n");
-    bad(" sip:a@b SIP/2.0\r\n\r\n");        /* empty method: not even a request */
+    bad(" sip:a@b SIP/2.0\r\n\r\n");                     /* empty method: not even a request */
     bad_request_line("INVITE  sip:a@b SIP/2.0\r\n\r\n"); /* RFC 4475 lwsstart */
     bad_request_line("INVITE sip:a@b SIP/2.0 \r\n\r\n"); /* RFC 4475 trws */
     bad_request_line("INVITE sip:a@b  SIP/2.0\r\n\r\n");
