@@ -14,8 +14,8 @@ PKGS=(
   libevent-dev libssl-dev libxml2-dev libyaml-dev libjansson-dev libsqlite3-dev libhiredis-dev
   # tests: unit framework, real SIP peer, wire checker
   libcmocka-dev sip-tester tshark python3
-  # benchmark peer (linked only into bench/)
-  libosip2-dev
+  # benchmark peers: libosip2 (linked only into bench/), Kamailio (run only by bench/)
+  libosip2-dev kamailio
 )
 
 missing=()
@@ -35,5 +35,16 @@ echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer once, in advance.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+# Packages must not start services (Kamailio would take port 5060): deny starts for the
+# duration of the install, unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  own_policy=1
+fi
+cleanup() { if [ -n "$own_policy" ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -150,6 +150,53 @@ void sv_log_write(enum sv_log_level lvl, const char *module, const char *fmt, ..
     } while (0)
 
 /* ---------------------------------------------------------------------------------------- */
+/* Timers: a hierarchical timing wheel                                                        */
+/*                                                                                            */
+/* Transactions, connections and registrations each carry timers; at 100k live transactions  */
+/* every start, cancel and expiry must be O(1). The wheel has millisecond ticks in levels of  */
+/* 256 slots (2^32 ms reach); a timer is an intrusive node embedded in its owner, so starting  */
+/* one allocates nothing. One wheel per event loop; it is not thread-safe. The loop calls     */
+/* sv_wheel_run() with the monotonic time and sleeps at most sv_wheel_next_ms().             */
+
+typedef void(sv_timer_h)(void *arg);
+
+struct sv_timer {
+    struct sv_timer *next, **pprev; /* slot list; pprev NULL when idle */
+    uint64_t expires;               /* absolute, ms */
+    sv_timer_h *h;
+    void *arg;
+};
+
+struct sv_wheel;
+
+/** Milliseconds of CLOCK_MONOTONIC. */
+uint64_t sv_now_ms(void);
+/** A wheel whose time starts at @p now_ms. @return 0 or ENOMEM. */
+int sv_wheel_alloc(struct sv_wheel **wp, uint64_t now_ms);
+/** Free the wheel; timers still on it are detached (they become idle, no handler runs). */
+void sv_wheel_free(struct sv_wheel *w);
+void sv_timer_init(struct sv_timer *t);
+/**
+ * (Re)start @p t to call @p h(@p arg) @p delay_ms after the wheel's current time.
+ * A timer that is already running is moved. O(1).
+ */
+void sv_timer_start(struct sv_wheel *w, struct sv_timer *t, uint64_t delay_ms, sv_timer_h *h,
+                    void *arg);
+/** Stop @p t if it runs. O(1); safe on an idle timer and from inside any handler. */
+void sv_timer_cancel(struct sv_timer *t);
+bool sv_timer_active(const struct sv_timer *t);
+/**
+ * Advance the wheel to @p now_ms and run every timer due by then, earliest first. Handlers may
+ * start and cancel timers (including their own and ones due in this same run).
+ * @return the number of handlers run.
+ */
+unsigned sv_wheel_run(struct sv_wheel *w, uint64_t now_ms);
+/** Milliseconds until the next timer may be due (0 if overdue), or UINT64_MAX if none. */
+uint64_t sv_wheel_next_ms(const struct sv_wheel *w);
+/** Timers currently running. */
+size_t sv_wheel_count(const struct sv_wheel *w);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Misc                                                                                       */
 
 /** Fill @p buf with @p n cryptographically random bytes (getrandom). @return 0 or errno. */

@@ -1,0 +1,145 @@
+/**
+ * @file txn.h  Transactions (RFC 3261 §17, with the RFC 6026 fixes).
+ *
+ * The transaction layer sits between the transport and the transaction user (the proxy core,
+ * later the registrar and presence server). It absorbs and replays retransmissions, runs
+ * timers A to K (and L, M of RFC 6026), generates the ACK for a non-2xx final response, and
+ * reports timeouts and transport failures, so that no layer above ever sees a retransmission.
+ *
+ * Matching: server transactions by the top Via's branch, sent-by and method (§17.2.3; ACK and
+ * CANCEL map to the INVITE's), with the RFC 2543 fallback (Request-URI, tags, Call-ID, CSeq,
+ * top Via) for a branch without the magic cookie. Client transactions by the top Via branch
+ * and the CSeq method of the response (§17.1.3).
+ *
+ * The layer never touches a socket: it sends through the function the TU gives it (the node
+ * passes net_send), so the state machines are testable without the network.
+ *
+ * Ownership: a transaction is refcounted (sv_ref/sv_deref). The layer holds one reference
+ * while the transaction lives (until it is terminated); the TU takes its own with sv_ref if it
+ * keeps the pointer past a callback. Each transaction keeps a copy of the bytes it may have to
+ * resend (the request of a client transaction, the last response of a server transaction).
+ * One layer belongs to one event loop; nothing locks.
+ */
+#ifndef SIPVEIL_TXN_H
+#define SIPVEIL_TXN_H
+
+#include <sipveil/core.h>
+#include <sipveil/net.h>
+#include <sipveil/sip.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct txn;
+struct txn_layer;
+
+enum txn_kind {
+    TXN_SERVER_INVITE = 0,
+    TXN_SERVER_NONINVITE,
+    TXN_CLIENT_INVITE,
+    TXN_CLIENT_NONINVITE,
+};
+
+enum txn_state {
+    TXN_CALLING = 0, /* client INVITE */
+    TXN_TRYING,      /* client/server non-INVITE */
+    TXN_PROCEEDING,
+    TXN_COMPLETED,
+    TXN_CONFIRMED,   /* server INVITE, after the ACK */
+    TXN_ACCEPTED,    /* RFC 6026: INVITE after a 2xx */
+    TXN_TERMINATED,
+};
+
+const char *txn_state_name(enum txn_state s);
+
+/** RFC 3261 timer values; defaults T1 500 ms, T2 4 s, T4 5 s. Tests shorten them. */
+struct txn_timers {
+    unsigned t1_ms, t2_ms, t4_ms;
+};
+
+extern const struct txn_timers txn_timers_default;
+
+/**
+ * How the layer sends. @p flow is the server transaction's receive flow (answer on the same
+ * connection), NULL for client transactions. Returns 0 or an errno; a failure makes the
+ * transaction fail (client: the TU's failed callback with that errno).
+ */
+typedef int(txn_send_h)(void *ctx, enum net_tp tp, const struct net_addr *dst,
+                        const struct net_flow *flow, const char *buf, size_t len);
+
+/** The transaction user's callbacks. Every one is optional except request. */
+struct txn_tu {
+    /**
+     * A new request created server transaction @p st (never for ACK). @p req and its buffer
+     * are valid only during the call. The TU answers, now or later, with txn_respond().
+     */
+    void (*request)(struct txn *st, const struct sip_msg *req, const struct net_flow *flow,
+                    void *arg);
+    /**
+     * A message that belongs to no transaction and is not a retransmission the layer can
+     * absorb: an ACK for a 2xx, or a 2xx response whose client transaction has gone. A proxy
+     * forwards them statelessly (RFC 3261 §16.7 step 10, RFC 6026).
+     */
+    void (*stray)(const struct sip_msg *msg, const struct net_flow *flow, void *arg);
+    /** A CANCEL matched server INVITE transaction @p inv; @p cancel_st is the CANCEL's own. */
+    void (*cancel)(struct txn *inv, struct txn *cancel_st, const struct sip_msg *cancel,
+                   void *arg);
+    /**
+     * A response for client transaction @p ct: every provisional, the final, and (in the
+     * Accepted state, RFC 6026) retransmitted 2xx responses to INVITE.
+     */
+    void (*response)(struct txn *ct, const struct sip_msg *resp, void *owner);
+    /** Client transaction @p ct failed: ETIMEDOUT (timer B or F) or a transport errno. */
+    void (*failed)(struct txn *ct, int err, void *owner);
+    /** @p t reached Terminated and leaves the layer (drop references kept on it). */
+    void (*terminated)(struct txn *t, void *owner);
+};
+
+struct txn_stats {
+    unsigned long live, created, absorbed, retransmitted, timeouts, transport_errors;
+};
+
+int txn_layer_alloc(struct txn_layer **lp, struct sv_wheel *wheel, const struct txn_timers *tm,
+                    txn_send_h *send, void *send_ctx, const struct txn_tu *tu, void *tu_arg);
+/** Terminate every transaction silently and free the layer. */
+void txn_layer_free(struct txn_layer *l);
+
+/**
+ * Feed one received message (already parsed and checked for syntax). Requests are matched to
+ * a server transaction (retransmissions absorbed, the last response resent) or create one
+ * (tu->request); responses go to their client transaction or to tu->stray.
+ */
+void txn_layer_recv(struct txn_layer *l, const struct sip_msg *msg, const struct net_flow *flow);
+
+/**
+ * Send a response on server transaction @p st. @p buf is a complete response (copied);
+ * @p code drives the state machine (1xx: Proceeding; 2xx on INVITE: Accepted; 300-699:
+ * Completed, with retransmissions over UDP until the ACK or timer H).
+ * @return 0, EINVAL (not a server transaction, or already final), or the send errno.
+ */
+int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len);
+
+/**
+ * Start client transaction for the request in @p buf (copied; it must carry our top Via with
+ * the branch that identifies the transaction) toward @p dst over @p tp.
+ * @param owner  the TU's cookie, given back in response/failed/terminated.
+ * @return 0 with *@p ctp set (the layer's reference; sv_ref to keep it), or an errno.
+ */
+int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
+                enum net_tp tp, const struct net_addr *dst, void *owner);
+
+enum txn_kind txn_kind_get(const struct txn *t);
+enum txn_state txn_state_get(const struct txn *t);
+/** The request this transaction was created for, parsed (valid while the txn lives). */
+const struct sip_msg *txn_request_msg(const struct txn *t);
+/** The flow of a server transaction's request. */
+const struct net_flow *txn_flow(const struct txn *t);
+void *txn_owner(const struct txn *t);
+void txn_owner_set(struct txn *t, void *owner);
+const struct txn_stats *txn_stats_get(const struct txn_layer *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
