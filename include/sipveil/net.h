@@ -77,9 +77,22 @@ typedef int(net_frame_h)(const char *buf, size_t len, bool stream, size_t *msg_l
  */
 typedef void(net_recv_h)(const struct net_flow *flow, const char *buf, size_t len, void *arg);
 
-/** A connection closed; @p err is 0 for an orderly close. Flows holding it see it dead. */
+/**
+ * A connection closed; @p err is 0 for an orderly close. Flows holding it see it dead.
+ * Otherwise: ETIMEDOUT (idle, header or connect/handshake timeout), EBADMSG (framing),
+ * EMSGSIZE (over max_msg), EACCES (a TLS certificate did not verify, or a required one was
+ * missing), EPROTO (other TLS failure), or the socket's errno (ECONNREFUSED, ECONNRESET...).
+ */
 typedef void(net_close_h)(struct net_conn *conn, int err, void *arg);
 
+/*
+ * TLS settings of a listener. The conf of an instance's first TLS listener also serves its
+ * outbound TLS connections: they verify servers against its ca_file when verify_peer is set
+ * and present its cert_file/key_file for mutual TLS. An instance without a TLS listener
+ * verifies servers against the system's CA store. Only the chain is checked: the transport
+ * connects to addresses, not names, so matching the certificate to a domain is the caller's
+ * business (net_conn_peer_subject).
+ */
 struct net_tls_conf {
     const char *cert_file; /* PEM; required for a TLS listener */
     const char *key_file;
@@ -88,6 +101,7 @@ struct net_tls_conf {
     bool require_client_cert; /* listener: ask for and verify a client certificate */
 };
 
+/* A field left 0 takes its default. */
 struct net_limits {
     unsigned max_conns;          /* all TCP/TLS connections; default 10000 */
     unsigned max_conns_per_ip;   /* default 100 */
@@ -105,7 +119,8 @@ struct net_stats {
 };
 
 /**
- * A transport instance on @p base.
+ * A transport instance on @p base. SIGPIPE, if at its default, is set to be ignored: a peer
+ * that resets a connection must not kill the process.
  * @param lim     limits, or NULL for net_limits_default.
  * @param frame   the framing function (the sip layer's).
  * @param recvh   called for every framed message.

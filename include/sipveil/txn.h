@@ -98,6 +98,9 @@ struct txn_tu {
 
 struct txn_stats {
     unsigned long live, created, absorbed, retransmitted, timeouts, transport_errors;
+    /* messages the layer threw away: responses matching no client transaction (other than
+     * 2xx, which go to tu->stray), requests it had no memory for, ACKs with nothing to ack */
+    unsigned long dropped;
 };
 
 int txn_layer_alloc(struct txn_layer **lp, struct sv_wheel *wheel, const struct txn_timers *tm,
@@ -115,8 +118,11 @@ void txn_layer_recv(struct txn_layer *l, const struct sip_msg *msg, const struct
 /**
  * Send a response on server transaction @p st. @p buf is a complete response (copied);
  * @p code drives the state machine (1xx: Proceeding; 2xx on INVITE: Accepted; 300-699:
- * Completed, with retransmissions over UDP until the ACK or timer H).
- * @return 0, EINVAL (not a server transaction, or already final), or the send errno.
+ * Completed, with retransmissions over UDP until the ACK or timer H). In Accepted, further
+ * 2xx (the TU's retransmissions, other forks) are sent as they come (RFC 6026 §7.1).
+ * A send failure terminates the transaction, and so does a zero-length wait state (reliable
+ * transports), on the next run of the wheel: tu->terminated never runs inside this call.
+ * @return 0, EINVAL (not a server transaction, or already final), ENOMEM, or the send errno.
  */
 int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len);
 
@@ -128,6 +134,14 @@ int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len);
  */
 int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
                 enum net_tp tp, const struct net_addr *dst, void *owner);
+
+/**
+ * Terminate @p t now, whatever its state, when the TU gives up on it (a proxy's timer C,
+ * RFC 3261 §16.8; a CANCELled INVITE still without a final response after 64*T1, §9.1).
+ * Its timers stop, it leaves the layer, and tu->terminated runs before this returns.
+ * Nothing happens to a transaction that has already terminated.
+ */
+void txn_terminate(struct txn *t);
 
 enum txn_kind txn_kind_get(const struct txn *t);
 enum txn_state txn_state_get(const struct txn *t);

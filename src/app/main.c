@@ -8,6 +8,7 @@
 #include <openssl/opensslv.h>
 #include <sipveil/core.h>
 #include "app.h"
+#include "config.h"
 
 static void usage(FILE *f)
 {
@@ -18,11 +19,14 @@ static void usage(FILE *f)
             "subscriber's identity goes exactly as far as the subscriber allows.\n"
             "\n"
             "Commands:\n"
-            "  run [--listen ADDR:PORT]\n"
+            "  run [--config FILE [--check-config]] [--listen ADDR:PORT]\n"
             "          Start the node(s). Today this is the message-core responder: it answers\n"
             "          OPTIONS with 200, malformed requests with 400 and a reason, and every\n"
-            "          other request with 501. The proxy engine and the all-in-one IMS lab\n"
-            "          arrive with later releases (see README.md).\n"
+            "          other request with 501, on --listen or on every UDP listener of the\n"
+            "          nodes in the YAML config FILE. --check-config validates FILE and\n"
+            "          prints the effective configuration (exit 0) or its errors (exit 78).\n"
+            "          The proxy engine and the all-in-one IMS lab arrive with later releases\n"
+            "          (see README.md).\n"
             "  parse [--role proxy|uas] [--stream] [FILE]\n"
             "          Parse one SIP message from FILE or standard input and print a canonical\n"
             "          dump. Exit 0 if valid, 65 if malformed (one line with the reason), 66 if\n"
@@ -30,12 +34,16 @@ static void usage(FILE *f)
             "  version Print the version and the libraries sipveil was built with.\n"
             "  help [COMMAND]\n"
             "          Show this text, or the full help of COMMAND.\n"
+            "  help config\n"
+            "          The configuration reference: every key of the config file with its\n"
+            "          type, default, bounds and meaning, in Markdown (docs/configuration.md).\n"
             "\n"
             "Options common to all commands:\n"
             "  -h, --help     Show help and exit.\n"
             "\n"
             "Exit status: 0 success; 64 usage error; 65 malformed input; 66 refused input;\n"
-            "69 service unavailable; 71 system error; 74 I/O error (input not readable).\n"
+            "69 service unavailable; 71 system error; 74 I/O error (input not readable);\n"
+            "78 configuration error.\n"
             "\n"
             "Logs go to standard error, one line per event. No identity, URI, display name\n"
             "or message body is written above the debug level.\n");
@@ -66,6 +74,8 @@ static int cmd_help(int argc, char **argv)
         app_usage_parse(stdout);
     else if (strcmp(argv[1], "run") == 0)
         app_usage_run(stdout);
+    else if (strcmp(argv[1], "config") == 0)
+        return app_config_reference(stdout) || fflush(stdout) ? APP_EX_IOERR : APP_EX_OK;
     else if (strcmp(argv[1], "version") == 0)
         printf("Usage: sipveil version\n\nPrint the version and the libraries sipveil was "
                "built with.\n");

@@ -1,0 +1,133 @@
+/**
+ * @file config.h  Private to the application layer: the sipveil configuration schema.
+ *
+ * The structs below are what a config file loads into; app_config_table (config.c) says, for
+ * each field, its YAML key, type, default, bounds, reloadability and documentation. The
+ * generic loader (include/sipveil/cfg.h) does the rest. To add a setting: add the field here,
+ * one row to the table, and regenerate docs/configuration.md (`sipveil help config`); the
+ * ctest config/reference fails until the two agree.
+ */
+#ifndef SIPVEIL_APP_CONFIG_H
+#define SIPVEIL_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sipveil/cfg.h>
+
+/* The enum fields hold the index of the value in the names the table lists, in this order. */
+enum app_role {
+    APP_ROLE_PCSCF = 0,
+    APP_ROLE_ICSCF,
+    APP_ROLE_SCSCF,
+    APP_ROLE_AS,
+    APP_ROLE_PS,
+    APP_ROLE_PROXY,
+};
+
+/* The same order as enum net_tp, so that a value converts by cast. */
+enum app_tp {
+    APP_TP_UDP = 0,
+    APP_TP_TCP,
+    APP_TP_TLS,
+};
+
+enum app_match {
+    APP_MATCH_DOMAIN = 0,
+    APP_MATCH_RURI,
+    APP_MATCH_ROUTE,
+    APP_MATCH_DEFAULT,
+};
+
+struct app_tls {
+    char *cert; /* PEM certificate (chain); "" when unset */
+    char *key;
+    char *ca;
+    bool verify_peer;
+    bool require_client_cert;
+};
+
+struct app_listener {
+    unsigned transport; /* enum app_tp */
+    char *address;      /* "127.0.0.1:5060", "[::1]:5061" */
+    struct app_tls tls;
+};
+
+struct app_route {
+    unsigned match; /* enum app_match */
+    char *value;
+    char *next_hop; /* "udp:127.0.0.1:5080" */
+};
+
+struct app_node {
+    char *name;
+    unsigned role; /* enum app_role */
+    char *domain;
+    struct app_listener *listeners;
+    size_t nlisteners;
+    struct app_route *routes;
+    size_t nroutes;
+    bool record_route;
+};
+
+struct app_log_conf {
+    unsigned level; /* enum sv_log_level */
+    bool trace;
+};
+
+struct app_timers {
+    uint32_t t1, t2, t4; /* ms */
+};
+
+struct app_limits {
+    uint32_t max_msg;
+    uint32_t max_headers;
+    uint32_t max_start_line;
+    uint32_t max_header;
+    uint32_t max_conns;
+    uint32_t max_conns_per_ip;
+    uint32_t idle_timeout;   /* ms */
+    uint32_t header_timeout; /* ms */
+};
+
+struct app_metrics {
+    char *listen; /* "" = off */
+};
+
+struct app_config {
+    struct app_log_conf log;
+    uint32_t workers; /* 0 = one per core */
+    struct app_timers timers;
+    struct app_limits limits;
+    struct app_metrics metrics;
+    struct app_node *nodes;
+    size_t nnodes;
+};
+
+extern const struct sv_cfg_item app_config_table[];
+extern const char *const app_role_names[];
+extern const char *const app_tp_names[];
+extern const char *const app_match_names[];
+
+/**
+ * Load and validate @p path into @p cfg. Errors (file, line, column, key) go to @p d.
+ * @return 0, EINVAL (errors in @p d), ENOMEM or the errno of reading the file; on failure
+ *         @p cfg holds nothing to free.
+ */
+int app_config_load(struct app_config *cfg, const char *path, struct sv_cfg_diag *d);
+/** The checks beyond types and bounds. @return 0 or EINVAL (errors in @p d). */
+int app_config_validate(const struct app_config *cfg, struct sv_cfg_diag *d);
+void app_config_free(struct app_config *cfg);
+/** The effective configuration as YAML, with a comment naming @p path. @return 0 or EIO. */
+int app_config_print(const struct app_config *cfg, const char *path, FILE *f);
+/** docs/configuration.md: an introduction and the reference table. @return 0 or EIO. */
+int app_config_reference(FILE *f);
+
+/**
+ * Parse a next hop "transport:host:port" ("udp:127.0.0.1:5080", "tls:[::1]:5061").
+ * @return 0 or EINVAL (also for port 0 and hosts longer than @p hostsz - 1).
+ */
+int app_next_hop_parse(const char *s, enum app_tp *tp, char *host, size_t hostsz, uint16_t *port);
+
+#endif

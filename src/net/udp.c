@@ -1,0 +1,172 @@
+/**
+ * @file udp.c  UDP listeners: batched receive (recvmmsg), framing of datagrams, sendto.
+ *
+ * One wakeup reads up to NET__UDP_BATCH datagrams with one system call; under load that is
+ * what keeps the cost per message down, and the loop being level-triggered, whatever is left
+ * wakes it again at once. The receive slots are shared by every UDP listener of the instance
+ * (one loop reads one socket at a time) and each is min(max_msg, 65535) octets, so that a
+ * datagram longer than max_msg comes back flagged MSG_TRUNC and is dropped as oversize.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include "net_int.h"
+
+static const char *const MODULE = "net";
+
+/* Allocate the receive slots of the instance, once. */
+static int udp_slots(struct net *net)
+{
+    size_t slot = net->lim.max_msg < NET__UDP_MAX ? net->lim.max_msg : NET__UDP_MAX;
+
+    if (net->udp_buf)
+        return 0;
+    net->udp_buf = sv_malloc(slot * NET__UDP_BATCH);
+    net->udp_mm = sv_calloc(NET__UDP_BATCH, sizeof(*net->udp_mm));
+    net->udp_iov = sv_calloc(NET__UDP_BATCH, sizeof(*net->udp_iov));
+    net->udp_from = sv_calloc(NET__UDP_BATCH, sizeof(*net->udp_from));
+    if (!net->udp_buf || !net->udp_mm || !net->udp_iov || !net->udp_from) {
+        sv_free(net->udp_buf);
+        sv_free(net->udp_mm);
+        sv_free(net->udp_iov);
+        sv_free(net->udp_from);
+        net->udp_buf = NULL;
+        net->udp_mm = NULL;
+        net->udp_iov = NULL;
+        net->udp_from = NULL;
+        return ENOMEM;
+    }
+    net->udp_slot = slot;
+    return 0;
+}
+
+/* One datagram: strip keep-alive CRLFs, frame, deliver. */
+static void udp_datagram(struct net_lsn *l, char *buf, size_t len, int flags,
+                         const struct sockaddr_storage *from, socklen_t fromlen)
+{
+    struct net *net = l->net;
+    struct net_flow flow;
+    const char *reason = NULL;
+    size_t skip = 0, mlen = 0;
+    int err;
+
+    net->stats.rx_bytes += len;
+    if (flags & MSG_TRUNC) {
+        net->stats.dropped_oversize++;
+        return;
+    }
+    while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n'))
+        skip++;
+    if (skip == len) {
+        /* CRLFs alone: a keep-alive some clients send over UDP too. Nothing to answer. */
+        if (len)
+            net->stats.keepalives++;
+        else
+            net->stats.dropped_malformed++;
+        return;
+    }
+    buf += skip;
+    len -= skip;
+    err = net->frame(buf, len, false, &mlen, &reason);
+    if (!err && (mlen == 0 || mlen > len))
+        err = EBADMSG; /* a framing function that contradicts itself */
+    if (err) {
+        if (err == EMSGSIZE)
+            net->stats.dropped_oversize++;
+        else
+            net->stats.dropped_malformed++;
+        sv_log(SV_LOG_DEBUG, MODULE, "udp: dropped a datagram of %zu octets: %s", len,
+               reason ? reason : "malformed");
+        return;
+    }
+    memset(&flow, 0, sizeof(flow));
+    flow.tp = NET_UDP;
+    net__addr_set(&flow.peer, (const struct sockaddr *)from, fromlen);
+    flow.local = l->local;
+    flow.listener = l->idx;
+    net->stats.rx_msgs++;
+    net->recvh(&flow, buf, mlen, net->arg);
+}
+
+static void udp_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_lsn *l = arg;
+    struct net *net = l->net;
+    int n;
+
+    for (unsigned i = 0; i < NET__UDP_BATCH; i++) {
+        net->udp_iov[i].iov_base = net->udp_buf + i * net->udp_slot;
+        net->udp_iov[i].iov_len = net->udp_slot;
+        memset(&net->udp_mm[i], 0, sizeof(net->udp_mm[i]));
+        net->udp_mm[i].msg_hdr.msg_iov = &net->udp_iov[i];
+        net->udp_mm[i].msg_hdr.msg_iovlen = 1;
+        net->udp_mm[i].msg_hdr.msg_name = &net->udp_from[i];
+        net->udp_mm[i].msg_hdr.msg_namelen = sizeof(net->udp_from[i]);
+    }
+    n = recvmmsg(fd, net->udp_mm, NET__UDP_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR) /* EWOULDBLOCK is EAGAIN on Linux */
+            sv_log(SV_LOG_WARN, MODULE, "udp: recvmmsg: %s", strerror(errno));
+        return;
+    }
+    /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
+    sv_ref(net);
+    for (int i = 0; i < n && !net->closed; i++) {
+        udp_datagram(l, net->udp_iov[i].iov_base, net->udp_mm[i].msg_len,
+                     net->udp_mm[i].msg_hdr.msg_flags, &net->udp_from[i],
+                     net->udp_mm[i].msg_hdr.msg_namelen);
+    }
+    sv_deref(net);
+}
+
+/**
+ * Bind a UDP socket for listener @p l and start reading it.
+ * @return 0 or an errno
+ */
+int net__udp_listen(struct net_lsn *l, const struct net_addr *addr)
+{
+    int err = udp_slots(l->net);
+
+    if (err)
+        return err;
+    err = net__sock_bind(&l->fd, SOCK_DGRAM, addr, &l->local);
+    if (err)
+        return err;
+    l->ev = event_new(l->net->base, l->fd, EV_READ | EV_PERSIST, udp_readable, l);
+    if (!l->ev || event_add(l->ev, NULL)) {
+        net__udp_close(l);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+void net__udp_close(struct net_lsn *l)
+{
+    if (l->ev)
+        event_free(l->ev);
+    l->ev = NULL;
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}
+
+/**
+ * One datagram out of @p l's socket.
+ * @return 0, ENOBUFS when the socket buffer is full, or the errno of sendto
+ */
+int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
+                  const char *buf, size_t len)
+{
+    ssize_t n;
+
+    do {
+        n = sendto(l->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&dst->ss, dst->len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EAGAIN ? ENOBUFS : errno; /* EWOULDBLOCK is EAGAIN on Linux */
+    net->stats.tx_msgs++;
+    net->stats.tx_bytes += (unsigned long)n;
+    return 0;
+}

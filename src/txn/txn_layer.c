@@ -1,0 +1,451 @@
+/**
+ * @file txn_layer.c  The transaction layer: allocation of layers and transactions, the hash
+ * tables they are found by, termination, dispatch of received messages, accessors.
+ *
+ * The state machines themselves live in txn_server.c (RFC 3261 §17.2) and txn_client.c
+ * (§17.1); this file holds what both share.
+ */
+#include <assert.h>
+#include "txn_int.h"
+
+const struct txn_timers txn_timers_default = {500, 4000, 5000}; /* RFC 3261 §17.1.1.1, A.1 */
+
+#define TAB_INITIAL 256u
+
+static const char *const state_names[] = {
+    [TXN_CALLING] = "Calling",       [TXN_TRYING] = "Trying",       [TXN_PROCEEDING] = "Proceeding",
+    [TXN_COMPLETED] = "Completed",   [TXN_CONFIRMED] = "Confirmed", [TXN_ACCEPTED] = "Accepted",
+    [TXN_TERMINATED] = "Terminated",
+};
+
+/**
+ * The RFC name of a state.
+ * @param s the state
+ * @return "Calling", "Trying" ... or "?" for a value out of range
+ */
+const char *txn_state_name(enum txn_state s)
+{
+    return (unsigned)s < SV_ARRAY_SIZE(state_names) ? state_names[s] : "?";
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Hashing and the tables                                                                     */
+
+#define FNV_OFFSET 2166136261u
+#define FNV_PRIME 16777619u
+
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+/* Parameter values compare case-insensitively (RFC 3261 §7.3.1), so they hash lower-cased. */
+static uint32_t fnv_lower(uint32_t h, struct sv_slice s)
+{
+    for (size_t i = 0; i < s.l; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        h ^= (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+/**
+ * The hash of an RFC 3261 transaction: its branch. Sent-by and method are compared along
+ * the chain; a branch is unique enough on its own to spread the buckets.
+ * @param branch the top Via's branch
+ * @return the hash
+ */
+uint32_t txn__hash_branch(struct sv_slice branch)
+{
+    return fnv_lower(FNV_OFFSET, branch);
+}
+
+/**
+ * The hash of an RFC 2543 transaction: the fields that an INVITE, its ACK and its CANCEL
+ * share (§17.2.3, §9.2): Call-ID, CSeq number and From tag.
+ * @param m the request
+ * @return the hash
+ */
+uint32_t txn__hash_2543(const struct sip_msg *m)
+{
+    uint32_t h = fnv(FNV_OFFSET, m->callid.p, m->callid.l); /* Call-ID is case-sensitive */
+
+    h = fnv(h, &m->cseq.num, sizeof(m->cseq.num));
+    return fnv_lower(h, m->from.tag);
+}
+
+static int tab_init(struct txn_tab *tab)
+{
+    tab->b = sv_calloc(TAB_INITIAL, sizeof(*tab->b));
+    if (!tab->b)
+        return ENOMEM;
+    tab->mask = TAB_INITIAL - 1;
+    tab->n = 0;
+    return 0;
+}
+
+static void link_head(struct txn **head, struct txn *t)
+{
+    t->hnext = *head;
+    if (t->hnext)
+        t->hnext->hpprev = &t->hnext;
+    t->hpprev = head;
+    *head = t;
+}
+
+/* Double the buckets when there are more transactions than buckets, so chains stay short at
+ * any load. Without memory to grow, the table keeps working with longer chains. */
+static void tab_grow(struct txn_tab *tab)
+{
+    size_t nb = (tab->mask + 1) * 2;
+    struct txn **b = sv_calloc(nb, sizeof(*b));
+
+    if (!b)
+        return;
+    for (size_t i = 0; i <= tab->mask; i++) {
+        while (tab->b[i]) {
+            struct txn *t = tab->b[i];
+            tab->b[i] = t->hnext;
+            link_head(&b[t->hash & (nb - 1)], t);
+        }
+    }
+    sv_free(tab->b);
+    tab->b = b;
+    tab->mask = nb - 1;
+}
+
+/**
+ * Link @p t (its hash set) into @p tab. O(1), amortised over growth.
+ * @param tab the table
+ * @param t the transaction
+ */
+void txn__tab_add(struct txn_tab *tab, struct txn *t)
+{
+    if (tab->n >= tab->mask + 1)
+        tab_grow(tab);
+    link_head(&tab->b[t->hash & tab->mask], t);
+    tab->n++;
+}
+
+/**
+ * Unlink @p t from @p tab; safe when it is not linked. O(1).
+ * @param tab the table
+ * @param t the transaction
+ */
+void txn__tab_del(struct txn_tab *tab, struct txn *t)
+{
+    if (!t->hpprev)
+        return;
+    *t->hpprev = t->hnext;
+    if (t->hnext)
+        t->hnext->hpprev = t->hpprev;
+    t->hnext = NULL;
+    t->hpprev = NULL;
+    tab->n--;
+}
+
+/**
+ * The chain that @p hash falls in.
+ * @param tab the table
+ * @param hash the hash
+ * @return the first transaction of the chain, or NULL
+ */
+struct txn *txn__tab_first(const struct txn_tab *tab, uint32_t hash)
+{
+    return tab->b[hash & tab->mask];
+}
+
+/**
+ * Compare two methods: by id, or by name when both are extension methods. Method names are
+ * case-sensitive (RFC 3261 §7.1).
+ * @return true when they are the same method
+ */
+bool txn__method_eq(enum sip_method a, struct sv_slice an, enum sip_method b, struct sv_slice bn)
+{
+    if (a != SIP_METHOD_OTHER || b != SIP_METHOD_OTHER)
+        return a == b;
+    return sv_slice_eq(an, bn);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Transactions                                                                               */
+
+/* The parser starts every header index at 48 entries and doubles it, keeping the old arrays
+ * in the arena (src/sip/msg.c). Sizing the block for that means parsing a copy never reaches
+ * the heap; a wrong guess costs an overflow chunk, not correctness. */
+#define PARSER_HDRV_INITIAL 48u
+
+static size_t arena_need(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    size_t lines = 0, cap = PARSER_HDRV_INITIAL, total = PARSER_HDRV_INITIAL;
+
+    /* line feeds up to the empty line: an upper bound on the header lines */
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        lines++;
+        p = nl + 1;
+        if (p < end && (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')))
+            break;
+    }
+    while (cap < lines) {
+        cap *= 2;
+        total += cap;
+    }
+    return sizeof(struct sip_msg) + total * sizeof(struct sip_hdr) + 64;
+}
+
+static void txn_dtor(void *arg)
+{
+    struct txn *t = arg;
+
+    /* Timers were stopped and the chain unlinked when the transaction left the layer (or it
+     * never joined); the wheel may be gone by now, so neither is touched here. */
+    assert(!t->hpprev);
+    sv_free(t->resp);
+    sv_free(t->ack);
+    sv_arena_close(&t->arena);
+    if (t->has_flow)
+        net_flow_release(&t->flow);
+}
+
+/**
+ * Allocate a transaction with its own parsed copy of a request. The arena block and the
+ * copy follow the struct in the same allocation.
+ * @param tp   out: the transaction (refcount 1: the layer's), set only on success
+ * @param l    the layer
+ * @param buf  the request
+ * @param len  its length
+ * @return 0, ENOMEM, or EBADMSG when the copy does not parse
+ */
+int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len)
+{
+    size_t off = (sizeof(struct txn) + 15u) & ~(size_t)15u;
+    size_t ablk = arena_need(buf, len);
+    struct sip_limits lim = {len, SIP_HDR_END - 1u, len, len}; /* the caller checked sizes */
+    struct sip_perr perr = {0};
+    struct txn *t;
+    char *base, *copy;
+    int err;
+
+    if (len > SIZE_MAX - off - ablk)
+        return ENOMEM;
+    t = sv_zalloc(off + ablk + len, txn_dtor);
+    if (!t)
+        return ENOMEM;
+    base = (char *)t;
+    copy = base + off + ablk;
+    memcpy(copy, buf, len);
+    t->reqbuf = copy;
+    t->reqlen = len;
+    t->l = l;
+    sv_timer_init(&t->tm_retx);
+    sv_timer_init(&t->tm_to);
+    sv_arena_init(&t->arena, base + off, ablk);
+    err = sip_msg_parse(&t->req, &t->arena, copy, len, SIP_DGRAM, &lim, &perr);
+    if (err || !t->req || t->req->raw.l != len) {
+        sv_deref(t);
+        return err == ENOMEM ? ENOMEM : EBADMSG;
+    }
+    *tp = t;
+    return 0;
+}
+
+static struct txn_tab *tab_of(struct txn_layer *l, const struct txn *t)
+{
+    return (t->kind == TXN_SERVER_INVITE || t->kind == TXN_SERVER_NONINVITE) ? &l->srv : &l->cli;
+}
+
+/**
+ * Move @p t to Terminated: it stops its timers, leaves its table, reports to the TU (when
+ * @p notify) and drops the layer's reference. Idempotent.
+ * @param t the transaction
+ * @param notify call tu->terminated (false when the layer itself is being freed)
+ */
+void txn__terminate(struct txn *t, bool notify)
+{
+    struct txn_layer *l = t->l;
+
+    if (t->gone || !l)
+        return;
+    t->gone = true;
+    t->state = TXN_TERMINATED;
+    sv_timer_cancel(&t->tm_retx);
+    sv_timer_cancel(&t->tm_to);
+    txn__tab_del(tab_of(l, t), t);
+    l->stats.live--;
+    if (notify && l->tu.terminated) {
+        txn__cb_enter(l);
+        l->tu.terminated(t, t->owner);
+        txn__cb_leave(l);
+    }
+    t->l = NULL;
+    sv_deref(t);
+}
+
+static void kill_h(void *arg)
+{
+    struct txn *t = arg;
+
+    txn__terminate(t, true);
+}
+
+/**
+ * Terminate @p t on the next run of the wheel. Used where a state's timer is zero (reliable
+ * transports) or a send failed, when the call came from the TU: the TU then never sees
+ * tu->terminated for a transaction from inside its own call into the layer.
+ * @param t the transaction
+ */
+void txn__terminate_soon(struct txn *t)
+{
+    if (t->gone || !t->l)
+        return;
+    sv_timer_cancel(&t->tm_retx);
+    sv_timer_start(t->l->wheel, &t->tm_to, 0, kill_h, t);
+}
+
+/**
+ * Terminate a transaction now, whatever its state: the TU gives up on it (a proxy's timer C,
+ * RFC 3261 §16.8; a CANCELled INVITE with no final response after 64*T1, §9.1). Its timers
+ * stop, it leaves the layer, and tu->terminated runs before this returns.
+ * @param t the transaction; a terminated one (or NULL) is left alone
+ */
+void txn_terminate(struct txn *t)
+{
+    if (!t || t->gone)
+        return;
+    sv_ref(t);
+    txn__terminate(t, true);
+    sv_deref(t);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The layer                                                                                  */
+
+/**
+ * Allocate a transaction layer.
+ * @param lp        out: the layer, set only on success
+ * @param wheel     the timer wheel of the event loop the layer belongs to
+ * @param tm        T1, T2, T4; NULL for txn_timers_default
+ * @param send      how to send (the node passes a wrapper of net_send)
+ * @param send_ctx  passed to @p send
+ * @param tu        the TU's callbacks (copied); request is required
+ * @param tu_arg    passed to request, stray and cancel
+ * @return 0, EINVAL, ENOMEM
+ */
+int txn_layer_alloc(struct txn_layer **lp, struct sv_wheel *wheel, const struct txn_timers *tm,
+                    txn_send_h *send, void *send_ctx, const struct txn_tu *tu, void *tu_arg)
+{
+    struct txn_layer *l;
+
+    if (!lp || !wheel || !send || !tu || !tu->request)
+        return EINVAL;
+    if (!tm)
+        tm = &txn_timers_default;
+    if (!tm->t1_ms || tm->t2_ms < tm->t1_ms || !tm->t4_ms || tm->t1_ms > UINT32_MAX / 64)
+        return EINVAL;
+    l = sv_calloc(1, sizeof(*l));
+    if (!l)
+        return ENOMEM;
+    if (tab_init(&l->srv) || tab_init(&l->cli)) {
+        sv_free(l->srv.b);
+        sv_free(l);
+        return ENOMEM;
+    }
+    l->wheel = wheel;
+    l->tm = *tm;
+    l->send = send;
+    l->send_ctx = send_ctx;
+    l->tu = *tu;
+    l->tu_arg = tu_arg;
+    *lp = l;
+    return 0;
+}
+
+static void tab_clear(struct txn_tab *tab)
+{
+    for (size_t i = 0; i <= tab->mask; i++) {
+        while (tab->b[i])
+            txn__terminate(tab->b[i], false);
+    }
+    sv_free(tab->b);
+}
+
+/**
+ * Terminate every transaction silently (no TU callback) and free the layer. Transactions the
+ * TU still holds references to stay readable, but every call on them that would need the
+ * layer fails with EINVAL. Must not be called from inside a TU callback.
+ * @param l the layer, or NULL
+ */
+void txn_layer_free(struct txn_layer *l)
+{
+    if (!l)
+        return;
+    assert(l->depth == 0);
+    tab_clear(&l->srv);
+    tab_clear(&l->cli);
+    sv_free(l);
+}
+
+/**
+ * Feed one received message to the layer.
+ * @param l     the layer
+ * @param msg   a parsed message that passed sip_msg_check
+ * @param flow  the flow it came on (required for requests: responses go back along it)
+ */
+void txn_layer_recv(struct txn_layer *l, const struct sip_msg *msg, const struct net_flow *flow)
+{
+    if (!l || !msg)
+        return;
+    if (msg->req)
+        txn__server_recv(l, msg, flow);
+    else
+        txn__client_recv(l, msg, flow);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Accessors                                                                                  */
+
+enum txn_kind txn_kind_get(const struct txn *t)
+{
+    return t->kind;
+}
+
+enum txn_state txn_state_get(const struct txn *t)
+{
+    return t->state;
+}
+
+const struct sip_msg *txn_request_msg(const struct txn *t)
+{
+    return t->req;
+}
+
+const struct net_flow *txn_flow(const struct txn *t)
+{
+    return t->has_flow ? &t->flow : NULL;
+}
+
+void *txn_owner(const struct txn *t)
+{
+    return t->owner;
+}
+
+void txn_owner_set(struct txn *t, void *owner)
+{
+    t->owner = owner;
+}
+
+const struct txn_stats *txn_stats_get(const struct txn_layer *l)
+{
+    return &l->stats;
+}
