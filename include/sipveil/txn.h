@@ -153,6 +153,132 @@ void *txn_owner(const struct txn *t);
 void txn_owner_set(struct txn *t, void *owner);
 const struct txn_stats *txn_stats_get(const struct txn_layer *l);
 
+
+/* ---------------------------------------------------------------------------------------- */
+/* Stateful proxy core (RFC 3261 §16)                                                         */
+/*                                                                                            */
+/* A proxy is the transaction user of its own txn_layer: it validates each new request        */
+/* (§16.3), processes Route (§16.4), picks targets (§16.5: the top Route, the node's static   */
+/* routes, or a numeric Request-URI host; no DNS), forwards one client transaction per target */
+/* (§16.6), chooses the best final response (§16.7), handles CANCEL (§16.10) and timer C      */
+/* (§16.8), and forwards ACKs for 2xx and late 2xx responses statelessly. docs/proxy.md tells */
+/* the whole story.                                                                           */
+/*                                                                                            */
+/* The node pipeline (classify, identity, policy, route, privacy, LI tap) plugs in through    */
+/* two hooks: one called per target before a request is forwarded, which may add edits or    */
+/* answer instead, and one called per response before it goes upstream.                      */
+
+struct proxy;
+
+/** One of the node's bound listeners: our addresses, for Via, Record-Route and "is it us". */
+struct proxy_listener {
+    enum net_tp tp;
+    struct net_addr addr; /* as bound (port resolved) */
+    int index;            /* the net layer's listener index; UDP sends go out of it */
+};
+
+enum proxy_match {
+    PROXY_MATCH_DOMAIN = 0, /* the Request-URI host equals value (case-insensitive) */
+    PROXY_MATCH_RURI,       /* the Request-URI equals value (§19.1.4), or its user@host does */
+    PROXY_MATCH_ROUTE,      /* the top Route left after ours names host value */
+    PROXY_MATCH_DEFAULT,    /* everything */
+};
+
+/** Where a request goes. */
+struct proxy_target {
+    enum net_tp tp;
+    struct net_addr dst;
+};
+
+struct proxy_route {
+    enum proxy_match match;
+    const char *value; /* NUL-terminated; borrowed: it must outlive the proxy */
+    struct proxy_target next_hop;
+};
+
+struct proxy_conf {
+    const char *name;   /* the node's name, for logs; borrowed */
+    const char *domain; /* the node's domain or ""/NULL; borrowed */
+    const struct proxy_listener *listeners; /* copied */
+    size_t nlisteners;
+    const struct proxy_route *routes; /* copied (the value strings stay borrowed) */
+    size_t nroutes;
+    bool record_route;
+    uint32_t timer_c_ms;      /* §16.8; 0: 180000 */
+    uint32_t max_txns;        /* live transactions beyond which new requests get 503; 0: 50000 */
+    size_t max_msg;           /* largest message forwarded; 0: 65536 */
+};
+
+/**
+ * The request hook: called for each target before the request is forwarded there. It may
+ * record edits in @p ed (texts must live in ed->arena, which lasts for this forward only),
+ * or answer instead: set *@p code (300..699) and *@p reason (static) and return nonzero; that
+ * answer then counts as this target's final response.
+ */
+typedef int(proxy_request_h)(void *arg, const struct sip_msg *req,
+                             const struct proxy_target *target, struct sip_edits *ed,
+                             uint16_t *code, const char **reason);
+/**
+ * The response hook: called for each response received from downstream, before it is
+ * forwarded upstream (our Via is already deleted in @p ed). It may add edits.
+ */
+typedef void(proxy_response_h)(void *arg, const struct sip_msg *resp, struct sip_edits *ed);
+
+struct proxy_hooks {
+    proxy_request_h *request;   /* may be NULL */
+    proxy_response_h *response; /* may be NULL */
+    void *arg;
+};
+
+/* Rejections the proxy counts, by code. */
+enum proxy_rej {
+    PROXY_REJ_400 = 0,
+    PROXY_REJ_404,
+    PROXY_REJ_416,
+    PROXY_REJ_420,
+    PROXY_REJ_482,
+    PROXY_REJ_483,
+    PROXY_REJ_OTHER,
+    PROXY_REJ__N
+};
+
+/** Counters (exported on /metrics later). Index 1..6 of the class arrays is the class. */
+struct proxy_stats {
+    unsigned long req_in[SIP_METHOD__N]; /* new requests, by method (OTHER: unknown) */
+    unsigned long resp_in[7];            /* responses from downstream, by class */
+    unsigned long resp_out[7];           /* responses sent upstream (local ones too), by class */
+    unsigned long forwarded;             /* client transactions started (branches) */
+    unsigned long stateless;             /* ACKs and 2xx responses forwarded statelessly */
+    unsigned long cancels;               /* CANCELs sent downstream */
+    unsigned long overload_503;          /* new requests refused for the transaction bound */
+    unsigned long rejects[PROXY_REJ__N];
+    unsigned long send_errors;
+};
+
+/**
+ * A proxy with its own transaction layer on @p wheel, sending through @p send (the node
+ * passes net_send; a client transaction's flow is NULL, and the proxy's UDP sends pass a
+ * flow naming its listener so that they leave from the node's own socket).
+ * @return 0 with *@p pp set, EINVAL or ENOMEM.
+ */
+int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_timers *tm,
+                txn_send_h *send, void *send_ctx, const struct proxy_conf *conf);
+/** Terminate every transaction silently and free the proxy. */
+void proxy_free(struct proxy *p);
+void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h);
+/** Feed a received message (parsed; syntax-checked by the caller or not: the proxy checks). */
+void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flow *flow);
+/**
+ * Forward a request already accepted on server transaction @p st to @p n targets in parallel
+ * (§16.6, §16.7). The proxy calls it with the targets it selected; a location service (the
+ * registrar) will call it with several contacts. @return 0, or an errno (nothing sent).
+ */
+int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targets, size_t n);
+struct txn_layer *proxy_txn_layer(const struct proxy *p);
+const struct proxy_stats *proxy_stats_get(const struct proxy *p);
+/** Whether @p uri names this node (a listener's host:port). */
+bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri);
+
 #ifdef __cplusplus
 }
 #endif

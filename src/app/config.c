@@ -48,6 +48,9 @@ static const struct sv_cfg_item timers_table[] = {
     SV_CFG_DURATION(struct app_timers, t4, "5s", 100, 300000, R,
                     "RFC 3261 T4: how long a message may stay in the network; how long "
                     "completed transactions absorb retransmissions over UDP."),
+    SV_CFG_DURATION(struct app_timers, timer_c, "3m", 1000, 3600000, R,
+                    "RFC 3261 §16.8 timer C: how long a proxied INVITE may ring after its last "
+                    "provisional response before the proxy cancels it."),
     SV_CFG_END,
 };
 
@@ -70,6 +73,10 @@ static const struct sv_cfg_item limits_table[] = {
     SV_CFG_DURATION(struct app_limits, header_timeout, "10s", 100, 600000, R,
                     "A message started on a connection must be complete within this time, "
                     "or the connection is closed (slow senders)."),
+    SV_CFG_UINT(struct app_limits, max_transactions, "50000", 1, 10000000, R,
+                "Most live SIP transactions per node (server and client). Beyond it new "
+                "requests get 503 with Retry-After and no state; retransmissions of live "
+                "transactions are still absorbed."),
     SV_CFG_END,
 };
 

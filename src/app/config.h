@@ -78,6 +78,7 @@ struct app_log_conf {
 
 struct app_timers {
     uint32_t t1, t2, t4; /* ms */
+    uint32_t timer_c;    /* ms, RFC 3261 §16.8 */
 };
 
 struct app_limits {
@@ -89,6 +90,7 @@ struct app_limits {
     uint32_t max_conns_per_ip;
     uint32_t idle_timeout;   /* ms */
     uint32_t header_timeout; /* ms */
+    uint32_t max_transactions;
 };
 
 struct app_metrics {

@@ -33,6 +33,9 @@
  * `now` (a long jump), so an expiry can lie more than 2^32 ms past the cursor. Level 3 indexes
  * its slots modulo 256 and a cascade of a level-3 slot puts the timers that belong to a later
  * lap straight back into that slot, in order; nothing is lost, nothing fires early.
+ *
+ * Times are milliseconds of a monotonic clock (sv_now_ms), so far below 2^63 that the block
+ * arithmetic here never overflows.
  */
 #include <assert.h>
 #include <errno.h>
@@ -397,8 +400,9 @@ unsigned sv_wheel_run(struct sv_wheel *w, uint64_t now_ms)
         }
         w->cur = next;
         /* The cursor entered the block of slot (level, idx). The levels below are empty (their
-         * candidates would have come first), and placing never fills a level's current slot,
-         * so this one cascade is all the boundary needs. */
+         * candidates would have come first), and placing never fills the current slot of
+         * level 1 or 2, so this one cascade is all the boundary needs. (Level 3's current
+         * slot can hold later laps; next_tick counts those 256 blocks ahead.) */
         if (level > 0)
             cascade(w, level, idx);
     }

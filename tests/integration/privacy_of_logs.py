@@ -44,8 +44,8 @@ def test(ctx):
     step(f"sipveil --log-level info ready on 127.0.0.1:{sv.port}")
 
     answered = [
-        ("OPTIONS", 200, {}, []),
-        ("INVITE", 501, {}, []),
+        ("OPTIONS", 404, {}, []),  # to a user elsewhere, no route, no DNS
+        ("INVITE", 404, {}, []),
         ("MESSAGE", 483, {"Max-Forwards": "0"}, []),
         ("OPTIONS", 420, {}, ["Proxy-Require: foo"]),
         ("OPTIONS", 400, {"From": f'"{NAME} <{AOR};tag=broken'}, []),   # malformed, answered
@@ -59,6 +59,12 @@ def test(ctx):
         check(resp.code == code, f"{method} carrying identities: expected {code}, got "
                                  f"{resp.status_line}")
         step(f"{method} -> {resp.status_line}")
+        if method == "INVITE":  # the ACK of a non-2xx final stops its retransmissions (§17.2.1)
+            f = req.fields
+            cl.send(("ACK %s SIP/2.0\r\nVia: %s\r\nMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+                     "Call-ID: %s\r\nCSeq: %s ACK\r\nContent-Length: 0\r\n\r\n"
+                     % (req.start.split()[1], f["Via"], f["From"], resp.one("To"), f["Call-ID"],
+                        f["CSeq"].split()[0])).encode())
 
     req = cl.request("OPTIONS", ruri=AOR, version="SIP/7.0", headers=headers("v7"), extra=IDS,
                      body=BODY)

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """
-@file run_nodes.py  config/run_nodes: `sipveil run --config FILE` starts every node's UDP
-listener in one process.
+@file run_nodes.py  config/run_nodes: `sipveil run --config FILE` starts every node, each a
+stateful proxy on all its listeners, in one process.
 
-A file with two nodes, each on a UDP port the kernel picks (and one TCP listener, which this
-release only announces): one readiness line per UDP listener, `ready udp 127.0.0.1:<port>
-node <name>`, then OPTIONS to each port gets 200 with the RFC 3261 echo, an INVITE 501; the
-log says the message-core responder stands in until the proxy engine lands, and that the TCP
-listener and the routes are not served yet; log.level from the file applies (debug lines)
-unless --log-level overrides it; SIGTERM stops it with 0. A file whose only listener is TCP
-exits 69, and so does one whose UDP port is taken, naming port and node.
+A file with two nodes, each on a UDP port the kernel picks (and alpha on TCP too): one
+readiness line per listener, `ready udp 127.0.0.1:<port> node <name>` (and `ready tcp ...`),
+then OPTIONS to each port gets 200 with the RFC 3261 echo; an INVITE to the node itself gets
+404 (beta has no route; alpha's default route leads to a closed port, so its INVITE is sent
+there and answered 100 first); the log says each node is a proxy listening on its addresses;
+log.level from the file applies (debug lines) unless --log-level overrides it; SIGTERM stops
+it with 0. A file whose only listener is TCP is served (OPTIONS over TCP gets 200), and one
+whose UDP port is taken exits 69, naming port and node.
 """
 import re
 import signal
@@ -41,6 +42,7 @@ nodes:
 """
 
 READY = r"^ready udp 127\.0\.0\.1:(\d+) node (\S+)$"
+READY_TCP = r"^ready tcp 127\.0\.0\.1:(\d+) node (\S+)$"
 
 
 class Run:
@@ -55,7 +57,7 @@ class Run:
                               [ctx.sipveil, "run", "--config", path, *extra],
                               stdout=subprocess.PIPE, stderr=self._err,
                               stdin=subprocess.DEVNULL)
-        out = svit.LineReader(self.proc.p.stdout, "sipveil run --config")
+        self.out = out = svit.LineReader(self.proc.p.stdout, "sipveil run --config")
         self.ports = {}
         for _ in range(nready):
             m = out.wait_for(READY, 15, f"{nready} 'ready udp 127.0.0.1:<port> node <name>' "
@@ -82,24 +84,24 @@ def test_two_nodes(ctx):
     for node, port in sorted(run.ports.items()):
         cl = svit.Client(port)
         expect_status(cl, cl.request("OPTIONS"), 200, f"OPTIONS to {node}")
-        expect_status(cl, cl.request("INVITE"), 501, f"INVITE to {node}")
-        step(f"{node}: OPTIONS -> 200, INVITE -> 501")
+        step(f"{node}: OPTIONS -> 200")
+    cl = svit.Client(run.ports["beta"])
+    expect_status(cl, cl.request("INVITE"), 404, "INVITE to beta (no route)")
+    step("beta: INVITE to itself, no route -> 404")
     # once more to the first: both sockets live in one loop, neither starves the other
     cl = svit.Client(run.ports["alpha"])
     expect_status(cl, cl.request("OPTIONS"), 200, "OPTIONS to alpha, again")
     log = run.stop()
-    for pat, what in ((r"notice run +2 nodes configured; until the proxy engine lands",
-                       "the notice that the responder stands in"),
-                      (r"node alpha: tcp listener 127\.0\.0\.1:0 not served yet",
-                       "the notice about the TCP listener"),
-                      (r"node alpha: 1 route not used yet", "the notice about the routes"),
-                      (r"node beta: message-core responder listening on udp 127\.0\.0\.1:"
+    for pat, what in ((r"notice run +2 nodes configured, each a stateful proxy",
+                       "the notice that each node is a proxy"),
+                      (r"node alpha: proxy listening on tcp 127\.0\.0\.1:\d+",
+                       "alpha's TCP listening line"),
+                      (r"node beta: proxy listening on udp 127\.0\.0\.1:"
                        + str(run.ports["beta"]), "beta's listening line"),
-                      (r"debug +run +127\.0\.0\.1:\d+: OPTIONS handled",
+                      (r"debug +proxy +node alpha: OPTIONS cid [0-9a-f]+ answered 200",
                        "debug lines (log.level: debug from the file)")):
         check(re.search(pat, log), f"the log lacks {what} ({pat!r}):\n{log}")
-    step("log: responder notice, TCP listener and routes not served yet, debug level from "
-         "the file; SIGTERM -> exit 0")
+    step("log: proxy notice, TCP listener served, debug level from the file; SIGTERM -> exit 0")
 
     run = Run(ctx, path, 2, "--log-level", "notice")
     cl = svit.Client(run.ports["beta"])
@@ -113,10 +115,17 @@ def test_unservable(ctx):
     path = cfgit.write(ctx, "tcp-only.yaml", "nodes:\n  - name: t\n    role: proxy\n"
                                              "    listeners:\n"
                                              "      - {transport: tcp, address: 127.0.0.1:0}\n")
-    out, err = cfgit.expect(ctx, ["run", "--config", path], EX_UNAVAILABLE)
-    check("ready" not in out and "no udp listener" in err,
-          f"a file with only a TCP listener: exit 69 saying why: {out!r} {err!r}")
-    step("only a TCP listener: exit 69, 'no udp listener'")
+    run = Run(ctx, path, 0)
+    port = int(run.out.wait_for(READY_TCP, 15, "'ready tcp 127.0.0.1:<port> node t'").group(1))
+    with socket.create_connection((svit.LOOPBACK, port), timeout=5) as s:
+        s.sendall(b"OPTIONS sip:t@127.0.0.1:%d;transport=tcp SIP/2.0\r\n"
+                  b"Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKtcponly\r\nMax-Forwards: 70\r\n"
+                  b"From: <sip:a@b>;tag=1\r\nTo: <sip:t@127.0.0.1>\r\nCall-ID: tcponly@x\r\n"
+                  b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n" % port)
+        got = s.recv(4096)
+    check(got.startswith(b"SIP/2.0 200"), f"OPTIONS over TCP to a TCP-only node: {got[:80]!r}")
+    run.stop()
+    step("only a TCP listener: served, OPTIONS over TCP -> 200")
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((svit.LOOPBACK, 0))

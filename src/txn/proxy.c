@@ -1,0 +1,1241 @@
+/**
+ * @file proxy.c  The transaction-stateful proxy core (RFC 3261 §16): the transaction user of
+ * one txn_layer.
+ *
+ * A new request goes through validation (§16.3, loop detection included), Route processing
+ * (§16.4), target selection (§16.5) and forwarding (§16.6), one client transaction per target.
+ * Each server transaction that is forwarded gets a response context (`struct pctx`) holding
+ * its branches; the context lives while the server transaction or any branch does (one
+ * reference each), so a late response or timer always finds it.
+ *
+ * Branch parameters are "z9hG4bKsv" + 16 hex digits of a hash over the request's invariant
+ * fields and the received top Via + "." + the branch index. A request that comes back with
+ * our sent-by and the same hash has looped (§16.6 item 8, §16.3 item 4); a spiral (changed
+ * Request-URI) hashes differently.
+ *
+ * Everything the proxy originates (requests, CANCEL, stateless ACKs and 2xx) is sent with a
+ * NULL flow: the node's send function then uses the node's own UDP socket.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include "txn_int.h"
+
+#define MOD "proxy"
+
+#define PROXY_MAX_BRANCHES 8
+#define PROXY_MAX_ROUTES 64
+#define TIMER_C_DEFAULT_MS 180000u
+#define MAX_TXNS_DEFAULT 50000u
+#define BRANCH_PREFIX "z9hG4bKsv"
+
+static const char *const supported_tags[] = {"privacy", NULL};
+
+#define OPTIONS_EXTRA                                                                              \
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, "     \
+    "INFO, REFER, MESSAGE, UPDATE\r\n"                                                            \
+    "Supported: privacy\r\n"                                                                       \
+    "Accept: application/sdp\r\n"
+
+struct proxy {
+    struct txn_layer *l;
+    struct sv_wheel *wheel;
+    struct txn_timers tm;
+    txn_send_h *send;
+    void *send_ctx;
+    const char *name;   /* borrowed from the conf */
+    const char *domain; /* borrowed; "" when none */
+    struct proxy_listener *lsn; /* owned copy */
+    size_t nlsn;
+    struct proxy_route *routes; /* owned copy */
+    size_t nroutes;
+    bool rr;
+    uint32_t timer_c_ms, max_txns;
+    struct proxy_hooks hooks;
+    struct proxy_stats stats;
+    char *out; /* scratch for serializing, outsz octets; owned */
+    size_t outsz;
+    struct pctx *live; /* every response context, so that proxy_free can end them */
+};
+
+struct pctx;
+
+/** One target of a forwarded request. */
+struct branch {
+    struct pctx *pc;
+    struct txn *ct; /* the client transaction; NULL before it starts and after it ends */
+    struct proxy_target tgt;
+    uint16_t code;      /* final response (received or local); 0 while pending */
+    bool prov;          /* a provisional response arrived */
+    bool cancel_wanted; /* cancel once a provisional arrives (§9.1) */
+    bool cancel_sent;
+    struct sv_timer tm; /* timer C; after a CANCEL, the 64*T1 wait for a final response */
+};
+
+/** The response context of one forwarded server transaction (§16.7). */
+struct pctx {
+    struct proxy *p;
+    struct pctx *next, **pprev; /* on p->live */
+    struct txn *st; /* NULL once it has terminated */
+    uint32_t cidh;  /* Call-ID hash, for logs */
+    bool invite, cancelled, final_sent;
+    unsigned nbr;
+    struct branch br[PROXY_MAX_BRANCHES];
+    char *best; /* the best final so far, ready to send upstream; owned */
+    size_t best_len;
+    uint16_t best_code; /* as received, for the ranking */
+    uint16_t best_send; /* as sent (503 becomes 500, §16.7 step 6) */
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers                                                                              */
+
+static uint64_t fnv64(uint64_t h, struct sv_slice s)
+{
+    for (size_t i = 0; i < s.l; i++) {
+        h ^= (unsigned char)s.p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h ^ 0xff; /* separate the fields: "ab"+"c" differs from "a"+"bc" */
+}
+
+static uint32_t cid_hash(const struct sip_msg *m)
+{
+    return (uint32_t)(fnv64(0xcbf29ce484222325ull, m->callid) >> 16);
+}
+
+static unsigned cls(uint16_t code)
+{
+    return code >= 100 && code < 700 ? code / 100u : 0;
+}
+
+static void addr_port(struct net_addr *a, uint16_t port)
+{
+    if (a->ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+    else if (a->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+}
+
+/* A numeric host ("192.0.2.1", "[2001:db8::1]") and port into @p a. */
+static bool host_addr(struct sv_slice host, uint16_t port, struct net_addr *a)
+{
+    char buf[64];
+
+    if (host.l >= 2 && host.p[0] == '[' && host.p[host.l - 1] == ']') {
+        host.p++;
+        host.l -= 2;
+    }
+    if (!host.l || host.l >= sizeof(buf))
+        return false;
+    memcpy(buf, host.p, host.l);
+    buf[host.l] = '\0';
+    memset(a, 0, sizeof(*a));
+    struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+    if (inet_pton(AF_INET, buf, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        a->len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, buf, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        a->len = sizeof(*in6);
+    } else {
+        return false;
+    }
+    addr_port(a, port);
+    return true;
+}
+
+static bool addr_is_any(const struct net_addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    return false;
+}
+
+/* Whether @p a is one of our listeners' addresses (a wildcard listener matches its port). */
+static bool addr_is_us(const struct proxy *p, const struct net_addr *a)
+{
+    for (size_t i = 0; i < p->nlsn; i++) {
+        const struct net_addr *l = &p->lsn[i].addr;
+        if (net_addr_eq(l, a))
+            return true;
+        if (addr_is_any(l) && l->ss.ss_family == a->ss.ss_family &&
+            net_addr_port(l) == net_addr_port(a))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Where a SIP URI points, without DNS: its numeric host, its port (5060, or 5061 for sips
+ * and transport=tls), and its transport (§19.1.1 "transport", sips: TLS).
+ */
+static bool uri_target(const struct sip_uri *u, struct proxy_target *t)
+{
+    struct sv_slice tpv;
+    bool tls = u->scheme == SIP_URI_SIPS;
+
+    if (u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+        return false;
+    if (u->host_type != SIP_HOST_IPV4 && u->host_type != SIP_HOST_IPV6)
+        return false;
+    t->tp = tls ? NET_TLS : NET_UDP;
+    if (sip_param_get(u->params, "transport", &tpv) && tpv.p) {
+        if (sv_slice_caseeq_cstr(tpv, "tcp"))
+            t->tp = tls ? NET_TLS : NET_TCP;
+        else if (sv_slice_caseeq_cstr(tpv, "tls"))
+            t->tp = NET_TLS;
+        else if (!sv_slice_caseeq_cstr(tpv, "udp"))
+            return false; /* sctp, ws...: not served */
+    }
+    return host_addr(u->host, u->has_port ? u->port : t->tp == NET_TLS ? 5061 : 5060, &t->dst);
+}
+
+/**
+ * Whether @p uri names this node: a numeric host and port equal to one of its listeners.
+ * @param p    the proxy
+ * @param uri  a decoded SIP URI
+ * @return true if it is ours
+ */
+bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri)
+{
+    struct proxy_target t;
+
+    return uri_target(uri, &t) && addr_is_us(p, &t.dst);
+}
+
+/* Our listener to name in Via and Record-Route for transport @p tp toward @p fam: one of the
+ * same transport and family, else any of the family, else the first. */
+static const struct proxy_listener *lsn_for(const struct proxy *p, enum net_tp tp, int fam)
+{
+    for (size_t i = 0; i < p->nlsn; i++)
+        if (p->lsn[i].tp == tp && p->lsn[i].addr.ss.ss_family == fam)
+            return &p->lsn[i];
+    for (size_t i = 0; i < p->nlsn; i++)
+        if (p->lsn[i].addr.ss.ss_family == fam)
+            return &p->lsn[i];
+    return &p->lsn[0];
+}
+
+static const struct proxy_listener *lsn_by_index(const struct proxy *p, int idx)
+{
+    for (size_t i = 0; i < p->nlsn; i++)
+        if (p->lsn[i].index == idx)
+            return &p->lsn[i];
+    return NULL;
+}
+
+static const char *tp_lower(enum net_tp tp)
+{
+    return tp == NET_TCP ? "tcp" : tp == NET_TLS ? "tls" : "udp";
+}
+
+/* Serialize @p msg with @p ed into the proxy's scratch buffer, or a heap one when it does not
+ * fit (*@p heap set: the caller frees it). @return 0, ENOMEM. */
+static int print_msg(struct proxy *p, const struct sip_msg *msg, const struct sip_edits *ed,
+                     char **out, size_t *n, char **heap)
+{
+    int err = sip_msg_print(msg, ed, p->out, p->outsz, n);
+
+    *heap = NULL;
+    *out = p->out;
+    if (err == ENOSPC) {
+        size_t need = *n;
+        if (!(*heap = sv_malloc(need)))
+            return ENOMEM;
+        err = sip_msg_print(msg, ed, *heap, need, n);
+        *out = *heap;
+    }
+    if (err) {
+        sv_free(*heap);
+        *heap = NULL;
+    }
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Answering locally                                                                          */
+
+static void count_out(struct proxy *p, uint16_t code)
+{
+    p->stats.resp_out[cls(code)]++;
+    if (code < 400)
+        return;
+    enum proxy_rej r = code == 400   ? PROXY_REJ_400
+                       : code == 404 ? PROXY_REJ_404
+                       : code == 416 ? PROXY_REJ_416
+                       : code == 420 ? PROXY_REJ_420
+                       : code == 482 ? PROXY_REJ_482
+                       : code == 483 ? PROXY_REJ_483
+                                     : PROXY_REJ_OTHER;
+    p->stats.rejects[r]++;
+}
+
+/* Answer server transaction @p st from its own request copy. */
+static void answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
+                   const char *extra)
+{
+    char tag[20];
+    size_t n = 0;
+    const struct sip_msg *req = txn_request_msg(st);
+    int err;
+
+    sip_tag_gen(tag, sizeof(tag));
+    err = sip_resp_build(req, code, reason, sv_slice_cstr(tag), sv_slice_cstr(extra), p->out,
+                         p->outsz, &n);
+    if (!err)
+        err = txn_respond(st, code, p->out, n);
+    if (err) {
+        sv_log(SV_LOG_WARN, MOD, "node %s: cannot answer %u: %s", p->name, code, strerror(err));
+        return;
+    }
+    count_out(p, code);
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s cid %08x answered %u", p->name, SV_FMT(req->method),
+           cid_hash(req), code);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Validation, loops, Route                                                                   */
+
+/* The hash of the invariant fields (§16.6 item 8) with @p topvia as the received top Via. */
+static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    char cs[16];
+
+    h = fnv64(h, m->ruri_s);
+    h = fnv64(h, m->from.tag);
+    h = fnv64(h, m->to.tag);
+    h = fnv64(h, m->callid);
+    snprintf(cs, sizeof(cs), "%u", (unsigned)m->cseq.num);
+    h = fnv64(h, sv_slice_cstr(cs));
+    return fnv64(h, topvia);
+}
+
+static bool via_is_us(const struct proxy *p, const struct sip_via *v)
+{
+    struct net_addr a;
+    bool tls = sv_slice_caseeq_cstr(v->transport, "TLS");
+
+    return host_addr(v->host, v->has_port ? v->port : tls ? 5061 : 5060, &a) && addr_is_us(p, &a);
+}
+
+/* §16.3 item 4: a Via of ours whose branch hash equals the hash of this request taken with
+ * the Via below it as the top one: the request came back unchanged. */
+static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
+{
+    struct sip_via prev = {0};
+    bool have_prev = false, prev_ours = false;
+
+    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h)) {
+        struct sv_slice cur = h->value;
+        struct sip_via v;
+        while (sip_via_next(&cur, &v) == 0) {
+            if (have_prev && prev_ours) {
+                char hex[17];
+                snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)req_hash(m, v.raw));
+                if (prev.branch.l >= sizeof(BRANCH_PREFIX) - 1 + 16 &&
+                    memcmp(prev.branch.p + sizeof(BRANCH_PREFIX) - 1, hex, 16) == 0)
+                    return true;
+            }
+            prev = v;
+            have_prev = true;
+            prev_ours = v.branch.l > sizeof(BRANCH_PREFIX) - 1 &&
+                        memcmp(v.branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) == 0 &&
+                        via_is_us(p, &v);
+        }
+    }
+    return false;
+}
+
+/* The outcome of Route processing (§16.4). */
+struct plan {
+    struct sip_uri ruri;      /* the Request-URI after strict-route repair */
+    struct sv_slice new_ruri; /* set when it changed */
+    const struct sip_hdr *del_h[PROXY_MAX_ROUTES];
+    struct sv_slice del_e[PROXY_MAX_ROUTES];
+    unsigned ndel;
+    bool has_route;     /* a Route is left after ours are removed */
+    struct sip_addr top; /* that Route */
+};
+
+/* @return 0, or EBADMSG (a Route that does not decode, or too many of them). */
+static int plan_build(const struct proxy *p, const struct sip_msg *m, struct plan *pl)
+{
+    const struct sip_hdr *hv[PROXY_MAX_ROUTES];
+    struct sip_addr av[PROXY_MAX_ROUTES];
+    unsigned n = 0, first = 0, last;
+    int err;
+
+    memset(pl, 0, sizeof(*pl));
+    pl->ruri = m->ruri;
+    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_ROUTE); h; h = sip_msg_hdr_next(m, h)) {
+        struct sv_slice cur = h->value;
+        while ((err = sip_addr_next(&cur, &av[n])) == 0) {
+            hv[n] = h;
+            if (++n == PROXY_MAX_ROUTES)
+                return EBADMSG;
+        }
+        if (err != ENOENT)
+            return EBADMSG;
+    }
+    last = n;
+    /* strict routing by the previous hop: the Request-URI is a Record-Route of ours */
+    if (n && proxy_uri_is_us(p, &m->ruri) && sip_param_get(m->ruri.params, "lr", NULL)) {
+        last = n - 1;
+        pl->ruri = av[last].uri;
+        pl->new_ruri = av[last].uri_s;
+        pl->del_h[pl->ndel] = hv[last];
+        pl->del_e[pl->ndel++] = av[last].raw;
+    }
+    /* our own Route values on top (two after a double Record-Route, RFC 5658) */
+    while (first < last && proxy_uri_is_us(p, &av[first].uri)) {
+        pl->del_h[pl->ndel] = hv[first];
+        pl->del_e[pl->ndel++] = av[first].raw;
+        first++;
+    }
+    if (first < last) {
+        pl->has_route = true;
+        pl->top = av[first];
+    }
+    return 0;
+}
+
+static int plan_apply(const struct plan *pl, struct sip_edits *ed)
+{
+    int err = 0;
+
+    if (pl->new_ruri.p)
+        err = sip_edit_ruri_set(ed, pl->new_ruri);
+    for (unsigned i = 0; i < pl->ndel && !err; i++)
+        err = sip_edit_elem_del(ed, pl->del_h[i], pl->del_e[i]);
+    return err;
+}
+
+static bool ruri_match(struct sv_slice value, const struct sip_uri *ruri)
+{
+    struct sip_uri v;
+
+    if (sip_uri_decode(&v, value))
+        return false;
+    if (sip_uri_equal(&v, ruri))
+        return true;
+    return v.scheme == ruri->scheme && sv_slice_eq(v.user, ruri->user) &&
+           sv_slice_caseeq(v.host, ruri->host);
+}
+
+/* §16.5. @return 0 with *@p t, or ENOENT with the reason of the 404 in *@p why. */
+static int select_target(const struct proxy *p, const struct sip_msg *m, const struct plan *pl,
+                         struct proxy_target *t, const char **why)
+{
+    bool in_dialog = m->to.tag.p != NULL, us = proxy_uri_is_us(p, &pl->ruri);
+
+    if (pl->has_route) {
+        for (size_t i = 0; i < p->nroutes; i++) {
+            if (p->routes[i].match == PROXY_MATCH_ROUTE &&
+                sv_slice_caseeq_cstr(pl->top.uri.host, p->routes[i].value)) {
+                *t = p->routes[i].next_hop;
+                return 0;
+            }
+        }
+        if (uri_target(&pl->top.uri, t))
+            return 0;
+        *why = "Not Found (the next Route has no IP address; names are not resolved yet)";
+        return ENOENT;
+    }
+    /* a mid-dialog request goes to its remote target */
+    if (in_dialog && !us && uri_target(&pl->ruri, t))
+        return 0;
+    for (size_t i = 0; i < p->nroutes; i++) {
+        const struct proxy_route *r = &p->routes[i];
+        bool hit = r->match == PROXY_MATCH_DEFAULT ||
+                   (r->match == PROXY_MATCH_DOMAIN && pl->ruri.host.p &&
+                    sv_slice_caseeq_cstr(pl->ruri.host, r->value)) ||
+                   (r->match == PROXY_MATCH_RURI && ruri_match(sv_slice_cstr(r->value), &pl->ruri));
+        if (hit) {
+            *t = r->next_hop;
+            return 0;
+        }
+    }
+    if (!us && uri_target(&pl->ruri, t))
+        return 0;
+    *why = us ? "Not Found (addressed to this node, which has no route for it)"
+              : "Not Found (no route for the Request-URI; names are not resolved yet)";
+    return ENOENT;
+}
+
+static bool creates_dialog(enum sip_method mid)
+{
+    return mid == SIP_METHOD_INVITE || mid == SIP_METHOD_SUBSCRIBE || mid == SIP_METHOD_REFER ||
+           mid == SIP_METHOD_NOTIFY;
+}
+
+/* Max-Forwards decremented, or 70 when absent (§16.6 item 3). */
+static int edit_max_forwards(const struct sip_msg *m, struct sip_edits *ed)
+{
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
+    char *v;
+
+    if (!h)
+        return sip_edit_hdr_insert(ed, sip_msg_hdr(m, SIP_HDR_VIA), "Max-Forwards", SV_LIT("70"));
+    if (!(v = sv_arena_alloc(ed->arena, 12)))
+        return ENOMEM;
+    int k = snprintf(v, 12, "%u", m->max_forwards ? (unsigned)m->max_forwards - 1 : 0u);
+    return sip_edit_hdr_set(ed, h, sv_slice_make(v, (size_t)k));
+}
+
+/* "host:port" of a listener into the arena. */
+static struct sv_slice hostport(struct sv_arena *a, const struct proxy_listener *l)
+{
+    char buf[80];
+
+    net_addr_str(&l->addr, buf, sizeof(buf));
+    return sv_arena_dup(a, sv_slice_cstr(buf));
+}
+
+/* Where our Record-Route goes: on top of the existing ones, else after the Via lines, so that
+ * the message reads naturally (any place would be valid, §7.3.1). */
+static const struct sip_hdr *rr_place(const struct sip_msg *m)
+{
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE), *v;
+
+    if (h)
+        return h;
+    for (v = sip_msg_hdr(m, SIP_HDR_VIA); v && sip_msg_hdr_next(m, v); v = sip_msg_hdr_next(m, v))
+        ;
+    if (!v)
+        return NULL;
+    size_t i = (size_t)(v - m->hdrv) + 1;
+    return i < m->hdrc ? &m->hdrv[i] : NULL;
+}
+
+static int edit_rr(struct sip_edits *ed, const struct proxy_listener *l, enum net_tp tp)
+{
+    char buf[128], hp[80];
+    int k = snprintf(buf, sizeof(buf), "<sip:%s;transport=%s;lr>",
+                     net_addr_str(&l->addr, hp, sizeof(hp)), tp_lower(tp));
+    struct sv_slice v = sv_arena_dup(ed->arena, sv_slice_make(buf, (size_t)k));
+
+    return v.p ? sip_edit_hdr_insert(ed, rr_place(ed->msg), "Record-Route", v) : ENOMEM;
+}
+
+/* Our Via with @p branch; rport for UDP (RFC 3581). */
+static int edit_via(struct sip_edits *ed, const struct proxy_listener *l, enum net_tp tp,
+                    const char *branch)
+{
+    char b[64];
+    int k = snprintf(b, sizeof(b), "%s%s", branch, tp == NET_UDP ? ";rport" : "");
+    struct sv_slice bs = sv_arena_dup(ed->arena, sv_slice_make(b, (size_t)k));
+    struct sv_slice hp = hostport(ed->arena, l);
+
+    if (!bs.p || !hp.p)
+        return ENOMEM;
+    return sip_edit_via_push(ed, net_tp_name(tp), hp, bs);
+}
+
+/* Delete the top Via (ours) of a response: its line, or its element when others share it. */
+static int edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
+{
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
+    struct sv_slice cur;
+    struct sip_via v, v2;
+
+    if (!h)
+        return EBADMSG;
+    cur = h->value;
+    if (sip_via_next(&cur, &v))
+        return EBADMSG;
+    if (sip_via_next(&cur, &v2) == ENOENT)
+        return sip_edit_hdr_del(ed, h);
+    return sip_edit_elem_del(ed, h, v.raw);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Response context and branches                                                              */
+
+static void pctx_dtor(void *arg)
+{
+    struct pctx *pc = arg;
+
+    for (unsigned i = 0; i < pc->nbr; i++)
+        sv_timer_cancel(&pc->br[i].tm);
+    sv_free(pc->best);
+    if (pc->pprev) {
+        *pc->pprev = pc->next;
+        if (pc->next)
+            pc->next->pprev = pc->pprev;
+    }
+}
+
+/* Lower ranks win (§16.7 step 6): any 6xx, then the lowest class; the first of a class. */
+static unsigned rank(uint16_t code)
+{
+    return code >= 600 ? 1 : cls(code);
+}
+
+/* Keep @p buf as the best final response when it beats the current one. */
+static void keep_best(struct pctx *pc, uint16_t code, uint16_t send_code, const char *buf,
+                      size_t n)
+{
+    char *copy;
+
+    if (pc->best && rank(code) >= rank(pc->best_code))
+        return;
+    if (!(copy = sv_malloc(n ? n : 1)))
+        return;
+    memcpy(copy, buf, n);
+    sv_free(pc->best);
+    pc->best = copy;
+    pc->best_len = n;
+    pc->best_code = code;
+    pc->best_send = send_code;
+}
+
+/* Every branch has its final response: send the best upstream (§16.7 step 6). */
+static void maybe_finish(struct pctx *pc)
+{
+    struct proxy *p = pc->p;
+
+    if (pc->final_sent || !pc->st)
+        return;
+    for (unsigned i = 0; i < pc->nbr; i++)
+        if (!pc->br[i].code)
+            return;
+    pc->final_sent = true;
+    if (!pc->best) {
+        answer(p, pc->st, 500, "Server Internal Error", "");
+        return;
+    }
+    if (txn_respond(pc->st, pc->best_send, pc->best, pc->best_len) == 0)
+        count_out(p, pc->best_send);
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x final %u upstream", p->name, pc->cidh,
+           pc->best_send);
+}
+
+static void branch_cancel(struct branch *br);
+
+static void cancel_others(struct pctx *pc, const struct branch *except)
+{
+    for (unsigned i = 0; i < pc->nbr; i++)
+        if (&pc->br[i] != except)
+            branch_cancel(&pc->br[i]);
+}
+
+/* A branch ends without a response from downstream: a local final (§16.7 step 6, §16.8, §16.9). */
+static void branch_local(struct branch *br, uint16_t code, const char *reason)
+{
+    struct pctx *pc = br->pc;
+    struct proxy *p = pc->p;
+    char tag[20];
+    size_t n = 0;
+
+    if (br->code)
+        return;
+    br->code = code;
+    sv_timer_cancel(&br->tm);
+    if (pc->st) {
+        sip_tag_gen(tag, sizeof(tag));
+        if (sip_resp_build(txn_request_msg(pc->st), code, reason, sv_slice_cstr(tag), SV_LIT(""),
+                           p->out, p->outsz, &n) == 0)
+            keep_best(pc, code, code, p->out, n);
+    }
+    if (code >= 600)
+        cancel_others(pc, br);
+    maybe_finish(pc);
+}
+
+static void branch_tm_h(void *arg);
+
+static void branch_send_cancel(struct branch *br)
+{
+    struct pctx *pc = br->pc;
+    struct proxy *p = pc->p;
+    char small[2048], *buf = small;
+    size_t n = 0;
+    struct txn *cct;
+    int err;
+
+    br->cancel_sent = true;
+    err = sip_cancel_build(txn_request_msg(br->ct), buf, sizeof(small), &n);
+    if (err == ENOSPC && (buf = sv_malloc(n)))
+        err = sip_cancel_build(txn_request_msg(br->ct), buf, n, &n);
+    if (!buf)
+        err = ENOMEM;
+    if (!err)
+        err = txn_request(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst, NULL);
+    if (buf != small)
+        sv_free(buf);
+    if (err)
+        sv_log(SV_LOG_WARN, MOD, "node %s: cid %08x: CANCEL not sent: %s", p->name, pc->cidh,
+               strerror(err));
+    else
+        p->stats.cancels++;
+    /* no final within 64*T1 of the CANCEL: give the branch up (§9.1) */
+    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
+}
+
+/* Cancel a pending INVITE branch (§16.10), or ask for it once a provisional arrives. */
+static void branch_cancel(struct branch *br)
+{
+    struct proxy *p = br->pc->p;
+
+    if (br->code || br->cancel_sent || br->cancel_wanted || !br->ct || !br->pc->invite)
+        return;
+    if (br->prov) {
+        branch_send_cancel(br);
+        return;
+    }
+    br->cancel_wanted = true;
+    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
+}
+
+/* Timer C (§16.8), or the wait after a CANCEL. */
+static void branch_tm_h(void *arg)
+{
+    struct branch *br = arg;
+    struct pctx *pc = sv_ref(br->pc);
+
+    if (!br->code && br->ct) {
+        if (!br->cancel_sent && !br->cancel_wanted && br->prov) {
+            sv_log(SV_LOG_INFO, MOD, "node %s: cid %08x: timer C fired; cancelling",
+                   pc->p->name, pc->cidh);
+            branch_send_cancel(br);
+        } else {
+            txn_terminate(br->ct); /* tu->terminated ends the branch with 408 or 487 */
+        }
+    }
+    sv_deref(pc);
+}
+
+/* Forward a response from downstream upstream on the server transaction. */
+static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
+{
+    struct proxy *p = pc->p;
+    char blk[2048], *out, *heap;
+    struct sv_arena a;
+    struct sip_edits ed;
+    uint16_t send_code = resp->scode;
+    size_t n;
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, resp, &a);
+    if (edit_pop_via(resp, &ed))
+        goto out;
+    if (p->hooks.response)
+        p->hooks.response(p->hooks.arg, resp, &ed);
+    if (keep && resp->scode == 503) { /* §16.7 step 6 */
+        send_code = 500;
+        if (sip_edit_start_set(&ed, SV_LIT("SIP/2.0 500 Server Internal Error")))
+            goto out;
+    }
+    if (print_msg(p, resp, &ed, &out, &n, &heap))
+        goto out;
+    if (keep) {
+        keep_best(pc, resp->scode, send_code, out, n);
+    } else if (pc->st && txn_respond(pc->st, resp->scode, out, n) == 0) {
+        count_out(p, resp->scode);
+    }
+    sv_free(heap);
+out:
+    sv_arena_close(&a);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Forwarding                                                                                 */
+
+static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
+                          const struct sip_msg *req, const struct plan *pl)
+{
+    struct proxy *p = pc->p;
+    char blk[4096], branch[48], *out, *heap = NULL;
+    struct sv_arena a;
+    struct sip_edits ed;
+    uint16_t code = 0;
+    const char *reason = NULL;
+    size_t n;
+    int err;
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, req, &a);
+    if (p->hooks.request && p->hooks.request(p->hooks.arg, req, &br->tgt, &ed, &code, &reason)) {
+        if (code < 300 || code > 699)
+            code = 500;
+        branch_local(br, code, reason ? reason : "Refused");
+        err = 0;
+        goto out;
+    }
+    const struct proxy_listener *lo = lsn_for(p, br->tgt.tp, br->tgt.dst.ss.ss_family);
+    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llx.%u",
+             (unsigned long long)req_hash(req, req->via.raw), idx);
+    err = plan_apply(pl, &ed);
+    if (!err)
+        err = edit_max_forwards(req, &ed);
+    if (!err)
+        err = edit_via(&ed, lo, br->tgt.tp, branch);
+    if (!err && p->rr && creates_dialog(req->mid)) {
+        const struct net_flow *fl = pc->st ? txn_flow(pc->st) : NULL;
+        const struct proxy_listener *li = fl ? lsn_by_index(p, fl->listener) : NULL;
+        err = edit_rr(&ed, lo, br->tgt.tp);
+        /* a different transport or interface upstream: a second one for that side (RFC 5658) */
+        if (!err && li && (li != lo || fl->tp != br->tgt.tp))
+            err = edit_rr(&ed, li, fl->tp);
+    }
+    if (!err)
+        err = print_msg(p, req, &ed, &out, &n, &heap);
+    if (err) {
+        branch_local(br, 500, "Server Internal Error (cannot forward the request)");
+        goto out;
+    }
+    err = txn_request(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst, br);
+    sv_free(heap);
+    if (err) {
+        char where[80];
+        br->ct = NULL;
+        p->stats.send_errors++;
+        sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x: cannot send to %s %s: %s", p->name,
+               pc->cidh, net_tp_name(br->tgt.tp), net_addr_str(&br->tgt.dst, where, sizeof(where)),
+               strerror(err));
+        branch_local(br, 503, "Service Unavailable");
+        err = 0;
+        goto out;
+    }
+    sv_ref(pc); /* the branch's reference, dropped when its transaction terminates */
+    p->stats.forwarded++;
+    if (sv_log_threshold >= SV_LOG_DEBUG) {
+        char where[80];
+        sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s cid %08x branch %s -> %s %s", p->name,
+               SV_FMT(req->method), pc->cidh, branch, net_tp_name(br->tgt.tp),
+               net_addr_str(&br->tgt.dst, where, sizeof(where)));
+    }
+out:
+    sv_arena_close(&a);
+    return err;
+}
+
+/**
+ * Forward the request of server transaction @p st to @p n targets in parallel.
+ * @param p        the proxy
+ * @param st       a server transaction of the proxy's layer, not answered with a final yet
+ * @param targets  where to
+ * @param n        1..8 targets
+ * @return 0 (each branch then ends with a response upstream), EINVAL, EBUSY (forwarded
+ *         already), EBADMSG (Route does not decode) or ENOMEM
+ */
+int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targets, size_t n)
+{
+    const struct sip_msg *req;
+    struct plan pl;
+    struct pctx *pc;
+
+    if (!p || !st || !targets || !n || n > PROXY_MAX_BRANCHES)
+        return EINVAL;
+    if (txn_owner(st))
+        return EBUSY;
+    req = txn_request_msg(st);
+    if (plan_build(p, req, &pl))
+        return EBADMSG;
+    if (!(pc = sv_zalloc(sizeof(*pc), pctx_dtor)))
+        return ENOMEM;
+    pc->p = p;
+    pc->st = st;
+    pc->invite = req->mid == SIP_METHOD_INVITE;
+    pc->cidh = cid_hash(req);
+    pc->nbr = (unsigned)n;
+    pc->next = p->live;
+    if (p->live)
+        p->live->pprev = &pc->next;
+    p->live = pc;
+    pc->pprev = &p->live;
+    for (unsigned i = 0; i < n; i++) {
+        pc->br[i].pc = pc;
+        pc->br[i].tgt = targets[i];
+        sv_timer_init(&pc->br[i].tm);
+    }
+    txn_owner_set(st, pc); /* the context's first reference is the server transaction's */
+    sv_ref(pc);
+    for (unsigned i = 0; i < n; i++)
+        forward_branch(pc, &pc->br[i], i, req, &pl);
+    sv_deref(pc);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Transaction-user callbacks                                                                 */
+
+static void tu_request(struct txn *st, const struct sip_msg *req, const struct net_flow *flow,
+                       void *arg)
+{
+    static const struct sip_check_opts opts = {SIP_CHECK_PROXY, supported_tags};
+    struct proxy *p = arg;
+    struct sip_status sst;
+    struct plan pl;
+    struct proxy_target t;
+    const char *why = NULL;
+
+    (void)flow;
+    p->stats.req_in[req->mid < SIP_METHOD__N ? req->mid : SIP_METHOD_OTHER]++;
+    if (txn_stats_get(p->l)->live > p->max_txns) {
+        p->stats.overload_503++;
+        answer(p, st, 503, "Service Unavailable (overload)", "Retry-After: 5\r\n");
+        return;
+    }
+    if (sip_msg_check(req, &opts, &sst)) {
+        char extra[160] = "";
+        /* §11: OPTIONS with Max-Forwards 0 to ourselves is ours to answer */
+        if (sst.code == 483 && req->mid == SIP_METHOD_OPTIONS &&
+            proxy_uri_is_us(p, &req->ruri) && !sip_msg_hdr(req, SIP_HDR_ROUTE)) {
+            answer(p, st, 200, "OK", OPTIONS_EXTRA);
+            return;
+        }
+        if (sst.code == 420 && sst.unsupported.p)
+            snprintf(extra, sizeof(extra), "Unsupported: %.*s\r\n", SV_FMT(sst.unsupported));
+        sv_log(SV_LOG_INFO, MOD, "node %s: %.*s cid %08x refused: %u %s", p->name,
+               SV_FMT(req->method), cid_hash(req), sst.code, sst.reason);
+        answer(p, st, sst.code, sst.reason, extra);
+        return;
+    }
+    if (loop_detected(p, req)) {
+        sv_log(SV_LOG_INFO, MOD, "node %s: %.*s cid %08x: loop", p->name, SV_FMT(req->method),
+               cid_hash(req));
+        answer(p, st, 482, "Loop Detected", "");
+        return;
+    }
+    if (plan_build(p, req, &pl)) {
+        answer(p, st, 400, "Bad Request (Route)", "");
+        return;
+    }
+    if (req->mid == SIP_METHOD_OPTIONS && !pl.has_route &&
+        (proxy_uri_is_us(p, &pl.ruri) ||
+         (p->domain[0] && !pl.ruri.user.p && sv_slice_caseeq_cstr(pl.ruri.host, p->domain)))) {
+        answer(p, st, 200, "OK", OPTIONS_EXTRA);
+        return;
+    }
+    if (select_target(p, req, &pl, &t, &why)) {
+        answer(p, st, 404, why, "");
+        return;
+    }
+    if (req->mid == SIP_METHOD_INVITE)
+        answer(p, st, 100, "Trying", ""); /* §16.2: the answer may take longer than 200 ms */
+    if (proxy_fork(p, st, &t, 1))
+        answer(p, st, 500, "Server Internal Error", "");
+}
+
+static void tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
+{
+    struct branch *br = owner;
+    struct pctx *pc;
+    struct proxy *p;
+    uint16_t code = resp->scode;
+
+    if (!br) /* our CANCELs: their answers end there */
+        return;
+    pc = sv_ref(br->pc);
+    p = pc->p;
+    p->stats.resp_in[cls(code)]++;
+    if (code < 200) {
+        if (!br->prov) {
+            br->prov = true;
+            if (br->cancel_wanted && !br->cancel_sent && !br->code)
+                branch_send_cancel(br);
+        }
+        if (pc->invite && !br->cancel_sent && !br->code) /* §16.8: (re)start timer C */
+            sv_timer_start(p->wheel, &br->tm, p->timer_c_ms, branch_tm_h, br);
+        if (code > 100 && !pc->final_sent)
+            forward_resp(pc, resp, false);
+    } else if (code < 300) {
+        bool first = !br->code;
+        if (first) {
+            br->code = code;
+            sv_timer_cancel(&br->tm);
+        }
+        /* every 2xx to INVITE goes up (§16.7 step 5); for others, the first final only */
+        if (pc->invite || !pc->final_sent) {
+            forward_resp(pc, resp, false);
+            pc->final_sent = true;
+        }
+        if (first)
+            cancel_others(pc, br);
+    } else if (!br->code) {
+        br->code = code;
+        sv_timer_cancel(&br->tm);
+        forward_resp(pc, resp, true);
+        if (code >= 600)
+            cancel_others(pc, br);
+        maybe_finish(pc);
+    }
+    (void)ct;
+    sv_deref(pc);
+}
+
+static void tu_failed(struct txn *ct, int err, void *owner)
+{
+    struct branch *br = owner;
+
+    (void)ct;
+    if (!br)
+        return;
+    struct pctx *pc = sv_ref(br->pc);
+    if (err == ETIMEDOUT)
+        branch_local(br, pc->cancelled ? 487 : 408,
+                     pc->cancelled ? "Request Terminated" : "Request Timeout");
+    else
+        branch_local(br, 503, "Service Unavailable");
+    sv_deref(pc);
+}
+
+static void tu_terminated(struct txn *t, void *owner)
+{
+    enum txn_kind k = txn_kind_get(t);
+
+    if (!owner)
+        return;
+    if (k == TXN_SERVER_INVITE || k == TXN_SERVER_NONINVITE) {
+        struct pctx *pc = owner;
+        pc->st = NULL;
+        txn_owner_set(t, NULL);
+        sv_deref(pc);
+        return;
+    }
+    struct branch *br = owner;
+    struct pctx *pc = br->pc;
+    br->ct = NULL;
+    sv_timer_cancel(&br->tm);
+    if (!br->code) /* given up (timer C, CANCEL without answer): §16.8 */
+        branch_local(br, pc->cancelled ? 487 : 408,
+                     pc->cancelled ? "Request Terminated" : "Request Timeout");
+    sv_deref(pc);
+}
+
+static void tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *cancel, void *arg)
+{
+    struct proxy *p = arg;
+    struct pctx *pc = txn_owner(inv);
+
+    p->stats.req_in[SIP_METHOD_CANCEL]++;
+    answer(p, cst, 200, "OK", ""); /* §16.10: the CANCEL's own answer, at once */
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: CANCEL cid %08x", p->name, cid_hash(cancel));
+    if (!pc || pc->final_sent)
+        return;
+    pc->cancelled = true;
+    sv_ref(pc);
+    cancel_others(pc, NULL);
+    sv_deref(pc);
+}
+
+/* Stateless: an ACK for a 2xx (§16.7 step 10 / RFC 6026), routed like any request, with a
+ * branch derived from the ACK's own so that its retransmissions get the same one. */
+static void stray_ack(struct proxy *p, const struct sip_msg *m)
+{
+    char blk[4096], branch[48], *out, *heap = NULL;
+    struct sv_arena a;
+    struct sip_edits ed;
+    struct plan pl;
+    struct proxy_target t;
+    const char *why;
+    size_t n;
+    int err;
+
+    if (!m->via.raw.p || (m->has_max_forwards && m->max_forwards == 0) || plan_build(p, m, &pl) ||
+        select_target(p, m, &pl, &t, &why))
+        return;
+    const struct proxy_listener *lo = lsn_for(p, t.tp, t.dst.ss.ss_family);
+    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llxa",
+             (unsigned long long)req_hash(m, m->via.branch));
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, m, &a);
+    err = plan_apply(&pl, &ed);
+    if (!err)
+        err = edit_max_forwards(m, &ed);
+    if (!err)
+        err = edit_via(&ed, lo, t.tp, branch);
+    if (!err && p->hooks.request) {
+        uint16_t code;
+        const char *reason;
+        if (p->hooks.request(p->hooks.arg, m, &t, &ed, &code, &reason))
+            err = EPERM; /* an ACK gets no answer: refused means dropped */
+    }
+    if (!err && !(err = print_msg(p, m, &ed, &out, &n, &heap))) {
+        if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
+            p->stats.send_errors++;
+        else
+            p->stats.stateless++;
+        sv_free(heap);
+    }
+    sv_arena_close(&a);
+}
+
+/* Stateless: a 2xx whose client transaction has gone: pop our Via, send to the next (§18.2.2
+ * with RFC 3581: its received and rport values when present, else its sent-by). */
+static void stray_2xx(struct proxy *p, const struct sip_msg *m)
+{
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
+    char blk[2048], *out, *heap = NULL;
+    struct sv_slice cur;
+    struct sip_via v, up;
+    struct sv_arena a;
+    struct sip_edits ed;
+    struct proxy_target t;
+    size_t n;
+    bool tls;
+
+    if (!h || !via_is_us(p, &m->via))
+        return;
+    cur = h->value;
+    if (sip_via_next(&cur, &v))
+        return;
+    if (sip_via_next(&cur, &up)) {
+        const struct sip_hdr *h2 = sip_msg_hdr_next(m, h);
+        if (!h2)
+            return;
+        cur = h2->value;
+        if (sip_via_next(&cur, &up))
+            return;
+    }
+    tls = sv_slice_caseeq_cstr(up.transport, "TLS");
+    t.tp = tls ? NET_TLS : sv_slice_caseeq_cstr(up.transport, "TCP") ? NET_TCP : NET_UDP;
+    if (!host_addr(up.received.p ? up.received : up.host,
+                   up.rport_val ? up.rport_val : up.has_port ? up.port : tls ? 5061 : 5060, &t.dst))
+        return;
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, m, &a);
+    if (edit_pop_via(m, &ed) == 0) {
+        if (p->hooks.response)
+            p->hooks.response(p->hooks.arg, m, &ed);
+        if (!print_msg(p, m, &ed, &out, &n, &heap)) {
+            if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
+                p->stats.send_errors++;
+            else
+                p->stats.stateless++;
+            sv_free(heap);
+        }
+    }
+    sv_arena_close(&a);
+}
+
+static void tu_stray(const struct sip_msg *msg, const struct net_flow *flow, void *arg)
+{
+    struct proxy *p = arg;
+
+    (void)flow;
+    if (msg->req && msg->mid == SIP_METHOD_ACK) {
+        p->stats.req_in[SIP_METHOD_ACK]++;
+        stray_ack(p, msg);
+    } else if (!msg->req && msg->scode >= 200 && msg->scode < 300) {
+        p->stats.resp_in[2]++;
+        stray_2xx(p, msg);
+    }
+}
+
+static const struct txn_tu proxy_tu = {
+    .request = tu_request,
+    .stray = tu_stray,
+    .cancel = tu_cancel,
+    .response = tu_response,
+    .failed = tu_failed,
+    .terminated = tu_terminated,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Life cycle                                                                                 */
+
+/**
+ * Make a proxy and its transaction layer.
+ * @param pp        out: the proxy
+ * @param wheel     the event loop's timing wheel
+ * @param tm        T1, T2, T4 (NULL: the defaults)
+ * @param send      how to send; @p send_ctx is its first argument
+ * @param send_ctx  passed to @p send
+ * @param conf      the node: listeners (at least one), routes, options (copied)
+ * @return 0, EINVAL or ENOMEM
+ */
+int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_timers *tm,
+                txn_send_h *send, void *send_ctx, const struct proxy_conf *conf)
+{
+    struct proxy *p;
+    int err = ENOMEM;
+
+    if (!pp || !wheel || !send || !conf || !conf->nlisteners || !conf->listeners)
+        return EINVAL;
+    if (!(p = sv_calloc(1, sizeof(*p))))
+        return ENOMEM;
+    p->wheel = wheel;
+    p->tm = tm ? *tm : txn_timers_default;
+    p->send = send;
+    p->send_ctx = send_ctx;
+    p->name = conf->name ? conf->name : "proxy";
+    p->domain = conf->domain ? conf->domain : "";
+    p->rr = conf->record_route;
+    p->timer_c_ms = conf->timer_c_ms ? conf->timer_c_ms : TIMER_C_DEFAULT_MS;
+    p->max_txns = conf->max_txns ? conf->max_txns : MAX_TXNS_DEFAULT;
+    p->outsz = (conf->max_msg ? conf->max_msg : 65536) + 4096;
+    p->nlsn = conf->nlisteners;
+    p->nroutes = conf->nroutes;
+    if (!(p->out = sv_malloc(p->outsz)) || !(p->lsn = sv_calloc(p->nlsn, sizeof(*p->lsn))) ||
+        (p->nroutes && !(p->routes = sv_calloc(p->nroutes, sizeof(*p->routes)))))
+        goto fail;
+    memcpy(p->lsn, conf->listeners, p->nlsn * sizeof(*p->lsn));
+    if (p->nroutes)
+        memcpy(p->routes, conf->routes, p->nroutes * sizeof(*p->routes));
+    if ((err = txn_layer_alloc(&p->l, wheel, &p->tm, send, send_ctx, &proxy_tu, p)))
+        goto fail;
+    *pp = p;
+    return 0;
+fail:
+    sv_free(p->out);
+    sv_free(p->lsn);
+    sv_free(p->routes);
+    sv_free(p);
+    return err;
+}
+
+/** Free @p p (NULL is fine): its transactions end silently first. */
+void proxy_free(struct proxy *p)
+{
+    if (!p)
+        return;
+    /* the layer ends its transactions without tu->terminated: drop their references here */
+    txn_layer_free(p->l);
+    while (p->live) {
+        struct pctx *pc = p->live;
+        while (sv_nrefs(pc) > 1)
+            sv_deref(pc);
+        sv_deref(pc); /* the destructor unlinks it */
+    }
+    sv_free(p->out);
+    sv_free(p->lsn);
+    sv_free(p->routes);
+    sv_free(p);
+}
+
+/** Install the pipeline's hooks (NULL: none). */
+void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h)
+{
+    if (h)
+        p->hooks = *h;
+    else
+        memset(&p->hooks, 0, sizeof(p->hooks));
+}
+
+/**
+ * Feed one received message to the proxy's transaction layer.
+ * @param p     the proxy
+ * @param msg   parsed
+ * @param flow  where it came from
+ */
+void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flow *flow)
+{
+    txn_layer_recv(p->l, msg, flow);
+}
+
+struct txn_layer *proxy_txn_layer(const struct proxy *p)
+{
+    return p->l;
+}
+
+const struct proxy_stats *proxy_stats_get(const struct proxy *p)
+{
+    return &p->stats;
+}

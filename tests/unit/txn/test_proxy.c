@@ -1,0 +1,473 @@
+/**
+ * @file test_proxy.c  The stateful proxy core (RFC 3261 §16) over a fake transport: what it
+ * sends downstream and upstream for each request and response, with the wheel's time moved by
+ * hand. The proxy is node 10.0.0.1:5060 (UDP, listener 0; TCP listener 1 on the same address);
+ * the UAC is 192.0.2.1:5070, the UAS 192.0.2.9:5080.
+ */
+#include "txn_test.h"
+
+static struct proxy *P;
+static struct proxy_route routes[4];
+static struct proxy_conf conf;
+static struct proxy_listener lsn[2];
+static struct net_flow up; /* the UAC's flow */
+
+#define UAS "192.0.2.9:5080"
+#define RURI_UAS "sip:bob@" UAS
+
+static int proxy_setup(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof(F));
+    memset(&conf, 0, sizeof(conf));
+    memset(routes, 0, sizeof(routes));
+    lsn[0].tp = NET_UDP;
+    lsn[0].addr = addr("10.0.0.1:5060");
+    lsn[0].index = 0;
+    lsn[1].tp = NET_TCP;
+    lsn[1].addr = addr("10.0.0.1:5060");
+    lsn[1].index = 1;
+    conf.name = "t";
+    conf.domain = "ims.example";
+    conf.listeners = lsn;
+    conf.nlisteners = 2;
+    conf.routes = routes;
+    conf.record_route = true;
+    if (sv_wheel_alloc(&F.w, 0))
+        return -1;
+    up = flow_of(NET_UDP, "192.0.2.1:5070");
+    return 0;
+}
+
+/* Start the proxy once the case has adjusted conf. */
+static void start(void)
+{
+    assert_int_equal(proxy_alloc(&P, F.w, &test_timers, fake_send, NULL, &conf), 0);
+    F.l = proxy_txn_layer(P);
+}
+
+static int proxy_teardown(void **state)
+{
+    (void)state;
+    proxy_free(P);
+    P = NULL;
+    F.l = NULL;
+    sv_wheel_free(F.w);
+    sent_clear();
+    free(F.sent);
+    free(F.ev);
+    for (unsigned i = 0; i < F.nkept; i++)
+        free(F.kept[i]);
+    memset(&F, 0, sizeof(F));
+    return 0;
+}
+
+/* A request from the UAC. @p extra: more header lines, each ending in CRLF. */
+static const char *req(const char *method, const char *ruri, const char *branch,
+                       const char *extra)
+{
+    return fmt("%s %s SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=%s;rport\r\n"
+               "Max-Forwards: 70\r\n"
+               "From: <sip:alice@example.com>;tag=ft1\r\n"
+               "To: <sip:bob@example.com>\r\n"
+               "Call-ID: pc1@example.com\r\n"
+               "CSeq: 1 %s\r\n"
+               "%s"
+               "Content-Length: 0\r\n\r\n",
+               method, ruri, branch, method, extra ? extra : "");
+}
+
+/* The @p nth sent message that starts with @p prefix, parsed into @p a. */
+static const struct sip_msg *sent_nth(const char *prefix, unsigned nth, struct sv_arena *a,
+                                      const struct sent **sp)
+{
+    for (unsigned i = 0; i < F.nsent; i++) {
+        if (strncmp(F.sent[i].buf, prefix, strlen(prefix)) == 0 && nth-- == 0) {
+            if (sp)
+                *sp = &F.sent[i];
+            return parse_sent(&F.sent[i], a);
+        }
+    }
+    print_error("no sent message \"%s\" #%u\n", prefix, nth);
+    fail();
+    return NULL;
+}
+
+/* A response from the UAS to the @p nth forwarded request starting with @p prefix. */
+static void downstream(const char *prefix, unsigned nth, uint16_t code)
+{
+    struct sv_arena a;
+    const struct sip_msg *m = sent_nth(prefix, nth, &a, NULL);
+    char buf[4096];
+    size_t n;
+
+    assert_int_equal(sip_resp_build(m, code, "Whatever", SV_LIT("uastag"), SV_LIT(""), buf,
+                                    sizeof(buf), &n),
+                     0);
+    struct net_flow fl = flow_of(NET_UDP, UAS);
+    recv_on(fmt("%.*s", (int)n, buf), &fl);
+    sv_arena_close(&a);
+}
+
+static bool has(const struct sent *s, const char *text)
+{
+    return strstr(s->buf, text) != NULL;
+}
+
+/* §16.6: Via with our branch and rport, Record-Route with lr, Max-Forwards - 1; §16.2: 100. */
+static void invite_forwarded_with_via_rr_and_max_forwards(void **state)
+{
+    const struct sent *s;
+    struct sv_arena a;
+
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc1", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 100"), 1);
+    const struct sip_msg *m = sent_nth("INVITE", 0, &a, &s);
+    assert_addr(&s->dst, UAS);
+    assert_true(has(s, "INVITE " RURI_UAS " SIP/2.0\r\n"));
+    assert_true(has(s, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKsv"));
+    assert_true(has(s, ";rport\r\nVia: SIP/2.0/UDP 192.0.2.1:5070"));
+    assert_true(has(s, ";rport\r\nRecord-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"
+                       "Max-Forwards: 69\r\n"));
+    assert_int_equal(m->max_forwards, 69);
+    assert_int_equal(m->count[SIP_HDR_RECORD_ROUTE], 1); /* same interface: one (RFC 5658) */
+    sv_arena_close(&a);
+    assert_int_equal(proxy_stats_get(P)->forwarded, 1);
+}
+
+/* §16.7: provisional and 2xx go upstream at once, without our Via. */
+static void responses_relayed_without_our_via(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc2", NULL), &up);
+    downstream("INVITE", 0, 180);
+    const struct sent *s = sent_last();
+    assert_true(has(s, "SIP/2.0 180"));
+    assert_false(has(s, "10.0.0.1:5060;branch"));
+    assert_addr(&s->dst, "192.0.2.1:5070");
+    downstream("INVITE", 0, 200);
+    s = sent_last();
+    assert_true(has(s, "SIP/2.0 200"));
+    assert_false(has(s, "10.0.0.1:5060;branch"));
+    assert_true(has(s, "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKc2"));
+}
+
+/* A 486: the client transaction ACKs it downstream, the 486 goes up. */
+static void busy_relayed_and_acked_hop_by_hop(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc3", NULL), &up);
+    downstream("INVITE", 0, 486);
+    assert_int_equal(sent_count("ACK " RURI_UAS), 1);
+    assert_int_equal(sent_count("SIP/2.0 486"), 1);
+    assert_addr(&sent_last()->dst, "192.0.2.1:5070");
+}
+
+/* §16.7 step 6: a 503 chosen as best goes up as 500. */
+static void chosen_503_becomes_500(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKc4", NULL), &up);
+    downstream("MESSAGE", 0, 503);
+    assert_int_equal(sent_count("SIP/2.0 500"), 1);
+    assert_int_equal(sent_count("SIP/2.0 503"), 0);
+}
+
+/* Timer B: no answer downstream gives 408 upstream (§16.7, §16.8). */
+static void no_answer_gives_408(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc5", NULL), &up);
+    advance(64 * T1);
+    assert_int_equal(sent_count("SIP/2.0 408"), 1);
+}
+
+/* §16.10: CANCEL gets 200 at once, is sent downstream after the provisional; 487 goes up. */
+static void cancel_after_provisional(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc6", NULL), &up);
+    downstream("INVITE", 0, 180);
+    recv_on(req("CANCEL", RURI_UAS, "z9hG4bKc6", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 200"), 1);
+    assert_int_equal(sent_count("CANCEL " RURI_UAS), 1);
+    downstream("CANCEL", 0, 200);
+    downstream("INVITE", 0, 487);
+    assert_int_equal(sent_count("SIP/2.0 487"), 1);
+    assert_int_equal(proxy_stats_get(P)->cancels, 1);
+}
+
+/* §9.1: no provisional yet: the CANCEL waits for one. */
+static void cancel_waits_for_a_provisional(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc7", NULL), &up);
+    recv_on(req("CANCEL", RURI_UAS, "z9hG4bKc7", NULL), &up);
+    assert_int_equal(sent_count("CANCEL"), 0);
+    downstream("INVITE", 0, 100);
+    assert_int_equal(sent_count("CANCEL " RURI_UAS), 1);
+}
+
+/* §16.8: timer C fires after a provisional: CANCEL; no final after 64*T1: 408 upstream. */
+static void timer_c_cancels_then_gives_up(void **state)
+{
+    (void)state;
+    conf.timer_c_ms = 1000;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKc8", NULL), &up);
+    downstream("INVITE", 0, 180);
+    advance(999);
+    assert_int_equal(sent_count("CANCEL"), 0);
+    advance(1);
+    assert_int_equal(sent_count("CANCEL " RURI_UAS), 1);
+    advance(64 * T1);
+    assert_int_equal(sent_count("SIP/2.0 408"), 1);
+}
+
+/* §16.3: Max-Forwards 0 -> 483, an unknown Proxy-Require -> 420 with Unsupported. */
+static void validation_483_and_420(void **state)
+{
+    (void)state;
+    start();
+    const char *r = req("INVITE", RURI_UAS, "z9hG4bKc9", NULL);
+    char *mf0 = strdup(r);
+    memcpy(strstr(mf0, "Max-Forwards: 70"), "Max-Forwards: 00", 16);
+    recv_on(fmt("%s", mf0), &up);
+    free(mf0);
+    assert_int_equal(sent_count("SIP/2.0 483"), 1);
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKca", "Proxy-Require: foo\r\n"), &up);
+    assert_int_equal(sent_count("SIP/2.0 420"), 1);
+    assert_true(has(sent_last(), "Unsupported: foo\r\n"));
+    /* privacy is supported (R7) */
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKcb", "Proxy-Require: privacy\r\n"), &up);
+    assert_int_equal(sent_count("MESSAGE " RURI_UAS), 1);
+    assert_int_equal(proxy_stats_get(P)->rejects[PROXY_REJ_483], 1);
+}
+
+/* OPTIONS to the node itself (address or domain), even with Max-Forwards 0 (§11). */
+static void options_to_self_answered(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("OPTIONS", "sip:10.0.0.1:5060", "z9hG4bKcc", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 200"), 1);
+    assert_true(has(sent_last(), "Allow: INVITE"));
+    assert_true(has(sent_last(), "Supported: privacy\r\n"));
+    assert_true(has(sent_last(), "Accept: application/sdp\r\n"));
+    recv_on(req("OPTIONS", "sip:ims.example", "z9hG4bKcd", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 200"), 2);
+    char *mf0 = strdup(req("OPTIONS", "sip:10.0.0.1", "z9hG4bKce", NULL));
+    memcpy(strstr(mf0, "Max-Forwards: 70"), "Max-Forwards: 00", 16);
+    recv_on(fmt("%s", mf0), &up);
+    free(mf0);
+    assert_int_equal(sent_count("SIP/2.0 200"), 3);
+    assert_int_equal(sent_count("OPTIONS"), 0);
+}
+
+/* §16.5: a name that is not routed, and a request to ourselves, get 404 (no DNS). */
+static void unrouted_gets_404(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", "sip:bob@example.com", "z9hG4bKcf", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 404"), 1);
+    recv_on(req("INVITE", "sip:bob@10.0.0.1:5060", "z9hG4bKcg", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 404"), 2);
+    assert_int_equal(sent_count("INVITE"), 0);
+}
+
+/* Static routes: domain, ruri, default, in order. */
+static void static_routes_in_order(void **state)
+{
+    (void)state;
+    routes[0] = (struct proxy_route){PROXY_MATCH_DOMAIN, "a.example", {NET_UDP, addr(UAS)}};
+    routes[1] = (struct proxy_route){PROXY_MATCH_RURI, "sip:carol@b.example",
+                                     {NET_TCP, addr("192.0.2.10:5090")}};
+    routes[2] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_UDP, addr("192.0.2.11:5060")}};
+    conf.nroutes = 3;
+    start();
+    recv_on(req("MESSAGE", "sip:x@a.example", "z9hG4bKr1", NULL), &up);
+    assert_addr(&sent_last()->dst, UAS);
+    recv_on(req("MESSAGE", "sip:carol@b.example", "z9hG4bKr2", NULL), &up);
+    assert_addr(&sent_last()->dst, "192.0.2.10:5090");
+    assert_int_equal(sent_last()->tp, NET_TCP);
+    assert_true(has(sent_last(), "Via: SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bKsv"));
+    recv_on(req("MESSAGE", "sip:dave@c.example", "z9hG4bKr3", NULL), &up);
+    assert_addr(&sent_last()->dst, "192.0.2.11:5060");
+}
+
+/* RFC 5658: UDP in, TCP out: two Record-Routes, the outbound side on top. */
+static void transport_change_double_record_route(void **state)
+{
+    struct sv_arena a;
+    const struct sent *s;
+
+    (void)state;
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_TCP, addr(UAS)}};
+    conf.nroutes = 1;
+    start();
+    recv_on(req("INVITE", "sip:bob@b.example", "z9hG4bKr4", NULL), &up);
+    const struct sip_msg *m = sent_nth("INVITE", 0, &a, &s);
+    assert_int_equal(m->count[SIP_HDR_RECORD_ROUTE], 2);
+    assert_true(has(s, "Record-Route: <sip:10.0.0.1:5060;transport=tcp;lr>\r\n"
+                       "Record-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"));
+    sv_arena_close(&a);
+}
+
+/* §16.4: our Route values go; the next one is the next hop. */
+static void loose_route_ours_removed(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("BYE", "sip:bob@b.example", "z9hG4bKr5",
+                "Route: <sip:10.0.0.1:5060;transport=tcp;lr>, <sip:10.0.0.1:5060;lr>\r\n"
+                "Route: <sip:192.0.2.20:5090;lr>\r\n"),
+            &up);
+    const struct sent *s = sent_last();
+    assert_addr(&s->dst, "192.0.2.20:5090");
+    assert_false(has(s, "10.0.0.1:5060;transport=tcp;lr"));
+    assert_true(has(s, "Route: <sip:192.0.2.20:5090;lr>\r\n"));
+    assert_false(has(s, "Record-Route")); /* BYE is not record-routed */
+}
+
+/* §16.4: a strict router put our Record-Route in the Request-URI: the last Route replaces it. */
+static void strict_route_repaired(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("BYE", "sip:10.0.0.1:5060;lr", "z9hG4bKr6", "Route: <sip:bob@" UAS ">\r\n"), &up);
+    const struct sent *s = sent_last();
+    assert_true(has(s, "BYE sip:bob@" UAS " SIP/2.0\r\n"));
+    assert_false(has(s, "Route:"));
+    assert_addr(&s->dst, UAS);
+}
+
+/* §16.3 item 4: a request routed back to us unchanged gets 482. */
+static void loop_detected_482(void **state)
+{
+    (void)state;
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_UDP, addr("10.0.0.1:5060")}};
+    conf.nroutes = 1;
+    start();
+    recv_on(req("MESSAGE", "sip:bob@b.example", "z9hG4bKr7", NULL), &up);
+    const struct sent *s = sent_last();
+    assert_true(has(s, "MESSAGE sip:bob@b.example"));
+    struct net_flow self = flow_of(NET_UDP, "10.0.0.1:5060");
+    recv_on(fmt("%s", s->buf), &self);
+    assert_int_equal(sent_count("SIP/2.0 482"), 1);
+    assert_int_equal(sent_count("MESSAGE"), 1);
+}
+
+/* Stateless ACK for a 2xx: forwarded, retransmissions with the same branch (§16.7 step 10). */
+static void ack_for_2xx_forwarded_statelessly(void **state)
+{
+    (void)state;
+    start();
+    const char *ack = fmt("ACK sip:bob@" UAS " SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKack1\r\n"
+                          "Route: <sip:10.0.0.1:5060;lr>\r\n"
+                          "From: <sip:alice@example.com>;tag=ft1\r\n"
+                          "To: <sip:bob@example.com>;tag=uastag\r\n"
+                          "Call-ID: pc9@example.com\r\n"
+                          "CSeq: 1 ACK\r\n"
+                          "Content-Length: 0\r\n\r\n");
+    recv_on(ack, &up);
+    recv_on(ack, &up);
+    assert_int_equal(sent_count("ACK sip:bob@" UAS), 2);
+    assert_string_equal(F.sent[0].buf, F.sent[1].buf);
+    assert_addr(&F.sent[0].dst, UAS);
+    assert_false(has(&F.sent[0], "Route:"));
+    assert_true(has(&F.sent[0], "Max-Forwards: 70\r\n")); /* absent: 70 */
+}
+
+/* Overload: beyond the bound, 503 with Retry-After, nothing forwarded. */
+static void overload_503_retry_after(void **state)
+{
+    (void)state;
+    conf.max_txns = 2;
+    start();
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKo1", NULL), &up); /* server + client: 2 live */
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKo2", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 503"), 1);
+    assert_true(has(sent_last(), "Retry-After: 5\r\n"));
+    assert_int_equal(sent_count("MESSAGE"), 1);
+    assert_int_equal(proxy_stats_get(P)->overload_503, 1);
+    /* a retransmission of the first is absorbed, not refused */
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKo1", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 503"), 1);
+}
+
+static int hook_req(void *arg, const struct sip_msg *r, const struct proxy_target *t,
+                    struct sip_edits *ed, uint16_t *code, const char **reason)
+{
+    (void)arg;
+    (void)t;
+    if (r->mid == SIP_METHOD_MESSAGE) {
+        *code = 403;
+        *reason = "Forbidden";
+        return 1;
+    }
+    return sip_edit_hdr_insert(ed, NULL, "X-Hooked", SV_LIT("yes")) ? 1 : 0;
+}
+
+static void hook_resp(void *arg, const struct sip_msg *r, struct sip_edits *ed)
+{
+    (void)arg;
+    (void)r;
+    sip_edit_hdr_insert(ed, NULL, "X-Resp-Hooked", SV_LIT("yes"));
+}
+
+/* The pipeline hooks: a request hook that edits or answers, a response hook that edits. */
+static void hooks_edit_and_answer(void **state)
+{
+    struct proxy_hooks h = {hook_req, hook_resp, NULL};
+
+    (void)state;
+    start();
+    proxy_hooks_set(P, &h);
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKh1", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 403"), 1);
+    assert_int_equal(sent_count("MESSAGE"), 0);
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKh2", NULL), &up);
+    assert_true(has(sent_last(), "X-Hooked: yes\r\n"));
+    downstream("INVITE", 0, 180);
+    assert_true(has(sent_last(), "X-Resp-Hooked: yes\r\n"));
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(invite_forwarded_with_via_rr_and_max_forwards, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(responses_relayed_without_our_via, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(busy_relayed_and_acked_hop_by_hop, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(chosen_503_becomes_500, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(no_answer_gives_408, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(cancel_after_provisional, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(cancel_waits_for_a_provisional, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(timer_c_cancels_then_gives_up, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(validation_483_and_420, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(options_to_self_answered, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(unrouted_gets_404, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(static_routes_in_order, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(transport_change_double_record_route, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(loose_route_ours_removed, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(strict_route_repaired, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(loop_detected_482, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(ack_for_2xx_forwarded_statelessly, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(overload_503_retry_after, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(hooks_edit_and_answer, proxy_setup, proxy_teardown),
+};
+
+SV_TEST_MAIN(tests)
