@@ -13,79 +13,28 @@
  * our sent-by and the same hash has looped (§16.6 item 8, §16.3 item 4); a spiral (changed
  * Request-URI) hashes differently.
  *
+ * Responses, CANCEL and timer C are in proxy_resp.c; proxy_int.h holds what both share.
+ *
  * Everything the proxy originates (requests, CANCEL, stateless ACKs and 2xx) is sent with a
  * NULL flow: the node's send function then uses the node's own UDP socket.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include "txn_int.h"
+#include "proxy_int.h"
 
 #define MOD "proxy"
 
-#define PROXY_MAX_BRANCHES 8
-#define PROXY_MAX_ROUTES 64
 #define TIMER_C_DEFAULT_MS 180000u
 #define MAX_TXNS_DEFAULT 50000u
-#define BRANCH_PREFIX "z9hG4bKsv"
 
 static const char *const supported_tags[] = {"privacy", NULL};
 
 #define OPTIONS_EXTRA                                                                              \
-    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, "     \
-    "INFO, REFER, MESSAGE, UPDATE\r\n"                                                            \
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, "      \
+    "INFO, REFER, MESSAGE, UPDATE\r\n"                                                             \
     "Supported: privacy\r\n"                                                                       \
     "Accept: application/sdp\r\n"
-
-struct proxy {
-    struct txn_layer *l;
-    struct sv_wheel *wheel;
-    struct txn_timers tm;
-    txn_send_h *send;
-    void *send_ctx;
-    const char *name;   /* borrowed from the conf */
-    const char *domain; /* borrowed; "" when none */
-    struct proxy_listener *lsn; /* owned copy */
-    size_t nlsn;
-    struct proxy_route *routes; /* owned copy */
-    size_t nroutes;
-    bool rr;
-    uint32_t timer_c_ms, max_txns;
-    struct proxy_hooks hooks;
-    struct proxy_stats stats;
-    char *out; /* scratch for serializing, outsz octets; owned */
-    size_t outsz;
-    struct pctx *live; /* every response context, so that proxy_free can end them */
-};
-
-struct pctx;
-
-/** One target of a forwarded request. */
-struct branch {
-    struct pctx *pc;
-    struct txn *ct; /* the client transaction; NULL before it starts and after it ends */
-    struct proxy_target tgt;
-    uint16_t code;      /* final response (received or local); 0 while pending */
-    bool prov;          /* a provisional response arrived */
-    bool cancel_wanted; /* cancel once a provisional arrives (§9.1) */
-    bool cancel_sent;
-    struct sv_timer tm; /* timer C; after a CANCEL, the 64*T1 wait for a final response */
-};
-
-/** The response context of one forwarded server transaction (§16.7). */
-struct pctx {
-    struct proxy *p;
-    struct pctx *next, **pprev; /* on p->live */
-    struct txn *st; /* NULL once it has terminated */
-    uint32_t cidh;  /* Call-ID hash, for logs */
-    bool invite, cancelled, final_sent;
-    unsigned nbr;
-    struct branch br[PROXY_MAX_BRANCHES];
-    char *best; /* the best final so far, ready to send upstream; owned */
-    size_t best_len;
-    uint16_t best_code; /* as received, for the ranking */
-    uint16_t best_send; /* as sent (503 becomes 500, §16.7 step 6) */
-};
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                              */
@@ -99,12 +48,12 @@ static uint64_t fnv64(uint64_t h, struct sv_slice s)
     return h ^ 0xff; /* separate the fields: "ab"+"c" differs from "a"+"bc" */
 }
 
-static uint32_t cid_hash(const struct sip_msg *m)
+uint32_t proxy__cid_hash(const struct sip_msg *m)
 {
     return (uint32_t)(fnv64(0xcbf29ce484222325ull, m->callid) >> 16);
 }
 
-static unsigned cls(uint16_t code)
+unsigned proxy__cls(uint16_t code)
 {
     return code >= 100 && code < 700 ? code / 100u : 0;
 }
@@ -118,7 +67,7 @@ static void addr_port(struct net_addr *a, uint16_t port)
 }
 
 /* A numeric host ("192.0.2.1", "[2001:db8::1]") and port into @p a. */
-static bool host_addr(struct sv_slice host, uint16_t port, struct net_addr *a)
+bool proxy__host_addr(struct sv_slice host, uint16_t port, struct net_addr *a)
 {
     char buf[64];
 
@@ -191,7 +140,11 @@ static bool uri_target(const struct sip_uri *u, struct proxy_target *t)
         else if (!sv_slice_caseeq_cstr(tpv, "udp"))
             return false; /* sctp, ws...: not served */
     }
-    return host_addr(u->host, u->has_port ? u->port : t->tp == NET_TLS ? 5061 : 5060, &t->dst);
+    return proxy__host_addr(u->host,
+                            u->has_port        ? u->port
+                            : t->tp == NET_TLS ? 5061
+                                               : 5060,
+                            &t->dst);
 }
 
 /**
@@ -235,7 +188,7 @@ static const char *tp_lower(enum net_tp tp)
 
 /* Serialize @p msg with @p ed into the proxy's scratch buffer, or a heap one when it does not
  * fit (*@p heap set: the caller frees it). @return 0, ENOMEM. */
-static int print_msg(struct proxy *p, const struct sip_msg *msg, const struct sip_edits *ed,
+int proxy__print_msg(struct proxy *p, const struct sip_msg *msg, const struct sip_edits *ed,
                      char **out, size_t *n, char **heap)
 {
     int err = sip_msg_print(msg, ed, p->out, p->outsz, n);
@@ -259,9 +212,9 @@ static int print_msg(struct proxy *p, const struct sip_msg *msg, const struct si
 /* ---------------------------------------------------------------------------------------- */
 /* Answering locally                                                                          */
 
-static void count_out(struct proxy *p, uint16_t code)
+void proxy__count_out(struct proxy *p, uint16_t code)
 {
-    p->stats.resp_out[cls(code)]++;
+    p->stats.resp_out[proxy__cls(code)]++;
     if (code < 400)
         return;
     enum proxy_rej r = code == 400   ? PROXY_REJ_400
@@ -275,7 +228,7 @@ static void count_out(struct proxy *p, uint16_t code)
 }
 
 /* Answer server transaction @p st from its own request copy. */
-static void answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
+void proxy__answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
                    const char *extra)
 {
     char tag[20];
@@ -292,9 +245,9 @@ static void answer(struct proxy *p, struct txn *st, uint16_t code, const char *r
         sv_log(SV_LOG_WARN, MOD, "node %s: cannot answer %u: %s", p->name, code, strerror(err));
         return;
     }
-    count_out(p, code);
+    proxy__count_out(p, code);
     sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s cid %08x answered %u", p->name, SV_FMT(req->method),
-           cid_hash(req), code);
+           proxy__cid_hash(req), code);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -315,12 +268,17 @@ static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
     return fnv64(h, topvia);
 }
 
-static bool via_is_us(const struct proxy *p, const struct sip_via *v)
+bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v)
 {
     struct net_addr a;
     bool tls = sv_slice_caseeq_cstr(v->transport, "TLS");
 
-    return host_addr(v->host, v->has_port ? v->port : tls ? 5061 : 5060, &a) && addr_is_us(p, &a);
+    return proxy__host_addr(v->host,
+                            v->has_port ? v->port
+                            : tls       ? 5061
+                                        : 5060,
+                            &a) &&
+           addr_is_us(p, &a);
 }
 
 /* §16.3 item 4: a Via of ours whose branch hash equals the hash of this request taken with
@@ -345,7 +303,7 @@ static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
             have_prev = true;
             prev_ours = v.branch.l > sizeof(BRANCH_PREFIX) - 1 &&
                         memcmp(v.branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) == 0 &&
-                        via_is_us(p, &v);
+                        proxy__via_is_us(p, &v);
         }
     }
     return false;
@@ -358,7 +316,7 @@ struct plan {
     const struct sip_hdr *del_h[PROXY_MAX_ROUTES];
     struct sv_slice del_e[PROXY_MAX_ROUTES];
     unsigned ndel;
-    bool has_route;     /* a Route is left after ours are removed */
+    bool has_route;      /* a Route is left after ours are removed */
     struct sip_addr top; /* that Route */
 };
 
@@ -537,7 +495,7 @@ static int edit_via(struct sip_edits *ed, const struct proxy_listener *l, enum n
 }
 
 /* Delete the top Via (ours) of a response: its line, or its element when others share it. */
-static int edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
+int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
 {
     const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
     struct sv_slice cur;
@@ -551,196 +509,6 @@ static int edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
     if (sip_via_next(&cur, &v2) == ENOENT)
         return sip_edit_hdr_del(ed, h);
     return sip_edit_elem_del(ed, h, v.raw);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Response context and branches                                                              */
-
-static void pctx_dtor(void *arg)
-{
-    struct pctx *pc = arg;
-
-    for (unsigned i = 0; i < pc->nbr; i++)
-        sv_timer_cancel(&pc->br[i].tm);
-    sv_free(pc->best);
-    if (pc->pprev) {
-        *pc->pprev = pc->next;
-        if (pc->next)
-            pc->next->pprev = pc->pprev;
-    }
-}
-
-/* Lower ranks win (§16.7 step 6): any 6xx, then the lowest class; the first of a class. */
-static unsigned rank(uint16_t code)
-{
-    return code >= 600 ? 1 : cls(code);
-}
-
-/* Keep @p buf as the best final response when it beats the current one. */
-static void keep_best(struct pctx *pc, uint16_t code, uint16_t send_code, const char *buf,
-                      size_t n)
-{
-    char *copy;
-
-    if (pc->best && rank(code) >= rank(pc->best_code))
-        return;
-    if (!(copy = sv_malloc(n ? n : 1)))
-        return;
-    memcpy(copy, buf, n);
-    sv_free(pc->best);
-    pc->best = copy;
-    pc->best_len = n;
-    pc->best_code = code;
-    pc->best_send = send_code;
-}
-
-/* Every branch has its final response: send the best upstream (§16.7 step 6). */
-static void maybe_finish(struct pctx *pc)
-{
-    struct proxy *p = pc->p;
-
-    if (pc->final_sent || !pc->st)
-        return;
-    for (unsigned i = 0; i < pc->nbr; i++)
-        if (!pc->br[i].code)
-            return;
-    pc->final_sent = true;
-    if (!pc->best) {
-        answer(p, pc->st, 500, "Server Internal Error", "");
-        return;
-    }
-    if (txn_respond(pc->st, pc->best_send, pc->best, pc->best_len) == 0)
-        count_out(p, pc->best_send);
-    sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x final %u upstream", p->name, pc->cidh,
-           pc->best_send);
-}
-
-static void branch_cancel(struct branch *br);
-
-static void cancel_others(struct pctx *pc, const struct branch *except)
-{
-    for (unsigned i = 0; i < pc->nbr; i++)
-        if (&pc->br[i] != except)
-            branch_cancel(&pc->br[i]);
-}
-
-/* A branch ends without a response from downstream: a local final (§16.7 step 6, §16.8, §16.9). */
-static void branch_local(struct branch *br, uint16_t code, const char *reason)
-{
-    struct pctx *pc = br->pc;
-    struct proxy *p = pc->p;
-    char tag[20];
-    size_t n = 0;
-
-    if (br->code)
-        return;
-    br->code = code;
-    sv_timer_cancel(&br->tm);
-    if (pc->st) {
-        sip_tag_gen(tag, sizeof(tag));
-        if (sip_resp_build(txn_request_msg(pc->st), code, reason, sv_slice_cstr(tag), SV_LIT(""),
-                           p->out, p->outsz, &n) == 0)
-            keep_best(pc, code, code, p->out, n);
-    }
-    if (code >= 600)
-        cancel_others(pc, br);
-    maybe_finish(pc);
-}
-
-static void branch_tm_h(void *arg);
-
-static void branch_send_cancel(struct branch *br)
-{
-    struct pctx *pc = br->pc;
-    struct proxy *p = pc->p;
-    char small[2048], *buf = small;
-    size_t n = 0;
-    struct txn *cct;
-    int err;
-
-    br->cancel_sent = true;
-    err = sip_cancel_build(txn_request_msg(br->ct), buf, sizeof(small), &n);
-    if (err == ENOSPC && (buf = sv_malloc(n)))
-        err = sip_cancel_build(txn_request_msg(br->ct), buf, n, &n);
-    if (!buf)
-        err = ENOMEM;
-    if (!err)
-        err = txn_request(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst, NULL);
-    if (buf != small)
-        sv_free(buf);
-    if (err)
-        sv_log(SV_LOG_WARN, MOD, "node %s: cid %08x: CANCEL not sent: %s", p->name, pc->cidh,
-               strerror(err));
-    else
-        p->stats.cancels++;
-    /* no final within 64*T1 of the CANCEL: give the branch up (§9.1) */
-    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
-}
-
-/* Cancel a pending INVITE branch (§16.10), or ask for it once a provisional arrives. */
-static void branch_cancel(struct branch *br)
-{
-    struct proxy *p = br->pc->p;
-
-    if (br->code || br->cancel_sent || br->cancel_wanted || !br->ct || !br->pc->invite)
-        return;
-    if (br->prov) {
-        branch_send_cancel(br);
-        return;
-    }
-    br->cancel_wanted = true;
-    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
-}
-
-/* Timer C (§16.8), or the wait after a CANCEL. */
-static void branch_tm_h(void *arg)
-{
-    struct branch *br = arg;
-    struct pctx *pc = sv_ref(br->pc);
-
-    if (!br->code && br->ct) {
-        if (!br->cancel_sent && !br->cancel_wanted && br->prov) {
-            sv_log(SV_LOG_INFO, MOD, "node %s: cid %08x: timer C fired; cancelling",
-                   pc->p->name, pc->cidh);
-            branch_send_cancel(br);
-        } else {
-            txn_terminate(br->ct); /* tu->terminated ends the branch with 408 or 487 */
-        }
-    }
-    sv_deref(pc);
-}
-
-/* Forward a response from downstream upstream on the server transaction. */
-static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
-{
-    struct proxy *p = pc->p;
-    char blk[2048], *out, *heap;
-    struct sv_arena a;
-    struct sip_edits ed;
-    uint16_t send_code = resp->scode;
-    size_t n;
-
-    sv_arena_init(&a, blk, sizeof(blk));
-    sip_edits_init(&ed, resp, &a);
-    if (edit_pop_via(resp, &ed))
-        goto out;
-    if (p->hooks.response)
-        p->hooks.response(p->hooks.arg, resp, &ed);
-    if (keep && resp->scode == 503) { /* §16.7 step 6 */
-        send_code = 500;
-        if (sip_edit_start_set(&ed, SV_LIT("SIP/2.0 500 Server Internal Error")))
-            goto out;
-    }
-    if (print_msg(p, resp, &ed, &out, &n, &heap))
-        goto out;
-    if (keep) {
-        keep_best(pc, resp->scode, send_code, out, n);
-    } else if (pc->st && txn_respond(pc->st, resp->scode, out, n) == 0) {
-        count_out(p, resp->scode);
-    }
-    sv_free(heap);
-out:
-    sv_arena_close(&a);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -763,7 +531,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
     if (p->hooks.request && p->hooks.request(p->hooks.arg, req, &br->tgt, &ed, &code, &reason)) {
         if (code < 300 || code > 699)
             code = 500;
-        branch_local(br, code, reason ? reason : "Refused");
+        proxy__branch_local(br, code, reason ? reason : "Refused");
         err = 0;
         goto out;
     }
@@ -784,9 +552,9 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
             err = edit_rr(&ed, li, fl->tp);
     }
     if (!err)
-        err = print_msg(p, req, &ed, &out, &n, &heap);
+        err = proxy__print_msg(p, req, &ed, &out, &n, &heap);
     if (err) {
-        branch_local(br, 500, "Server Internal Error (cannot forward the request)");
+        proxy__branch_local(br, 500, "Server Internal Error (cannot forward the request)");
         goto out;
     }
     err = txn_request(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst, br);
@@ -795,10 +563,10 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
         char where[80];
         br->ct = NULL;
         p->stats.send_errors++;
-        sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x: cannot send to %s %s: %s", p->name,
-               pc->cidh, net_tp_name(br->tgt.tp), net_addr_str(&br->tgt.dst, where, sizeof(where)),
+        sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x: cannot send to %s %s: %s", p->name, pc->cidh,
+               net_tp_name(br->tgt.tp), net_addr_str(&br->tgt.dst, where, sizeof(where)),
                strerror(err));
-        branch_local(br, 503, "Service Unavailable");
+        proxy__branch_local(br, 503, "Service Unavailable");
         err = 0;
         goto out;
     }
@@ -837,12 +605,12 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     req = txn_request_msg(st);
     if (plan_build(p, req, &pl))
         return EBADMSG;
-    if (!(pc = sv_zalloc(sizeof(*pc), pctx_dtor)))
+    if (!(pc = sv_zalloc(sizeof(*pc), proxy__pctx_dtor)))
         return ENOMEM;
     pc->p = p;
     pc->st = st;
     pc->invite = req->mid == SIP_METHOD_INVITE;
-    pc->cidh = cid_hash(req);
+    pc->cidh = proxy__cid_hash(req);
     pc->nbr = (unsigned)n;
     pc->next = p->live;
     if (p->live)
@@ -879,150 +647,48 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
     p->stats.req_in[req->mid < SIP_METHOD__N ? req->mid : SIP_METHOD_OTHER]++;
     if (txn_stats_get(p->l)->live > p->max_txns) {
         p->stats.overload_503++;
-        answer(p, st, 503, "Service Unavailable (overload)", "Retry-After: 5\r\n");
+        proxy__answer(p, st, 503, "Service Unavailable (overload)", "Retry-After: 5\r\n");
         return;
     }
     if (sip_msg_check(req, &opts, &sst)) {
         char extra[160] = "";
         /* §11: OPTIONS with Max-Forwards 0 to ourselves is ours to answer */
-        if (sst.code == 483 && req->mid == SIP_METHOD_OPTIONS &&
-            proxy_uri_is_us(p, &req->ruri) && !sip_msg_hdr(req, SIP_HDR_ROUTE)) {
-            answer(p, st, 200, "OK", OPTIONS_EXTRA);
+        if (sst.code == 483 && req->mid == SIP_METHOD_OPTIONS && proxy_uri_is_us(p, &req->ruri) &&
+            !sip_msg_hdr(req, SIP_HDR_ROUTE)) {
+            proxy__answer(p, st, 200, "OK", OPTIONS_EXTRA);
             return;
         }
         if (sst.code == 420 && sst.unsupported.p)
             snprintf(extra, sizeof(extra), "Unsupported: %.*s\r\n", SV_FMT(sst.unsupported));
         sv_log(SV_LOG_INFO, MOD, "node %s: %.*s cid %08x refused: %u %s", p->name,
-               SV_FMT(req->method), cid_hash(req), sst.code, sst.reason);
-        answer(p, st, sst.code, sst.reason, extra);
+               SV_FMT(req->method), proxy__cid_hash(req), sst.code, sst.reason);
+        proxy__answer(p, st, sst.code, sst.reason, extra);
         return;
     }
     if (loop_detected(p, req)) {
         sv_log(SV_LOG_INFO, MOD, "node %s: %.*s cid %08x: loop", p->name, SV_FMT(req->method),
-               cid_hash(req));
-        answer(p, st, 482, "Loop Detected", "");
+               proxy__cid_hash(req));
+        proxy__answer(p, st, 482, "Loop Detected", "");
         return;
     }
     if (plan_build(p, req, &pl)) {
-        answer(p, st, 400, "Bad Request (Route)", "");
+        proxy__answer(p, st, 400, "Bad Request (Route)", "");
         return;
     }
     if (req->mid == SIP_METHOD_OPTIONS && !pl.has_route &&
         (proxy_uri_is_us(p, &pl.ruri) ||
          (p->domain[0] && !pl.ruri.user.p && sv_slice_caseeq_cstr(pl.ruri.host, p->domain)))) {
-        answer(p, st, 200, "OK", OPTIONS_EXTRA);
+        proxy__answer(p, st, 200, "OK", OPTIONS_EXTRA);
         return;
     }
     if (select_target(p, req, &pl, &t, &why)) {
-        answer(p, st, 404, why, "");
+        proxy__answer(p, st, 404, why, "");
         return;
     }
     if (req->mid == SIP_METHOD_INVITE)
-        answer(p, st, 100, "Trying", ""); /* §16.2: the answer may take longer than 200 ms */
+        proxy__answer(p, st, 100, "Trying", ""); /* §16.2: the answer may take longer than 200 ms */
     if (proxy_fork(p, st, &t, 1))
-        answer(p, st, 500, "Server Internal Error", "");
-}
-
-static void tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
-{
-    struct branch *br = owner;
-    struct pctx *pc;
-    struct proxy *p;
-    uint16_t code = resp->scode;
-
-    if (!br) /* our CANCELs: their answers end there */
-        return;
-    pc = sv_ref(br->pc);
-    p = pc->p;
-    p->stats.resp_in[cls(code)]++;
-    if (code < 200) {
-        if (!br->prov) {
-            br->prov = true;
-            if (br->cancel_wanted && !br->cancel_sent && !br->code)
-                branch_send_cancel(br);
-        }
-        if (pc->invite && !br->cancel_sent && !br->code) /* §16.8: (re)start timer C */
-            sv_timer_start(p->wheel, &br->tm, p->timer_c_ms, branch_tm_h, br);
-        if (code > 100 && !pc->final_sent)
-            forward_resp(pc, resp, false);
-    } else if (code < 300) {
-        bool first = !br->code;
-        if (first) {
-            br->code = code;
-            sv_timer_cancel(&br->tm);
-        }
-        /* every 2xx to INVITE goes up (§16.7 step 5); for others, the first final only */
-        if (pc->invite || !pc->final_sent) {
-            forward_resp(pc, resp, false);
-            pc->final_sent = true;
-        }
-        if (first)
-            cancel_others(pc, br);
-    } else if (!br->code) {
-        br->code = code;
-        sv_timer_cancel(&br->tm);
-        forward_resp(pc, resp, true);
-        if (code >= 600)
-            cancel_others(pc, br);
-        maybe_finish(pc);
-    }
-    (void)ct;
-    sv_deref(pc);
-}
-
-static void tu_failed(struct txn *ct, int err, void *owner)
-{
-    struct branch *br = owner;
-
-    (void)ct;
-    if (!br)
-        return;
-    struct pctx *pc = sv_ref(br->pc);
-    if (err == ETIMEDOUT)
-        branch_local(br, pc->cancelled ? 487 : 408,
-                     pc->cancelled ? "Request Terminated" : "Request Timeout");
-    else
-        branch_local(br, 503, "Service Unavailable");
-    sv_deref(pc);
-}
-
-static void tu_terminated(struct txn *t, void *owner)
-{
-    enum txn_kind k = txn_kind_get(t);
-
-    if (!owner)
-        return;
-    if (k == TXN_SERVER_INVITE || k == TXN_SERVER_NONINVITE) {
-        struct pctx *pc = owner;
-        pc->st = NULL;
-        txn_owner_set(t, NULL);
-        sv_deref(pc);
-        return;
-    }
-    struct branch *br = owner;
-    struct pctx *pc = br->pc;
-    br->ct = NULL;
-    sv_timer_cancel(&br->tm);
-    if (!br->code) /* given up (timer C, CANCEL without answer): §16.8 */
-        branch_local(br, pc->cancelled ? 487 : 408,
-                     pc->cancelled ? "Request Terminated" : "Request Timeout");
-    sv_deref(pc);
-}
-
-static void tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *cancel, void *arg)
-{
-    struct proxy *p = arg;
-    struct pctx *pc = txn_owner(inv);
-
-    p->stats.req_in[SIP_METHOD_CANCEL]++;
-    answer(p, cst, 200, "OK", ""); /* §16.10: the CANCEL's own answer, at once */
-    sv_log(SV_LOG_DEBUG, MOD, "node %s: CANCEL cid %08x", p->name, cid_hash(cancel));
-    if (!pc || pc->final_sent)
-        return;
-    pc->cancelled = true;
-    sv_ref(pc);
-    cancel_others(pc, NULL);
-    sv_deref(pc);
+        proxy__answer(p, st, 500, "Server Internal Error", "");
 }
 
 /* Stateless: an ACK for a 2xx (§16.7 step 10 / RFC 6026), routed like any request, with a
@@ -1057,60 +723,12 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m)
         if (p->hooks.request(p->hooks.arg, m, &t, &ed, &code, &reason))
             err = EPERM; /* an ACK gets no answer: refused means dropped */
     }
-    if (!err && !(err = print_msg(p, m, &ed, &out, &n, &heap))) {
+    if (!err && !(err = proxy__print_msg(p, m, &ed, &out, &n, &heap))) {
         if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
             p->stats.send_errors++;
         else
             p->stats.stateless++;
         sv_free(heap);
-    }
-    sv_arena_close(&a);
-}
-
-/* Stateless: a 2xx whose client transaction has gone: pop our Via, send to the next (§18.2.2
- * with RFC 3581: its received and rport values when present, else its sent-by). */
-static void stray_2xx(struct proxy *p, const struct sip_msg *m)
-{
-    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
-    char blk[2048], *out, *heap = NULL;
-    struct sv_slice cur;
-    struct sip_via v, up;
-    struct sv_arena a;
-    struct sip_edits ed;
-    struct proxy_target t;
-    size_t n;
-    bool tls;
-
-    if (!h || !via_is_us(p, &m->via))
-        return;
-    cur = h->value;
-    if (sip_via_next(&cur, &v))
-        return;
-    if (sip_via_next(&cur, &up)) {
-        const struct sip_hdr *h2 = sip_msg_hdr_next(m, h);
-        if (!h2)
-            return;
-        cur = h2->value;
-        if (sip_via_next(&cur, &up))
-            return;
-    }
-    tls = sv_slice_caseeq_cstr(up.transport, "TLS");
-    t.tp = tls ? NET_TLS : sv_slice_caseeq_cstr(up.transport, "TCP") ? NET_TCP : NET_UDP;
-    if (!host_addr(up.received.p ? up.received : up.host,
-                   up.rport_val ? up.rport_val : up.has_port ? up.port : tls ? 5061 : 5060, &t.dst))
-        return;
-    sv_arena_init(&a, blk, sizeof(blk));
-    sip_edits_init(&ed, m, &a);
-    if (edit_pop_via(m, &ed) == 0) {
-        if (p->hooks.response)
-            p->hooks.response(p->hooks.arg, m, &ed);
-        if (!print_msg(p, m, &ed, &out, &n, &heap)) {
-            if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
-                p->stats.send_errors++;
-            else
-                p->stats.stateless++;
-            sv_free(heap);
-        }
     }
     sv_arena_close(&a);
 }
@@ -1125,17 +743,17 @@ static void tu_stray(const struct sip_msg *msg, const struct net_flow *flow, voi
         stray_ack(p, msg);
     } else if (!msg->req && msg->scode >= 200 && msg->scode < 300) {
         p->stats.resp_in[2]++;
-        stray_2xx(p, msg);
+        proxy__stray_2xx(p, msg);
     }
 }
 
 static const struct txn_tu proxy_tu = {
     .request = tu_request,
     .stray = tu_stray,
-    .cancel = tu_cancel,
-    .response = tu_response,
-    .failed = tu_failed,
-    .terminated = tu_terminated,
+    .cancel = proxy__tu_cancel,
+    .response = proxy__tu_response,
+    .failed = proxy__tu_failed,
+    .terminated = proxy__tu_terminated,
 };
 
 /* ---------------------------------------------------------------------------------------- */

@@ -1,0 +1,105 @@
+/**
+ * @file proxy_int.h  Private to the stateful proxy core (proxy.c, proxy_resp.c): the proxy,
+ * branch and response-context structs, and the functions the two files share.
+ *
+ * proxy.c takes a request from arrival to the wire: validation, loop detection, Route,
+ * target selection, forwarding, stateless ACKs, and the proxy's life cycle. proxy_resp.c
+ * handles what comes back: responses and the best final (§16.7), CANCEL (§16.10), timer C
+ * (§16.8), transaction timeouts and failures, and stateless 2xx. The response context
+ * (`struct pctx`) is the meeting point: proxy.c creates it in proxy_fork, proxy_resp.c ends it.
+ */
+#ifndef PROXY_INT_H
+#define PROXY_INT_H
+
+#include "txn_int.h"
+
+#define PROXY_MAX_BRANCHES 8
+#define PROXY_MAX_ROUTES 64
+#define BRANCH_PREFIX "z9hG4bKsv"
+
+struct proxy {
+    struct txn_layer *l;
+    struct sv_wheel *wheel;
+    struct txn_timers tm;
+    txn_send_h *send;
+    void *send_ctx;
+    const char *name;           /* borrowed from the conf */
+    const char *domain;         /* borrowed; "" when none */
+    struct proxy_listener *lsn; /* owned copy */
+    size_t nlsn;
+    struct proxy_route *routes; /* owned copy */
+    size_t nroutes;
+    bool rr;
+    uint32_t timer_c_ms, max_txns;
+    struct proxy_hooks hooks;
+    struct proxy_stats stats;
+    char *out; /* scratch for serializing, outsz octets; owned */
+    size_t outsz;
+    struct pctx *live; /* every response context, so that proxy_free can end them */
+};
+
+struct pctx;
+
+/** One target of a forwarded request. */
+struct branch {
+    struct pctx *pc;
+    struct txn *ct; /* the client transaction; NULL before it starts and after it ends */
+    struct proxy_target tgt;
+    uint16_t code;      /* final response (received or local); 0 while pending */
+    bool prov;          /* a provisional response arrived */
+    bool cancel_wanted; /* cancel once a provisional arrives (§9.1) */
+    bool cancel_sent;
+    struct sv_timer tm; /* timer C; after a CANCEL, the 64*T1 wait for a final response */
+};
+
+/** The response context of one forwarded server transaction (§16.7). */
+struct pctx {
+    struct proxy *p;
+    struct pctx *next, **pprev; /* on p->live */
+    struct txn *st;             /* NULL once it has terminated */
+    uint32_t cidh;              /* Call-ID hash, for logs */
+    bool invite, cancelled, final_sent;
+    unsigned nbr;
+    struct branch br[PROXY_MAX_BRANCHES];
+    char *best; /* the best final so far, ready to send upstream; owned */
+    size_t best_len;
+    uint16_t best_code; /* as received, for the ranking */
+    uint16_t best_send; /* as sent (503 becomes 500, §16.7 step 6) */
+};
+
+/* ---- proxy.c ---- */
+
+/** The class of a status code (1..6), 0 when out of range. */
+unsigned proxy__cls(uint16_t code);
+/** A hash of the Call-ID, for logs. */
+uint32_t proxy__cid_hash(const struct sip_msg *m);
+/** A numeric host ("192.0.2.1", "[2001:db8::1]") and port into @p a. */
+bool proxy__host_addr(struct sv_slice host, uint16_t port, struct net_addr *a);
+/** Whether a Via names one of our listeners. */
+bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v);
+/** Count a response sent upstream (and a rejection by code). */
+void proxy__count_out(struct proxy *p, uint16_t code);
+/** Answer server transaction @p st locally from its own request copy. */
+void proxy__answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
+                   const char *extra);
+/** Serialize into p->out, or a heap buffer returned in *@p heap. @return 0, ENOMEM. */
+int proxy__print_msg(struct proxy *p, const struct sip_msg *msg, const struct sip_edits *ed,
+                     char **out, size_t *n, char **heap);
+/** Delete the top Via (ours) of a response. */
+int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed);
+
+/* ---- proxy_resp.c ---- */
+
+/** The response context's destructor (sv_zalloc). */
+void proxy__pctx_dtor(void *arg);
+/** A branch ends without a response from downstream: a local final. */
+void proxy__branch_local(struct branch *br, uint16_t code, const char *reason);
+/** Stateless: a 2xx whose client transaction has gone. */
+void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m);
+/* transaction-user callbacks for client transactions and CANCEL (struct txn_tu) */
+void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner);
+void proxy__tu_failed(struct txn *ct, int err, void *owner);
+void proxy__tu_terminated(struct txn *t, void *owner);
+void proxy__tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *cancel, void *arg);
+
+#endif

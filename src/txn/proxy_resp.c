@@ -1,0 +1,360 @@
+/**
+ * @file proxy_resp.c  The stateful proxy's response side (RFC 3261 §16.7 to §16.10): responses
+ * from downstream and the best final response, CANCEL, timer C, client transactions that time
+ * out or fail, and 2xx responses forwarded statelessly.
+ *
+ * Each branch of a response context ends with exactly one final code (received, or local:
+ * 408, 487, 503, or a hook's answer); when every branch has one, the best goes upstream
+ * (maybe_finish). A context lives while its server transaction or any branch does (one
+ * reference each), so a late response or timer always finds it.
+ */
+#include <stdio.h>
+#include "proxy_int.h"
+
+#define MOD "proxy"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Response context and branches                                                              */
+
+void proxy__pctx_dtor(void *arg)
+{
+    struct pctx *pc = arg;
+
+    for (unsigned i = 0; i < pc->nbr; i++)
+        sv_timer_cancel(&pc->br[i].tm);
+    sv_free(pc->best);
+    if (pc->pprev) {
+        *pc->pprev = pc->next;
+        if (pc->next)
+            pc->next->pprev = pc->pprev;
+    }
+}
+
+/* Lower ranks win (§16.7 step 6): any 6xx, then the lowest class; the first of a class. */
+static unsigned rank(uint16_t code)
+{
+    return code >= 600 ? 1 : proxy__cls(code);
+}
+
+/* Keep @p buf as the best final response when it beats the current one. */
+static void keep_best(struct pctx *pc, uint16_t code, uint16_t send_code, const char *buf, size_t n)
+{
+    char *copy;
+
+    if (pc->best && rank(code) >= rank(pc->best_code))
+        return;
+    if (!(copy = sv_malloc(n ? n : 1)))
+        return;
+    memcpy(copy, buf, n);
+    sv_free(pc->best);
+    pc->best = copy;
+    pc->best_len = n;
+    pc->best_code = code;
+    pc->best_send = send_code;
+}
+
+/* Every branch has its final response: send the best upstream (§16.7 step 6). */
+static void maybe_finish(struct pctx *pc)
+{
+    struct proxy *p = pc->p;
+
+    if (pc->final_sent || !pc->st)
+        return;
+    for (unsigned i = 0; i < pc->nbr; i++)
+        if (!pc->br[i].code)
+            return;
+    pc->final_sent = true;
+    if (!pc->best) {
+        proxy__answer(p, pc->st, 500, "Server Internal Error", "");
+        return;
+    }
+    if (txn_respond(pc->st, pc->best_send, pc->best, pc->best_len) == 0)
+        proxy__count_out(p, pc->best_send);
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x final %u upstream", p->name, pc->cidh,
+           pc->best_send);
+}
+
+static void branch_cancel(struct branch *br);
+
+static void cancel_others(struct pctx *pc, const struct branch *except)
+{
+    for (unsigned i = 0; i < pc->nbr; i++)
+        if (&pc->br[i] != except)
+            branch_cancel(&pc->br[i]);
+}
+
+/* A branch ends without a response from downstream: a local final (§16.7 step 6, §16.8, §16.9). */
+void proxy__branch_local(struct branch *br, uint16_t code, const char *reason)
+{
+    struct pctx *pc = br->pc;
+    struct proxy *p = pc->p;
+    char tag[20];
+    size_t n = 0;
+
+    if (br->code)
+        return;
+    br->code = code;
+    sv_timer_cancel(&br->tm);
+    if (pc->st) {
+        sip_tag_gen(tag, sizeof(tag));
+        if (sip_resp_build(txn_request_msg(pc->st), code, reason, sv_slice_cstr(tag), SV_LIT(""),
+                           p->out, p->outsz, &n) == 0)
+            keep_best(pc, code, code, p->out, n);
+    }
+    if (code >= 600)
+        cancel_others(pc, br);
+    maybe_finish(pc);
+}
+
+static void branch_tm_h(void *arg);
+
+static void branch_send_cancel(struct branch *br)
+{
+    struct pctx *pc = br->pc;
+    struct proxy *p = pc->p;
+    char small[2048], *buf = small;
+    size_t n = 0;
+    struct txn *cct;
+    int err;
+
+    br->cancel_sent = true;
+    err = sip_cancel_build(txn_request_msg(br->ct), buf, sizeof(small), &n);
+    if (err == ENOSPC && (buf = sv_malloc(n)))
+        err = sip_cancel_build(txn_request_msg(br->ct), buf, n, &n);
+    if (!buf)
+        err = ENOMEM;
+    if (!err)
+        err = txn_request(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst, NULL);
+    if (buf != small)
+        sv_free(buf);
+    if (err)
+        sv_log(SV_LOG_WARN, MOD, "node %s: cid %08x: CANCEL not sent: %s", p->name, pc->cidh,
+               strerror(err));
+    else
+        p->stats.cancels++;
+    /* no final within 64*T1 of the CANCEL: give the branch up (§9.1) */
+    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
+}
+
+/* Cancel a pending INVITE branch (§16.10), or ask for it once a provisional arrives. */
+static void branch_cancel(struct branch *br)
+{
+    struct proxy *p = br->pc->p;
+
+    if (br->code || br->cancel_sent || br->cancel_wanted || !br->ct || !br->pc->invite)
+        return;
+    if (br->prov) {
+        branch_send_cancel(br);
+        return;
+    }
+    br->cancel_wanted = true;
+    sv_timer_start(p->wheel, &br->tm, 64u * p->tm.t1_ms, branch_tm_h, br);
+}
+
+/* Timer C (§16.8), or the wait after a CANCEL. */
+static void branch_tm_h(void *arg)
+{
+    struct branch *br = arg;
+    struct pctx *pc = sv_ref(br->pc);
+
+    if (!br->code && br->ct) {
+        if (!br->cancel_sent && !br->cancel_wanted && br->prov) {
+            sv_log(SV_LOG_INFO, MOD, "node %s: cid %08x: timer C fired; cancelling", pc->p->name,
+                   pc->cidh);
+            branch_send_cancel(br);
+        } else {
+            txn_terminate(br->ct); /* tu->terminated ends the branch with 408 or 487 */
+        }
+    }
+    sv_deref(pc);
+}
+
+/* Forward a response from downstream upstream on the server transaction. */
+static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
+{
+    struct proxy *p = pc->p;
+    char blk[2048], *out, *heap;
+    struct sv_arena a;
+    struct sip_edits ed;
+    uint16_t send_code = resp->scode;
+    size_t n;
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, resp, &a);
+    if (proxy__edit_pop_via(resp, &ed))
+        goto out;
+    if (p->hooks.response)
+        p->hooks.response(p->hooks.arg, resp, &ed);
+    if (keep && resp->scode == 503) { /* §16.7 step 6 */
+        send_code = 500;
+        if (sip_edit_start_set(&ed, SV_LIT("SIP/2.0 500 Server Internal Error")))
+            goto out;
+    }
+    if (proxy__print_msg(p, resp, &ed, &out, &n, &heap))
+        goto out;
+    if (keep) {
+        keep_best(pc, resp->scode, send_code, out, n);
+    } else if (pc->st && txn_respond(pc->st, resp->scode, out, n) == 0) {
+        proxy__count_out(p, resp->scode);
+    }
+    sv_free(heap);
+out:
+    sv_arena_close(&a);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Transaction-user callbacks of the response side                                           */
+
+void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
+{
+    struct branch *br = owner;
+    struct pctx *pc;
+    struct proxy *p;
+    uint16_t code = resp->scode;
+
+    if (!br) /* our CANCELs: their answers end there */
+        return;
+    pc = sv_ref(br->pc);
+    p = pc->p;
+    p->stats.resp_in[proxy__cls(code)]++;
+    if (code < 200) {
+        if (!br->prov) {
+            br->prov = true;
+            if (br->cancel_wanted && !br->cancel_sent && !br->code)
+                branch_send_cancel(br);
+        }
+        if (pc->invite && !br->cancel_sent && !br->code) /* §16.8: (re)start timer C */
+            sv_timer_start(p->wheel, &br->tm, p->timer_c_ms, branch_tm_h, br);
+        if (code > 100 && !pc->final_sent)
+            forward_resp(pc, resp, false);
+    } else if (code < 300) {
+        bool first = !br->code;
+        if (first) {
+            br->code = code;
+            sv_timer_cancel(&br->tm);
+        }
+        /* every 2xx to INVITE goes up (§16.7 step 5); for others, the first final only */
+        if (pc->invite || !pc->final_sent) {
+            forward_resp(pc, resp, false);
+            pc->final_sent = true;
+        }
+        if (first)
+            cancel_others(pc, br);
+    } else if (!br->code) {
+        br->code = code;
+        sv_timer_cancel(&br->tm);
+        forward_resp(pc, resp, true);
+        if (code >= 600)
+            cancel_others(pc, br);
+        maybe_finish(pc);
+    }
+    (void)ct;
+    sv_deref(pc);
+}
+
+void proxy__tu_failed(struct txn *ct, int err, void *owner)
+{
+    struct branch *br = owner;
+
+    (void)ct;
+    if (!br)
+        return;
+    struct pctx *pc = sv_ref(br->pc);
+    if (err == ETIMEDOUT)
+        proxy__branch_local(br, pc->cancelled ? 487 : 408,
+                            pc->cancelled ? "Request Terminated" : "Request Timeout");
+    else
+        proxy__branch_local(br, 503, "Service Unavailable");
+    sv_deref(pc);
+}
+
+void proxy__tu_terminated(struct txn *t, void *owner)
+{
+    enum txn_kind k = txn_kind_get(t);
+
+    if (!owner)
+        return;
+    if (k == TXN_SERVER_INVITE || k == TXN_SERVER_NONINVITE) {
+        struct pctx *pc = owner;
+        pc->st = NULL;
+        txn_owner_set(t, NULL);
+        sv_deref(pc);
+        return;
+    }
+    struct branch *br = owner;
+    struct pctx *pc = br->pc;
+    br->ct = NULL;
+    sv_timer_cancel(&br->tm);
+    if (!br->code) /* given up (timer C, CANCEL without answer): §16.8 */
+        proxy__branch_local(br, pc->cancelled ? 487 : 408,
+                            pc->cancelled ? "Request Terminated" : "Request Timeout");
+    sv_deref(pc);
+}
+
+void proxy__tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *cancel, void *arg)
+{
+    struct proxy *p = arg;
+    struct pctx *pc = txn_owner(inv);
+
+    p->stats.req_in[SIP_METHOD_CANCEL]++;
+    proxy__answer(p, cst, 200, "OK", ""); /* §16.10: the CANCEL's own answer, at once */
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: CANCEL cid %08x", p->name, proxy__cid_hash(cancel));
+    if (!pc || pc->final_sent)
+        return;
+    pc->cancelled = true;
+    sv_ref(pc);
+    cancel_others(pc, NULL);
+    sv_deref(pc);
+}
+
+/* Stateless: a 2xx whose client transaction has gone: pop our Via, send to the next (§18.2.2
+ * with RFC 3581: its received and rport values when present, else its sent-by). */
+void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m)
+{
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
+    char blk[2048], *out, *heap = NULL;
+    struct sv_slice cur;
+    struct sip_via v, up;
+    struct sv_arena a;
+    struct sip_edits ed;
+    struct proxy_target t;
+    size_t n;
+    bool tls;
+
+    if (!h || !proxy__via_is_us(p, &m->via))
+        return;
+    cur = h->value;
+    if (sip_via_next(&cur, &v))
+        return;
+    if (sip_via_next(&cur, &up)) {
+        const struct sip_hdr *h2 = sip_msg_hdr_next(m, h);
+        if (!h2)
+            return;
+        cur = h2->value;
+        if (sip_via_next(&cur, &up))
+            return;
+    }
+    tls = sv_slice_caseeq_cstr(up.transport, "TLS");
+    t.tp = tls ? NET_TLS : sv_slice_caseeq_cstr(up.transport, "TCP") ? NET_TCP : NET_UDP;
+    if (!proxy__host_addr(up.received.p ? up.received : up.host,
+                          up.rport_val  ? up.rport_val
+                          : up.has_port ? up.port
+                          : tls         ? 5061
+                                        : 5060,
+                          &t.dst))
+        return;
+    sv_arena_init(&a, blk, sizeof(blk));
+    sip_edits_init(&ed, m, &a);
+    if (proxy__edit_pop_via(m, &ed) == 0) {
+        if (p->hooks.response)
+            p->hooks.response(p->hooks.arg, m, &ed);
+        if (!proxy__print_msg(p, m, &ed, &out, &n, &heap)) {
+            if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
+                p->stats.send_errors++;
+            else
+                p->stats.stateless++;
+            sv_free(heap);
+        }
+    }
+    sv_arena_close(&a);
+}
