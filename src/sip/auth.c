@@ -18,15 +18,8 @@ int sip_auth_param_next(struct sv_slice *cur, struct sip_param *prm)
 {
     const char *p, *end, *ns, *ne, *vs, *ve;
 
-    if (!cur->l)
+    if (!sip__cursor_begin(cur, &p, &end))
         return ENOENT;
-    p = cur->p;
-    end = cur->p + cur->l;
-    p = sip__skip_lws(p, end);
-    if (p >= end) {
-        *cur = sv_slice_make(end, 0);
-        return ENOENT;
-    }
     ns = p;
     ne = sip__token_end(ns, end);
     if (ne == ns)

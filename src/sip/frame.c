@@ -90,12 +90,9 @@ int sip_frame(const char *buf, size_t len, enum sip_transport_kind mode,
 
     /* headers, up to the empty line */
     for (;;) {
-        if (p < end && *p == '\n') {
-            p++;
-            break;
-        }
-        if (p + 1 < end && p[0] == '\r' && p[1] == '\n') {
-            p += 2;
+        size_t el = sip__empty_line(p, end);
+        if (el) {
+            p += el;
             break;
         }
         if (p >= end || (p + 1 == end && *p == '\r'))

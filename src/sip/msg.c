@@ -241,12 +241,9 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
 
     /* header lines, up to the empty line */
     for (;;) {
-        if (p < end && *p == '\n') {
-            p++;
-            break;
-        }
-        if (p + 1 < end && p[0] == '\r' && p[1] == '\n') {
-            p += 2;
+        size_t el = sip__empty_line(p, end);
+        if (el) {
+            p += el;
             break;
         }
         if (p >= end)

@@ -12,15 +12,8 @@ int sip__list_next(struct sv_slice *cur, struct sv_slice *elem)
 {
     const char *p, *end, *e, *next;
 
-    if (!cur->l)
+    if (!sip__cursor_begin(cur, &p, &end))
         return ENOENT;
-    p = cur->p;
-    end = cur->p + cur->l;
-    p = sip__skip_lws(p, end);
-    if (p >= end) {
-        *cur = sv_slice_make(end, 0);
-        return ENOENT;
-    }
     if (*p == ',')
         return EBADMSG;
     e = sip__find_unquoted(p, end, ',');
@@ -57,15 +50,8 @@ int sip__param_next(struct sv_slice *cur, struct sip_param *prm)
     const char *p, *end;
     struct sv_slice c;
 
-    if (!cur->l)
+    if (!sip__cursor_begin(cur, &p, &end))
         return ENOENT;
-    p = cur->p;
-    end = cur->p + cur->l;
-    p = sip__skip_lws(p, end);
-    if (p >= end) {
-        *cur = sv_slice_make(end, 0);
-        return ENOENT;
-    }
     if (*p != ';')
         return EBADMSG;
     /* sip_param_next takes a trailing ';' for the end of the list; a header may not end so */

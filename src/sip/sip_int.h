@@ -46,6 +46,31 @@ static inline const char *sip__skip_lws(const char *p, const char *end)
     return p;
 }
 
+/** Length of the empty line at @p p (2 for CRLF, 1 for a bare LF), or 0 if it is not one. */
+static inline size_t sip__empty_line(const char *p, const char *end)
+{
+    if (p < end && *p == '\n')
+        return 1;
+    if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
+        return 2;
+    return 0;
+}
+
+/**
+ * Start walking a list cursor: skip LWS. @return false (and the cursor emptied) when nothing
+ * but LWS is left, so the caller answers ENOENT; else true with [*@p p, *@p end) to scan.
+ */
+static inline bool sip__cursor_begin(struct sv_slice *cur, const char **p, const char **end)
+{
+    *end = cur->p + cur->l;
+    *p = cur->l ? sip__skip_lws(cur->p, *end) : *end;
+    if (*p >= *end) {
+        *cur = sv_slice_make(*end, 0);
+        return false;
+    }
+    return true;
+}
+
 /** Slice from @p a to @p b. */
 static inline struct sv_slice sip__span(const char *a, const char *b)
 {
