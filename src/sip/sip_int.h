@@ -57,13 +57,16 @@ static inline size_t sip__empty_line(const char *p, const char *end)
 }
 
 /**
- * Start walking a list cursor: skip LWS. @return false (and the cursor emptied) when nothing
- * but LWS is left, so the caller answers ENOENT; else true with [*@p p, *@p end) to scan.
+ * Start walking a list cursor: skip LWS. @return false when the cursor is empty or holds
+ * nothing but LWS (then it is emptied), so the caller answers ENOENT; else true with
+ * [*@p p, *@p end) to scan.
  */
 static inline bool sip__cursor_begin(struct sv_slice *cur, const char **p, const char **end)
 {
+    if (!cur->l) /* cur->p may be NULL: no arithmetic on it */
+        return false;
     *end = cur->p + cur->l;
-    *p = cur->l ? sip__skip_lws(cur->p, *end) : *end;
+    *p = sip__skip_lws(cur->p, *end);
     if (*p >= *end) {
         *cur = sv_slice_make(*end, 0);
         return false;
