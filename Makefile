@@ -28,8 +28,11 @@ build: configure
 run: build
 	./$(BUILD)/sipveil run $(RUN_ARGS)
 
+# A failed test is run once more (--repeat until-pass:2): the integration tests race real
+# peers on a loaded 2-core machine. A test that passes only on its second attempt still
+# shows its first failure in the output; docs/testing.md lists the known flaky ones.
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --repeat until-pass:2
 
 # ASan + UBSan build of the unit, corpus and fuzz-replay tests (CI runs it too).
 sanitize: deps
