@@ -40,6 +40,7 @@
 #include <sipveil/sip.h>
 
 #include "alloc_count.h"
+#include "bench_host.h"
 
 #ifndef SV_BENCH_DATA
 #define SV_BENCH_DATA "tests/data/ims"
@@ -54,13 +55,6 @@
 #define SV_BENCH_OSIP_VERSION "unknown"
 #endif
 
-#if defined(__clang__)
-#define BENCH_COMPILER "clang " __clang_version__
-#elif defined(__GNUC__)
-#define BENCH_COMPILER "gcc " __VERSION__
-#else
-#define BENCH_COMPILER "unknown compiler"
-#endif
 
 #define ANON_NAME_ADDR "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
 #define MAX_MSGS 256
@@ -655,25 +649,7 @@ static void per_message(struct bench *bv, size_t nb, double seconds)
 
 static void print_machine(double seconds, size_t arena_sz)
 {
-    char line[512], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    if (f) {
-        while (fgets(line, sizeof(line), f)) {
-            char *c = strchr(line, ':');
-
-            if (strncmp(line, "model name", 10) == 0 && c) {
-                c += 1 + strspn(c + 1, " \t");
-                c[strcspn(c, "\n")] = '\0';
-                snprintf(model, sizeof(model), "%s", c);
-                break;
-            }
-        }
-        fclose(f);
-    }
-    printf("machine:  %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("compiler: %s\n", BENCH_COMPILER);
-    printf("build:    %s (%s)\n", SV_BENCH_BUILD_TYPE, SV_BENCH_CFLAGS);
+    bench_print_host(SV_BENCH_BUILD_TYPE, SV_BENCH_CFLAGS);
     printf("peer:     libosip2 %s (distribution build), glibc %s malloc\n", SV_BENCH_OSIP_VERSION,
            gnu_get_libc_version());
     printf("mix:      %u messages, %zu bytes, %.0f bytes/message on average\n", nmsgs, mix_bytes,

@@ -41,6 +41,8 @@
 
 #include <sipveil/core.h>
 
+#include "bench_host.h"
+
 #ifndef SV_BENCH_BUILD_TYPE
 #define SV_BENCH_BUILD_TYPE "unknown"
 #endif
@@ -48,13 +50,6 @@
 #define SV_BENCH_CFLAGS "unknown"
 #endif
 
-#if defined(__clang__)
-#define BENCH_COMPILER "clang " __clang_version__
-#elif defined(__GNUC__)
-#define BENCH_COMPILER "gcc " __VERSION__
-#else
-#define BENCH_COMPILER "unknown compiler"
-#endif
 
 #define MAX_SIZES 16
 #define MAX_RUNS 15
@@ -295,25 +290,7 @@ static double bench_idle(uint64_t step, unsigned n, bool one_far_timer)
 
 static void print_machine(size_t ops, unsigned runs)
 {
-    char line[512], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    if (f) {
-        while (fgets(line, sizeof(line), f)) {
-            char *c = strchr(line, ':');
-
-            if (strncmp(line, "model name", 10) == 0 && c) {
-                c += 1 + strspn(c + 1, " \t");
-                c[strcspn(c, "\n")] = '\0';
-                snprintf(model, sizeof(model), "%s", c);
-                break;
-            }
-        }
-        fclose(f);
-    }
-    printf("machine:  %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-    printf("compiler: %s\n", BENCH_COMPILER);
-    printf("build:    %s (%s)\n", SV_BENCH_BUILD_TYPE, SV_BENCH_CFLAGS);
+    bench_print_host(SV_BENCH_BUILD_TYPE, SV_BENCH_CFLAGS);
     printf("delays:   40%% T1 retransmissions 500/1000/2000/4000 ms, 40%% 32 s timeouts, "
            "20%% ~3600 s\n          registrations; timers in 64-byte owners, visited in "
            "shuffled order\n");
