@@ -188,6 +188,12 @@ int sv_cfg_load_mem(const struct sv_cfg_item *t, void *obj, const char *name, co
 void sv_cfg_free(const struct sv_cfg_item *t, void *obj);
 /** Whether two loaded configs hold the same values. */
 bool sv_cfg_equal(const struct sv_cfg_item *t, const void *a, const void *b);
+/**
+ * Whether @p b changes a key of @p a that a reload may not change (no SV_CFG_RELOAD); the
+ * first such key's path goes into @p path ("nodes[0].listeners[1].address").
+ */
+bool sv_cfg_fixed_diff(const struct sv_cfg_item *t, const void *a, const void *b, char *path,
+                       size_t sz);
 
 /** Print every value of @p obj as YAML that loads back to the same. @return 0 or EIO. */
 int sv_cfg_print(const struct sv_cfg_item *t, const void *obj, FILE *f);

@@ -121,6 +121,15 @@ void sv_arena_close(struct sv_arena *a);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Logging                                                                                    */
+/*                                                                                            */
+/* One line per event: `2026-12-04T17:00:00.123Z notice proxy  [w1 pcscf call=1a2b3c4d        */
+/* txn=00ff] message`. The bracket holds the calling thread's context (worker, node, Call-ID  */
+/* hash, transaction id), each field only when set, and is left out when none is. Workers set */
+/* the context as they pick up a message or a timer and clear it when done, so that every     */
+/* line written on the way carries it without being passed down the layers. Each line is     */
+/* formatted on the caller's stack and written with one write(2), so lines from concurrent    */
+/* threads never interleave. To syslog instead (sv_log_open_syslog) the line is the module,   */
+/* the context and the message; syslog adds its own time and the level as the priority.       */
 
 enum sv_log_level {
     SV_LOG_ERR = 0,
@@ -130,14 +139,50 @@ enum sv_log_level {
     SV_LOG_DEBUG,
 };
 
-/** The current threshold; messages above it cost one comparison. */
+/**
+ * The current threshold; messages above it cost one comparison. Worker threads read it while
+ * a reload may change it, so read it through sv_log_enabled (a relaxed atomic load, a plain
+ * load on every target we build for) and change it with sv_log_set_level.
+ */
 extern enum sv_log_level sv_log_threshold;
+
+/** Whether a line at @p lvl would be written. */
+static inline bool sv_log_enabled(enum sv_log_level lvl)
+{
+    return lvl <= __atomic_load_n(&sv_log_threshold, __ATOMIC_RELAXED);
+}
 
 void sv_log_set_level(enum sv_log_level lvl);
 /** Parse "err", "warn", "notice", "info" or "debug". @return 0 or EINVAL. */
 int sv_log_level_parse(const char *s, enum sv_log_level *lvl);
+/** Write one line (no level test: the sv_log macro does it). errno is left as it was. */
 void sv_log_write(enum sv_log_level lvl, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * Set the calling thread's context: @p node (borrowed until the next set or clear; NULL:
+ * none) and @p callid_hash, an opaque hash of the Call-ID (0: none). The Call-ID itself never
+ * goes in: it may carry host names. Resets the transaction id.
+ */
+void sv_log_ctx_set(const char *node, uint32_t callid_hash);
+/** Set the calling thread's transaction id (0: none). */
+void sv_log_ctx_txn(uint32_t txn_id);
+/** Set the calling thread's worker number, printed `w<n>` (negative: none). */
+void sv_log_ctx_worker(int worker);
+/** Clear node, Call-ID hash and transaction id of the calling thread; the worker stays. */
+void sv_log_ctx_clear(void);
+
+/**
+ * Send the log to syslog, with @p ident (copied; at most 63 octets kept, NULL: the program
+ * name) and @p facility (LOG_DAEMON, LOG_USER, LOG_LOCAL0..7 of <syslog.h>). Levels become
+ * LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO and LOG_DEBUG. Switch targets before the worker
+ * threads start: a line written during the switch may go to either.
+ * @return 0, EINVAL for a value that is not a facility, or ENOENT when the system has no
+ *         syslog socket (/dev/log): the log then stays on standard error.
+ */
+int sv_log_open_syslog(const char *ident, int facility);
+/** Send the log to standard error again (the default), closing syslog if it was open. */
+void sv_log_open_stderr(void);
 
 /**
  * Log at @p lvl for module @p mod. The level is checked before the arguments are evaluated.
@@ -145,7 +190,7 @@ void sv_log_write(enum sv_log_level lvl, const char *module, const char *fmt, ..
  */
 #define sv_log(lvl, mod, ...)                                                                      \
     do {                                                                                           \
-        if ((lvl) <= sv_log_threshold)                                                             \
+        if (sv_log_enabled(lvl))                                                                   \
             sv_log_write((lvl), (mod), __VA_ARGS__);                                               \
     } while (0)
 

@@ -48,6 +48,12 @@ int net_addr_parse(struct net_addr *a, const char *s);
 /** "1.2.3.4:5060" / "[::1]:5061" into @p buf (>= 64 octets). @return buf. */
 const char *net_addr_str(const struct net_addr *a, char *buf, size_t sz);
 bool net_addr_eq(const struct net_addr *a, const struct net_addr *b);
+/**
+ * Whether @p addr can be bound for @p tp by a socket without SO_REUSEPORT: 0, or the errno
+ * of bind (EADDRINUSE...). Workers bind with SO_REUSEPORT, which would let a second process
+ * of the same user share a busy port silently; probing first keeps "port busy" an error.
+ */
+int net_addr_probe(enum net_tp tp, const struct net_addr *addr);
 uint16_t net_addr_port(const struct net_addr *a);
 
 /** Where a message came from, and how to answer on the same path. */
@@ -108,6 +114,9 @@ struct net_limits {
     unsigned idle_timeout_ms;    /* close a connection idle this long; default 300000 */
     unsigned header_timeout_ms;  /* a started message must be complete within; default 10000 */
     size_t max_msg;              /* largest message; default 65536 */
+    /* Listeners set SO_REUSEPORT, so that several instances (one per worker thread) bind the
+     * same address and the kernel spreads datagrams by 4-tuple and connections among them. */
+    bool reuseport;
 };
 
 extern const struct net_limits net_limits_default;
@@ -128,6 +137,8 @@ struct net_stats {
  */
 int net_alloc(struct net **netp, struct event_base *base, const struct net_limits *lim,
               net_frame_h *frame, net_recv_h *recvh, net_close_h *closeh, void *arg);
+/** New limits for a running instance (a reload); reuseport cannot change. */
+void net_limits_set(struct net *net, const struct net_limits *lim);
 /** Close every listener and connection; no callback runs after it returns. */
 void net_free(struct net *net);
 
@@ -150,6 +161,12 @@ int net_listen(struct net *net, enum net_tp tp, const struct net_addr *addr,
  */
 int net_send(struct net *net, enum net_tp tp, const struct net_addr *dst,
              const struct net_flow *flow, const char *buf, size_t len, struct net_flow *used);
+
+/**
+ * Stop accepting: close the TCP and TLS listening sockets (new connections are refused by the
+ * kernel). UDP sockets and open connections stay, so transactions in progress can finish.
+ */
+void net_accept_stop(struct net *net);
 
 /** TLS: the verified peer certificate's subject (RFC 2253 form), or NULL. */
 const char *net_conn_peer_subject(const struct net_conn *c);

@@ -68,6 +68,17 @@ extern const struct txn_timers txn_timers_default;
 typedef int(txn_send_h)(void *ctx, enum net_tp tp, const struct net_addr *dst,
                         const struct net_flow *flow, const char *buf, size_t len);
 
+/**
+ * A send function that also reports the flow it used, as net_send does through its @p used
+ * out-parameter (the reference it holds passes to the layer, which releases it). Client
+ * transactions sent through it over TCP or TLS know their connection, so that
+ * txn_layer_conn_closed() can fail them at once when it fails (the node passes a wrapper of
+ * net_send with @p used).
+ */
+typedef int(txn_send_flow_h)(void *ctx, enum net_tp tp, const struct net_addr *dst,
+                             const struct net_flow *flow, const char *buf, size_t len,
+                             struct net_flow *used);
+
 /** The transaction user's callbacks. Every one is optional except request. */
 struct txn_tu {
     /**
@@ -107,6 +118,21 @@ int txn_layer_alloc(struct txn_layer **lp, struct sv_wheel *wheel, const struct 
                     txn_send_h *send, void *send_ctx, const struct txn_tu *tu, void *tu_arg);
 /** Terminate every transaction silently and free the layer. */
 void txn_layer_free(struct txn_layer *l);
+/**
+ * Send client transactions' messages through @p send (with the context given at
+ * txn_layer_alloc) instead of the plain send function; NULL goes back to that one.
+ */
+void txn_layer_send_flow_set(struct txn_layer *l, txn_send_flow_h *send);
+/**
+ * A connection closed (the node's net_close_h). With @p err nonzero (a failed connect or TLS
+ * handshake, a reset, a timeout), every client transaction whose request left on @p conn and
+ * that has had no response yet fails at once with @p err (RFC 3261 §17.1.4, §18.4): tu->failed,
+ * then terminated, all inside this call. Needs txn_layer_send_flow_set; @p conn is only
+ * compared, never dereferenced.
+ */
+void txn_layer_conn_closed(struct txn_layer *l, const struct net_conn *conn, int err);
+/** New T1, T2, T4 for transactions started from now on. @return 0 or EINVAL (unchanged). */
+int txn_layer_timers_set(struct txn_layer *l, const struct txn_timers *tm);
 
 /**
  * Feed one received message (already parsed and checked for syntax). Requests are matched to
@@ -147,7 +173,8 @@ enum txn_kind txn_kind_get(const struct txn *t);
 enum txn_state txn_state_get(const struct txn *t);
 /** The request this transaction was created for, parsed (valid while the txn lives). */
 const struct sip_msg *txn_request_msg(const struct txn *t);
-/** The flow of a server transaction's request. */
+/** The flow of a server transaction's request; of a client transaction over TCP/TLS sent
+ * through a txn_send_flow_h, the flow its request left on; else NULL. */
 const struct net_flow *txn_flow(const struct txn *t);
 void *txn_owner(const struct txn *t);
 void txn_owner_set(struct txn *t, void *owner);
@@ -175,6 +202,12 @@ struct proxy_listener {
     enum net_tp tp;
     struct net_addr addr; /* as bound (port resolved) */
     int index;            /* the net layer's listener index; UDP sends go out of it */
+    /*
+     * When via.len != 0, the sent-by our Via names for requests forwarded out of this
+     * listener: a worker's private UDP socket, so that responses come back to the worker that
+     * owns the client transaction. Record-Route keeps naming addr; both addresses count as us.
+     */
+    struct net_addr via;
 };
 
 enum proxy_match {
@@ -207,22 +240,44 @@ struct proxy_conf {
     uint32_t timer_c_ms;      /* §16.8; 0: 180000 */
     uint32_t max_txns;        /* live transactions beyond which new requests get 503; 0: 50000 */
     size_t max_msg;           /* largest message forwarded; 0: 65536 */
+    /* When set, client transactions send through it (see txn_send_flow_h), so that
+     * proxy_conn_closed can turn a failed TCP/TLS connect into an immediate 503. */
+    txn_send_flow_h *send_flow;
+};
+
+/**
+ * What the pipeline is told about one hop of a message: where it came from and where it goes,
+ * so that it can judge both against the trust domain, and a cookie that the request hook may
+ * set for its branch and the response hook gets back with every response of that branch.
+ */
+struct proxy_hop {
+    enum net_tp in_tp;
+    struct net_addr in_addr;        /* the peer the message came from */
+    int in_listener;                /* the net listener it arrived on (the face); -1: a
+                                       connection we opened, or a response */
+    const struct net_conn *in_conn; /* TCP/TLS: the connection (its TLS subject); else NULL */
+    enum net_tp out_tp;
+    struct net_addr out_addr; /* the hop it goes to next */
+    uint32_t cookie;          /* request hook: may set it; response hook: the branch's
+                                 (0 for a response forwarded without a transaction) */
 };
 
 /**
  * The request hook: called for each target before the request is forwarded there. It may
  * record edits in @p ed (texts must live in ed->arena, which lasts for this forward only),
  * or answer instead: set *@p code (300..699) and *@p reason (static) and return nonzero; that
- * answer then counts as this target's final response.
+ * answer then counts as this target's final response. An ACK cannot be answered: nonzero
+ * drops it.
  */
-typedef int(proxy_request_h)(void *arg, const struct sip_msg *req,
-                             const struct proxy_target *target, struct sip_edits *ed,
-                             uint16_t *code, const char **reason);
+typedef int(proxy_request_h)(void *arg, const struct sip_msg *req, struct proxy_hop *hop,
+                             struct sip_edits *ed, uint16_t *code, const char **reason);
 /**
  * The response hook: called for each response received from downstream, before it is
- * forwarded upstream (our Via is already deleted in @p ed). It may add edits.
+ * forwarded upstream (our Via is already deleted in @p ed). It may add edits; nonzero means
+ * the response must not be forwarded (it is dropped and counted).
  */
-typedef void(proxy_response_h)(void *arg, const struct sip_msg *resp, struct sip_edits *ed);
+typedef int(proxy_response_h)(void *arg, const struct sip_msg *resp, const struct proxy_hop *hop,
+                              struct sip_edits *ed);
 
 struct proxy_hooks {
     proxy_request_h *request;   /* may be NULL */
@@ -253,6 +308,7 @@ struct proxy_stats {
     unsigned long overload_503;          /* new requests refused for the transaction bound */
     unsigned long rejects[PROXY_REJ__N];
     unsigned long send_errors;
+    unsigned long hook_drops; /* responses and ACKs the pipeline refused to let through */
 };
 
 /**
@@ -265,6 +321,13 @@ int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_time
                 txn_send_h *send, void *send_ctx, const struct proxy_conf *conf);
 /** Terminate every transaction silently and free the proxy. */
 void proxy_free(struct proxy *p);
+/**
+ * A reload: new routes, record_route, timer C, transaction bound and message cap from
+ * @p conf (the name, domain and listeners stay). @return 0, EINVAL or ENOMEM (nothing changed).
+ */
+int proxy_conf_update(struct proxy *p, const struct proxy_conf *conf);
+/** A reload: T1, T2, T4 of what starts from now on. @return 0 or EINVAL (unchanged). */
+int proxy_timers_set(struct proxy *p, const struct txn_timers *tm);
 void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h);
 /** Feed a received message (parsed; syntax-checked by the caller or not: the proxy checks). */
 void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flow *flow);
@@ -274,8 +337,18 @@ void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flo
  * registrar) will call it with several contacts. @return 0, or an errno (nothing sent).
  */
 int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targets, size_t n);
+/** Refuse new requests with 503 + Retry-After from now on; work in progress goes on. */
+void proxy_drain(struct proxy *p);
+/**
+ * A connection of the node's transport closed (call it from net_close_h): branches waiting on
+ * it fail at once (503 upstream, §16.7: a transport error counts as 503) when @p err is
+ * nonzero. Needs conf->send_flow. See txn_layer_conn_closed.
+ */
+void proxy_conn_closed(struct proxy *p, const struct net_conn *conn, int err);
 struct txn_layer *proxy_txn_layer(const struct proxy *p);
 const struct proxy_stats *proxy_stats_get(const struct proxy *p);
+/** The Call-ID hash that log lines carry (`call=` and `cid`), never the Call-ID itself. */
+uint32_t proxy_callid_hash(const struct sip_msg *m);
 /** Whether @p uri names this node (a listener's host:port). */
 bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri);
 

@@ -15,13 +15,16 @@
 #define APP_EX_UNAVAILABLE 69
 #define APP_EX_SOFTWARE 70
 #define APP_EX_OSERR 71
+#define APP_EX_CANTCREAT 73 /* a file sipveil must write cannot be created */
 #define APP_EX_IOERR 74
 #define APP_EX_CONFIG 78
 
 int app_cmd_parse(int argc, char **argv);
 int app_cmd_run(int argc, char **argv);
+int app_cmd_li(int argc, char **argv);
 void app_usage_parse(FILE *f);
 void app_usage_run(FILE *f);
+void app_usage_li(FILE *f);
 
 /** Read all of @p path ("-" or NULL: stdin) into a malloc'd buffer. @return 0 or errno. */
 int app_read_all(const char *path, char **buf, size_t *len, size_t max);

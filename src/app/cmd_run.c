@@ -18,7 +18,7 @@
 void app_usage_run(FILE *f)
 {
     fprintf(f, "Usage: sipveil run [--config FILE [--check-config]] [--listen ADDR:PORT]\n"
-               "                   [--log-level LEVEL]\n"
+               "                   [--log-level LEVEL] [--trace] [--syslog]\n"
                "\n"
                "Start sipveil: every node of the configuration runs as a transaction-stateful\n"
                "SIP proxy (RFC 3261 section 16) over UDP, TCP and TLS, in one event loop:\n"
@@ -46,6 +46,13 @@ void app_usage_run(FILE *f)
                "                       --listen and --config: UDP and TCP 127.0.0.1:5060.\n"
                "  --log-level LEVEL    err, warn, notice (default), info or debug; overrides the\n"
                "                       file's log.level.\n"
+               "  --trace              Write every SIP message received and sent, in full, to\n"
+               "                       the log whatever the level (log.trace: true). WARNING:\n"
+               "                       the messages carry identities, URIs and bodies; for\n"
+               "                       test systems only.\n"
+               "  --syslog             Log to syslog (ident 'sipveil', the facility of\n"
+               "                       log.facility, default daemon) instead of standard\n"
+               "                       error (log.target: syslog).\n"
                "\n"
                "Readiness: once every listener is bound, one line per listener is printed on\n"
                "standard output: 'ready udp <addr>:<port>' (tcp, tls for those listeners),\n"
@@ -88,7 +95,7 @@ static int default_config(struct app_config *cfg, const char *udp, const char *t
     int n, err;
 
     n = snprintf(text, sizeof(text),
-                 "workers: 1\n"
+                 "workers: 0\n"
                  "nodes:\n"
                  "  - name: proxy\n"
                  "    role: proxy\n"
@@ -107,10 +114,27 @@ static int default_config(struct app_config *cfg, const char *udp, const char *t
     return err;
 }
 
+/*
+ * The command line's say over the logging part of @p cfg, then the log target: called once the
+ * configuration is loaded, before any node starts (and so before any worker thread).
+ */
+static void apply_log_options(struct app_config *cfg, bool trace, bool to_syslog)
+{
+    if (trace)
+        cfg->log.trace = true;
+    if (to_syslog)
+        cfg->log.target = APP_LOG_SYSLOG;
+    if (cfg->log.target == APP_LOG_SYSLOG &&
+        sv_log_open_syslog("sipveil", app_log_facility(cfg->log.facility)) == ENOENT)
+        sv_log(SV_LOG_WARN, "run",
+               "log.target is syslog, but this system has no syslog socket: logging to "
+               "standard error");
+}
+
 int app_cmd_run(int argc, char **argv)
 {
     const char *listen_s = NULL, *config = NULL;
-    bool check_only = false, level_given = false;
+    bool check_only = false, level_given = false, trace = false, to_syslog = false;
     struct app_config cfg;
     int rc;
 
@@ -125,6 +149,10 @@ int app_cmd_run(int argc, char **argv)
             config = argv[++i];
         } else if (strcmp(argv[i], "--check-config") == 0) {
             check_only = true;
+        } else if (strcmp(argv[i], "--trace") == 0) {
+            trace = true;
+        } else if (strcmp(argv[i], "--syslog") == 0) {
+            to_syslog = true;
         } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
             enum sv_log_level lvl;
             if (sv_log_level_parse(argv[++i], &lvl)) {
@@ -159,7 +187,11 @@ int app_cmd_run(int argc, char **argv)
         if (default_config(&cfg, listen_s ? listen_s : "127.0.0.1:5060",
                            listen_s ? NULL : "127.0.0.1:5060"))
             return APP_EX_USAGE;
-        rc = app_nodes_run(&cfg, false);
+        apply_log_options(&cfg, trace, to_syslog);
+        struct app_run_opts o = {.show_node = false, .keep_log_level = level_given,
+                                 .force_trace = trace, .force_syslog = to_syslog};
+        rc = app_nodes_run(&cfg, &o);
+        sv_log_open_stderr();
         app_config_free(&cfg);
         return rc;
     }
@@ -172,9 +204,14 @@ int app_cmd_run(int argc, char **argv)
     }
     if (!level_given)
         sv_log_set_level((enum sv_log_level)cfg.log.level);
+    apply_log_options(&cfg, trace, to_syslog);
     sv_log(SV_LOG_NOTICE, "run", "%zu node%s configured, each a stateful proxy", cfg.nnodes,
            cfg.nnodes == 1 ? "" : "s");
-    rc = app_nodes_run(&cfg, true);
+    struct app_run_opts o = {.show_node = true, .config_path = config,
+                             .keep_log_level = level_given, .force_trace = trace,
+                             .force_syslog = to_syslog};
+    rc = app_nodes_run(&cfg, &o);
+    sv_log_open_stderr();
     app_config_free(&cfg);
     return rc;
 }

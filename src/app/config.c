@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -24,6 +25,10 @@ const char *const app_tp_names[] = {"udp", "tcp", "tls", NULL};
 const char *const app_match_names[] = {"domain", "ruri", "route", "default", NULL};
 /* the order of enum sv_log_level */
 static const char *const log_level_names[] = {"err", "warn", "notice", "info", "debug", NULL};
+const char *const app_log_target_names[] = {"stderr", "syslog", NULL};
+const char *const app_log_facility_names[] = {"daemon", "user",   "local0", "local1",
+                                              "local2", "local3", "local4", "local5",
+                                              "local6", "local7", NULL};
 
 #define R SV_CFG_RELOAD
 
@@ -35,6 +40,12 @@ static const struct sv_cfg_item log_table[] = {
     SV_CFG_BOOL(struct app_log_conf, trace, "false", R,
                 "Write every SIP message received and sent, in full, to the log whatever the "
                 "level. The messages carry identities: for debugging on test systems only."),
+    SV_CFG_ENUM(struct app_log_conf, target, app_log_target_names, "stderr", R,
+                "Where log lines go: `stderr`, or `syslog` (the local syslog daemon, ident "
+                "`sipveil`, levels as syslog priorities). `sipveil run --syslog` overrides it."),
+    SV_CFG_ENUM(struct app_log_conf, facility, app_log_facility_names, "daemon", 0,
+                "The syslog facility with `target: syslog`: `daemon`, `user`, or `local0` to "
+                "`local7`."),
     SV_CFG_END,
 };
 
@@ -82,8 +93,9 @@ static const struct sv_cfg_item limits_table[] = {
 
 static const struct sv_cfg_item metrics_table[] = {
     SV_CFG_ADDRESS(struct app_metrics, listen, "", 0,
-                   "IP address and port of the metrics HTTP endpoint; empty: off. Not served "
-                   "yet in this release."),
+                   "IP address and port of the admin HTTP listener serving /metrics in "
+                   "Prometheus text format; empty: off. Bind it to loopback or a management "
+                   "network."),
     SV_CFG_END,
 };
 
@@ -106,6 +118,11 @@ static const struct sv_cfg_item tls_table[] = {
 static const struct sv_cfg_item listener_table[] = {
     SV_CFG_ENUM(struct app_listener, transport, app_tp_names, NULL, 0,
                 "The transport: `udp`, `tcp`, or `tls` (needs `tls.cert` and `tls.key`)."),
+    SV_CFG_ENUM(struct app_listener, face, app_face_names, "core", 0,
+                "What the listener faces: `core` (the trust domain's nodes; a peer there is "
+                "trusted when `peers` says so), `ue` (subscribers' devices) or `external` "
+                "(other networks). A message that arrives on a `ue` or `external` listener "
+                "is untrusted whatever `peers` says."),
     SV_CFG_ADDRESS(struct app_listener, address, NULL, 0,
                    "IP address and port to listen on; port 0 lets the kernel choose one. A "
                    "name is not accepted: listeners bind."),
@@ -145,6 +162,17 @@ static const struct sv_cfg_item node_table[] = {
     SV_CFG_BOOL(struct app_node, record_route, "true", R,
                 "Add a Record-Route header, so that the dialog's later requests pass this "
                 "node too."),
+    SV_CFG_LIST(struct app_node, peers, npeers, struct app_peer, app_peer_table, 0, 0, R,
+                "The trust table (RFC 3324): peers tried in order, the first that matches "
+                "decides whether a peer is in the trust domain. A peer no entry matches is "
+                "untrusted. Ignored by role `proxy`."),
+    SV_CFG_STRUCT(struct app_node, privacy, app_privacy_table, R,
+                  "The privacy service's Spec(T) knobs (docs/privacy.md). Ignored by role "
+                  "`proxy`, which performs no privacy."),
+    SV_CFG_LIST(struct app_node, subscribers, nsubscribers, struct app_subscriber,
+                app_subscriber_table, 0, 0, R,
+                "P-CSCF: the subscribers it serves and their identities, by the UE's "
+                "address, until registration provides them."),
     SV_CFG_END,
 };
 
@@ -157,6 +185,10 @@ const struct sv_cfg_item app_config_table[] = {
     SV_CFG_STRUCT(struct app_config, limits, limits_table, R,
                   "Size caps, checked before the work they bound, and connection limits."),
     SV_CFG_STRUCT(struct app_config, metrics, metrics_table, 0, "Metrics."),
+    SV_CFG_STRUCT(struct app_config, li, app_li_table, 0,
+                  "Lawful interception (docs/privacy.md): the record file and the targets."),
+    SV_CFG_STRUCT(struct app_config, dialogs, app_dialogs_table, 0,
+                  "The dialogs whose privacy rules the nodes keep (R74-R79)."),
     SV_CFG_LIST(struct app_config, nodes, nnodes, struct app_node, node_table, 1, 0, 0,
                 "The nodes this process runs; at least one."),
     SV_CFG_END,
@@ -193,6 +225,22 @@ int app_next_hop_parse(const char *s, enum app_tp *tp, char *host, size_t hostsz
         }
     }
     return EINVAL;
+}
+
+/**
+ * The syslog facility of a `log.facility` value.
+ * @param fac an enum app_log_facility, as the loader stores it
+ * @return its LOG_ constant (LOG_DAEMON for a value out of range)
+ */
+int app_log_facility(unsigned fac)
+{
+    static const int codes[] = {LOG_DAEMON, LOG_USER,   LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+                                LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+
+    _Static_assert(SV_ARRAY_SIZE(codes) + 1 ==
+                       sizeof(app_log_facility_names) / sizeof(app_log_facility_names[0]),
+                   "one code per facility name");
+    return fac < SV_ARRAY_SIZE(codes) ? codes[fac] : LOG_DAEMON;
 }
 
 static bool is_ip(const char *host)
@@ -416,6 +464,7 @@ static void check_node(const struct app_config *cfg, size_t n, struct sv_cfg_dia
         snprintf(kp, sizeof(kp), "%s.listeners[%zu]", p, i);
         check_listener(d, kp, &node->listeners[i]);
     }
+    app_config_check_privacy(cfg, n, d);
     for (size_t i = 0; i < node->nroutes; i++) {
         snprintf(kp, sizeof(kp), "%s.routes[%zu]", p, i);
         if (dflt != (size_t)-1) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sipveil/cfg.h>
+#include <sipveil/core.h>
 
 /* The enum fields hold the index of the value in the names the table lists, in this order. */
 enum app_role {
@@ -48,8 +49,17 @@ struct app_tls {
     bool require_client_cert;
 };
 
+/* What a listener faces: the trust domain's core, or (untrusted by definition) UEs or other
+ * networks. */
+enum app_face {
+    APP_FACE_CORE = 0,
+    APP_FACE_UE,
+    APP_FACE_EXTERNAL,
+};
+
 struct app_listener {
     unsigned transport; /* enum app_tp */
+    unsigned face;      /* enum app_face */
     char *address;      /* "127.0.0.1:5060", "[::1]:5061" */
     struct app_tls tls;
 };
@@ -58,6 +68,35 @@ struct app_route {
     unsigned match; /* enum app_match */
     char *value;
     char *next_hop; /* "udp:127.0.0.1:5080" */
+};
+
+/* A peer of the trust table (privacy_service.h). */
+struct app_peer {
+    char *address;      /* "127.0.0.1", "10.0.0.0/8", "::1/128" */
+    uint32_t port;      /* 0: any */
+    unsigned transport; /* enum app_peer_tp: any, udp, tcp, tls */
+    char *subject;      /* TLS: a substring of the verified certificate subject; "": none */
+    bool trusted;
+};
+
+/* Spec(T) knobs, requirements §0.5 (privacy.h: struct privacy_knobs). */
+struct app_privacy {
+    unsigned pai_when_no_privacy_to_ue;            /* include, remove */
+    unsigned pai_when_no_privacy_to_untrusted_net; /* include, remove */
+    bool user_implies_id_toward_untrusted;
+    bool strip_performed_priv_values;
+    bool reject_nonperformable_without_critical;
+    unsigned anonymity_policy; /* enum privacy_li_policy order */
+    bool ppi_mismatch_reject;
+};
+
+/* A subscriber served statically by a P-CSCF (until registration, issue 5). */
+struct app_subscriber {
+    char *flow;  /* the UE's "ip:port" (port 0: any) */
+    char *impus; /* comma-separated; the first is the default */
+    char *alias; /* the other-family identity of the same set (R47); "": none */
+    bool identity_blocking;
+    bool user_by_policy;
 };
 
 struct app_node {
@@ -69,11 +108,30 @@ struct app_node {
     struct app_route *routes;
     size_t nroutes;
     bool record_route;
+    struct app_peer *peers;
+    size_t npeers;
+    struct app_privacy privacy;
+    struct app_subscriber *subscribers;
+    size_t nsubscribers;
+};
+
+enum app_log_target {
+    APP_LOG_STDERR = 0,
+    APP_LOG_SYSLOG,
+};
+
+/* Syslog facilities in the order of app_log_facility_names; app_log_facility() maps them. */
+enum app_log_facility {
+    APP_LOG_FAC_DAEMON = 0,
+    APP_LOG_FAC_USER,
+    APP_LOG_FAC_LOCAL0, /* ... APP_LOG_FAC_LOCAL0 + 7 */
 };
 
 struct app_log_conf {
     unsigned level; /* enum sv_log_level */
     bool trace;
+    unsigned target;   /* enum app_log_target */
+    unsigned facility; /* enum app_log_facility */
 };
 
 struct app_timers {
@@ -97,20 +155,51 @@ struct app_metrics {
     char *listen; /* "" = off */
 };
 
+/* Lawful interception (privacy_li.h). */
+struct app_li {
+    char *sink;    /* the record file; "": no LI */
+    char *targets; /* comma-separated IMPUs and tel URIs */
+};
+
+/* The store of the dialogs whose privacy rules are kept (privacy_dialog.h). */
+struct app_dialogs {
+    uint32_t max;
+    uint32_t lifetime; /* ms */
+};
+
 struct app_config {
     struct app_log_conf log;
     uint32_t workers; /* 0 = one per core */
     struct app_timers timers;
     struct app_limits limits;
     struct app_metrics metrics;
+    struct app_li li;
+    struct app_dialogs dialogs;
     struct app_node *nodes;
     size_t nnodes;
 };
 
 extern const struct sv_cfg_item app_config_table[];
+/* config_privacy.c: the privacy keys' tables, and their checks */
+extern const struct sv_cfg_item app_peer_table[];
+extern const struct sv_cfg_item app_privacy_table[];
+extern const struct sv_cfg_item app_subscriber_table[];
+extern const struct sv_cfg_item app_li_table[];
+extern const struct sv_cfg_item app_dialogs_table[];
+extern const char *const app_face_names[];
+extern const char *const app_peer_tp_names[];
+struct sv_cfg_diag;
+void app_config_check_privacy(const struct app_config *cfg, size_t n, struct sv_cfg_diag *d);
+/** Split a comma-separated list in place into at most @p max trimmed items. @return count. */
+size_t app_list_split(const char *s, struct sv_slice *items, size_t max);
 extern const char *const app_role_names[];
 extern const char *const app_tp_names[];
 extern const char *const app_match_names[];
+extern const char *const app_log_target_names[];
+extern const char *const app_log_facility_names[];
+
+/** The <syslog.h> LOG_ facility of @p fac (an enum app_log_facility). */
+int app_log_facility(unsigned fac);
 
 /**
  * Load and validate @p path into @p cfg. Errors (file, line, column, key) go to @p d.

@@ -31,6 +31,10 @@ static void usage(FILE *f)
             "          Parse one SIP message from FILE or standard input and print a canonical\n"
             "          dump. Exit 0 if valid, 65 if malformed (one line with the reason), 66 if\n"
             "          well-formed but a server would refuse it (the status code it would send).\n"
+            "  li verify FILE\n"
+            "          Check that every line of a lawful-interception sink FILE is a complete\n"
+            "          record and print how many there are (exit 0), or name the first bad\n"
+            "          line (exit 65). See 'sipveil help li'.\n"
             "  version Print the version and the libraries sipveil was built with.\n"
             "  help [COMMAND]\n"
             "          Show this text, or the full help of COMMAND.\n"
@@ -74,6 +78,8 @@ static int cmd_help(int argc, char **argv)
         app_usage_parse(stdout);
     else if (strcmp(argv[1], "run") == 0)
         app_usage_run(stdout);
+    else if (strcmp(argv[1], "li") == 0)
+        app_usage_li(stdout);
     else if (strcmp(argv[1], "config") == 0)
         return app_config_reference(stdout) || fflush(stdout) ? APP_EX_IOERR : APP_EX_OK;
     else if (strcmp(argv[1], "version") == 0)
@@ -103,6 +109,8 @@ int main(int argc, char **argv)
         return app_cmd_parse(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return app_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "li") == 0)
+        return app_cmd_li(argc - 1, argv + 1);
     fprintf(stderr, "sipveil: unknown command '%s'; try 'sipveil --help'\n", cmd);
     return APP_EX_USAGE;
 }

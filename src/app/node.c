@@ -1,440 +1,497 @@
 /**
- * @file node.c  The node runtime: the event loop, the timing wheel, the transport and one
- * stateful proxy per node.
+ * @file node.c  The process behind `sipveil run`: its workers, signals, reloads and the admin
+ * listener.
  *
- * The wheel is driven by one libevent timer, re-armed after every run and every received
- * message from sv_wheel_next_ms() (capped at 100 ms, so a stop request is noticed quickly).
- * Each received message is parsed into a per-message arena on a stack block; a malformed
- * request that can still be addressed is answered 400 here (the proxy only ever sees messages
- * that parse), a malformed response is dropped.
- *
- * Stopping: SIGINT or SIGTERM marks the runtime as stopping; the loop goes on serving what is
- * in flight until no transaction is live or two seconds have passed, then everything closes.
+ * The main thread binds everything first (so that a busy port is an error before anything
+ * runs), prints the readiness lines, starts one thread per worker (worker.c) and then runs a
+ * small event loop of its own for signals and the admin HTTP listener:
+ * - SIGINT, SIGTERM: every worker stops accepting, answers new requests 503 and ends once its
+ *   transactions have (at most two seconds); a second signal ends them at once.
+ * - SIGHUP: the configuration file is loaded again. When it only changes keys that may change
+ *   (`sipveil help config` marks them), each worker applies it between two messages;
+ *   otherwise the running configuration stays and the log says which key needs a restart.
+ * Every configuration loaded stays in memory until exit: the workers borrow from them.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <sipveil/net.h>
-#include <sipveil/sip.h>
-#include <sipveil/txn.h>
+#include <sipveil/privacy_dialog.h>
+#include <sipveil/privacy_li.h>
+#include "admin.h"
 #include "app.h"
 #include "node.h"
+#include "worker.h"
 
 #define MOD "node"
-#define STOP_GRACE_MS 2000u
-#define TICK_CAP_MS 100u
+#define MAX_WORKERS 256u
+#define SWEEP_MS 5000
+#define LINGER_MS 32000u /* 64*T1: a dialog's end lets its last transactions finish */
 
-struct rt;
-
-struct rnode {
-    struct rt *rt;
-    const struct app_node *conf;
-    struct proxy *px;
-    struct proxy_listener *lsn; /* nlsn, owned */
-    size_t nlsn;
-    struct proxy_route *routes; /* nroutes, owned */
-    size_t nroutes;
-};
-
-struct rt {
+struct proc {
+    const struct app_run_opts *opts;
+    struct app_config *cfg; /* the one running; cfgs[ncfgs - 1] */
+    struct app_config **cfgs;
+    size_t ncfgs;
+    struct worker **w;
+    unsigned nw;
+    atomic_uint ndone; /* workers whose loop ended */
+    int done_fd;
     struct event_base *base;
-    struct sv_wheel *wheel;
-    struct event *tick, *sint, *sterm;
-    struct net *net;
-    struct rnode *nodes; /* nnodes, owned */
-    size_t nnodes;
-    int lsn_node[256]; /* net listener index -> node index */
-    struct sip_limits lim;
-    bool trace;
+    struct event *sint, *sterm, *shup, *done;
     bool stopping;
-    uint64_t stop_at;
-    unsigned long ndropped; /* malformed messages not answered */
-    char arena_block[16384];
+    struct app_admin *admin;
+    struct worker_shared sh;
+    struct li_targets **targets; /* every set loaded (workers borrow them); ntargets */
+    size_t ntargets;
+    struct event *sweep;
+    struct app_node_counters *ctr_nodes;
+    struct worker_node_counters *wn; /* scratch: one worker's nodes */
 };
 
-/* The framing function has no context argument: the limits are the process's. */
-static struct sip_limits frame_lim;
-
-static int frame(const char *buf, size_t len, bool stream, size_t *msg_len, const char **reason)
+static unsigned workers_of(const struct app_config *cfg)
 {
-    struct sip_perr perr = {0};
-    int err = sip_frame(buf, len, stream ? SIP_STREAM : SIP_DGRAM, &frame_lim, msg_len, &perr);
+    long n = cfg->workers ? (long)cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
 
-    if (err && err != ENODATA && reason)
-        *reason = perr.reason;
-    return err;
+    if (n < 1)
+        n = 1;
+    return n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-static void trace(const struct rt *rt, const char *dir, enum net_tp tp, const struct net_addr *a,
-                  const char *buf, size_t len)
+/* A worker thread's loop ended (called in that thread): wake the main loop. */
+static void worker_done(void *arg)
 {
-    char where[80];
+    struct proc *pr = arg;
+    uint64_t one = 1;
 
-    if (rt->trace)
-        sv_log_write(SV_LOG_DEBUG, "trace", "%s %s %s (%zu octets)\n%.*s", dir, net_tp_name(tp),
-                     net_addr_str(a, where, sizeof(where)), len, (int)len, buf);
+    atomic_fetch_add(&pr->ndone, 1u);
+    if (write(pr->done_fd, &one, sizeof(one)) < 0)
+        abort(); /* an eventfd write cannot fail short of a bug; never hang the stop */
 }
 
-/* The proxy's send function: what it originates over UDP leaves from its node's socket. */
-static int node_send(void *ctx, enum net_tp tp, const struct net_addr *dst,
-                     const struct net_flow *flow, const char *buf, size_t len)
+static void on_done(evutil_socket_t fd, short what, void *arg)
 {
-    struct rnode *n = ctx;
-    struct net_flow own;
-
-    if (!flow && tp == NET_UDP) {
-        for (size_t i = 0; i < n->nlsn; i++) {
-            if (n->lsn[i].tp == NET_UDP && n->lsn[i].addr.ss.ss_family == dst->ss.ss_family) {
-                memset(&own, 0, sizeof(own));
-                own.tp = NET_UDP;
-                own.listener = n->lsn[i].index;
-                flow = &own;
-                break;
-            }
-        }
-    }
-    trace(n->rt, "tx to", tp, dst, buf, len);
-    return net_send(n->rt->net, tp, dst, flow, buf, len, NULL);
-}
-
-static void arm(struct rt *rt)
-{
-    uint64_t ms = sv_wheel_next_ms(rt->wheel);
-    struct timeval tv;
-
-    if (ms > TICK_CAP_MS)
-        ms = TICK_CAP_MS;
-    tv.tv_sec = 0;
-    tv.tv_usec = (suseconds_t)(ms * 1000);
-    evtimer_add(rt->tick, &tv);
-}
-
-static size_t live_txns(const struct rt *rt)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < rt->nnodes; i++)
-        n += txn_stats_get(proxy_txn_layer(rt->nodes[i].px))->live;
-    return n;
-}
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    struct rt *rt = arg;
-
-    (void)fd;
-    (void)what;
-    sv_wheel_run(rt->wheel, sv_now_ms());
-    if (rt->stopping && (live_txns(rt) == 0 || sv_now_ms() >= rt->stop_at)) {
-        event_base_loopbreak(rt->base);
-        return;
-    }
-    arm(rt);
-}
-
-/* Which node a message on @p flow is for: the receiving listener's; on a connection we opened,
- * the node whose listener the top Via (responses) or top Route (requests) names. */
-static struct rnode *node_of(struct rt *rt, const struct sip_msg *m, const struct net_flow *flow)
-{
-    if (flow->listener >= 0 && (size_t)flow->listener < SV_ARRAY_SIZE(rt->lsn_node))
-        return &rt->nodes[rt->lsn_node[flow->listener]];
-    for (size_t i = 0; i < rt->nnodes && rt->nnodes > 1; i++) {
-        struct rnode *n = &rt->nodes[i];
-        if (!m->req) {
-            char hp[300];
-            struct net_addr a;
-            snprintf(hp, sizeof(hp), "%.*s:%u", SV_FMT(m->via.host),
-                     m->via.has_port ? m->via.port : 5060u);
-            if (net_addr_parse(&a, hp) == 0)
-                for (size_t j = 0; j < n->nlsn; j++)
-                    if (net_addr_eq(&n->lsn[j].addr, &a))
-                        return n;
-        } else {
-            const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_ROUTE);
-            struct sv_slice cur;
-            struct sip_addr ad;
-            if (h && (cur = h->value, sip_addr_next(&cur, &ad) == 0) &&
-                proxy_uri_is_us(n->px, &ad.uri))
-                return n;
-        }
-    }
-    return &rt->nodes[0];
-}
-
-static void answer_400(struct rt *rt, const struct net_flow *flow, const struct sip_msg *msg,
-                       const char *why)
-{
-    char reason[160], tag[20], buf[8192];
-    size_t n;
-
-    snprintf(reason, sizeof(reason), "Bad Request (%s)", why);
-    sip_tag_gen(tag, sizeof(tag));
-    if (sip_resp_build(msg, 400, reason, sv_slice_cstr(tag), SV_LIT(""), buf, sizeof(buf), &n))
-        return;
-    trace(rt, "tx to", flow->tp, &flow->peer, buf, n);
-    net_send(rt->net, flow->tp, &flow->peer, flow, buf, n, NULL);
-}
-
-static void on_recv(const struct net_flow *flow, const char *buf, size_t len, void *arg)
-{
-    struct rt *rt = arg;
-    struct sv_arena arena;
-    struct sip_msg *msg = NULL;
-    struct sip_perr perr = {0};
-    char where[80];
-
-    trace(rt, "rx from", flow->tp, &flow->peer, buf, len);
-    sv_arena_init(&arena, rt->arena_block, sizeof(rt->arena_block));
-    int e = sip_msg_parse(&msg, &arena, buf, len, flow->tp == NET_UDP ? SIP_DGRAM : SIP_STREAM,
-                          &rt->lim, &perr);
-    if (e) {
-        bool can_answer = e == EBADMSG && msg && msg->req && msg->via.raw.p && msg->callid.p &&
-                          msg->cseq.method.p && msg->mid != SIP_METHOD_ACK;
-        sv_log(SV_LOG_INFO, MOD, "%s %s: malformed (%s); %s", net_tp_name(flow->tp),
-               net_addr_str(&flow->peer, where, sizeof(where)),
-               perr.reason ? perr.reason : strerror(e), can_answer ? "answering 400" : "dropped");
-        if (can_answer)
-            answer_400(rt, flow, msg, perr.reason ? perr.reason : "malformed");
-        else
-            rt->ndropped++;
-    } else {
-        proxy_recv(node_of(rt, msg, flow)->px, msg, flow);
-    }
-    sv_arena_close(&arena);
-    arm(rt);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    struct rt *rt = arg;
+    struct proc *pr = arg;
+    uint64_t v;
 
     (void)what;
-    if (rt->stopping) {
-        event_base_loopbreak(rt->base); /* a second signal: now */
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         return;
-    }
-    const struct net_stats *ns = net_stats_get(rt->net);
-    unsigned long dropped = rt->ndropped + ns->dropped_malformed + ns->dropped_oversize;
-    for (size_t i = 0; i < rt->nnodes; i++)
-        dropped += txn_stats_get(proxy_txn_layer(rt->nodes[i].px))->dropped;
-    sv_log(SV_LOG_NOTICE, MOD,
-           "signal %d: stopping (%lu received, %lu sent, %lu dropped) once %zu live "
-           "transaction%s end (at most %u ms)",
-           (int)sig, ns->rx_msgs, ns->tx_msgs, dropped, live_txns(rt),
-           live_txns(rt) == 1 ? "" : "s", STOP_GRACE_MS);
-    rt->stopping = true;
-    rt->stop_at = sv_now_ms() + STOP_GRACE_MS;
-    event_active(rt->tick, EV_TIMEOUT, 0);
+    if (atomic_load(&pr->ndone) == pr->nw)
+        event_base_loopbreak(pr->base);
 }
 
-/* "udp:127.0.0.1:5080" into a proxy target; names are refused (no DNS yet). */
-static int route_target(const struct app_node *nc, size_t i, struct proxy_route *r)
-{
-    const struct app_route *ar = &nc->routes[i];
-    enum app_tp tp;
-    char host[256], hp[300];
-    uint16_t port;
+/* The counter structs are arrays of unsigned long in all but name: sum them as such. */
+_Static_assert(sizeof(struct net_stats) % sizeof(unsigned long) == 0, "net_stats");
+_Static_assert(sizeof(struct proxy_stats) % sizeof(unsigned long) == 0, "proxy_stats");
+_Static_assert(sizeof(struct txn_stats) % sizeof(unsigned long) == 0, "txn_stats");
 
-    if (app_next_hop_parse(ar->next_hop, &tp, host, sizeof(host), &port))
-        return EINVAL;
-    snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
-    if (net_addr_parse(&r->next_hop.dst, hp)) {
-        sv_log(SV_LOG_ERR, MOD,
-               "node %s: route %zu: next hop '%s' is not an IP address (names are not "
-               "resolved in this release)",
-               nc->name, i, ar->next_hop);
-        return EINVAL;
+static void add_ulongs(void *dst, const void *src, size_t sz)
+{
+    unsigned long *d = dst;
+    const unsigned long *s = src;
+
+    for (size_t i = 0; i < sz / sizeof(*d); i++)
+        d[i] += s[i];
+}
+
+/* The counters of every worker, summed per node, for /metrics. */
+static int collect(void *arg, struct app_counters *c)
+{
+    struct proc *pr = arg;
+    size_t nn = pr->cfg->nnodes;
+
+    memset(c, 0, sizeof(*c));
+    memset(pr->ctr_nodes, 0, nn * sizeof(*pr->ctr_nodes));
+    c->workers = pr->nw;
+    c->nnodes = nn;
+    c->nodes = pr->ctr_nodes;
+    for (size_t i = 0; i < nn; i++) {
+        pr->ctr_nodes[i].name = pr->cfg->nodes[i].name;
+        pr->ctr_nodes[i].role = app_role_names[pr->cfg->nodes[i].role];
     }
-    r->next_hop.tp = (enum net_tp)tp;
-    r->match = (enum proxy_match)ar->match; /* same order */
-    r->value = ar->value;
+    for (unsigned k = 0; k < pr->nw; k++) {
+        struct worker_counters wc;
+        worker_counters(pr->w[k], &wc, pr->wn);
+        add_ulongs(&c->net, &wc.net, sizeof(wc.net));
+        c->unanswered_malformed += wc.unanswered;
+        for (size_t i = 0; i < nn; i++) {
+            add_ulongs(&pr->ctr_nodes[i].px, &pr->wn[i].px, sizeof(pr->wn[i].px));
+            add_ulongs(&pr->ctr_nodes[i].txn, &pr->wn[i].txn, sizeof(pr->wn[i].txn));
+        }
+    }
     return 0;
 }
 
-/* Bind node @p ni's listeners. @return an APP_EX_ status. */
-static int node_listen(struct rt *rt, size_t ni)
+/* The last words: what the workers counted in all (they publish once more as they end). */
+static void log_totals(struct proc *pr)
 {
-    struct rnode *n = &rt->nodes[ni];
-    const struct app_node *nc = n->conf;
+    struct app_counters c;
+    unsigned long dropped;
+    size_t live = 0;
 
-    n->lsn = calloc(nc->nlisteners, sizeof(*n->lsn));
-    if (!n->lsn)
-        return APP_EX_OSERR;
-    for (size_t j = 0; j < nc->nlisteners; j++) {
-        const struct app_listener *l = &nc->listeners[j];
-        struct net_addr a, bound;
-        struct net_tls_conf tls = {
-            .cert_file = l->tls.cert,
-            .key_file = l->tls.key,
-            .ca_file = *l->tls.ca ? l->tls.ca : NULL,
-            .verify_peer = l->tls.verify_peer,
-            .require_client_cert = l->tls.require_client_cert,
-        };
-        if (net_addr_parse(&a, l->address)) {
-            sv_log(SV_LOG_ERR, MOD, "%s %s: not an IP address and port", app_tp_names[l->transport],
-                   l->address);
-            return APP_EX_CONFIG;
-        }
-        int idx = net_listen(rt->net, (enum net_tp)l->transport, &a,
-                             l->transport == APP_TP_TLS ? &tls : NULL, &bound);
-        if (idx < 0) {
-            sv_log(SV_LOG_ERR, MOD, "cannot bind %s %s of node %s: %s",
-                   app_tp_names[l->transport], l->address, nc->name, strerror(-idx));
-            return APP_EX_UNAVAILABLE;
-        }
-        if ((size_t)idx >= SV_ARRAY_SIZE(rt->lsn_node)) {
-            sv_log(SV_LOG_ERR, MOD, "too many listeners (at most %zu)",
-                   SV_ARRAY_SIZE(rt->lsn_node));
-            return APP_EX_CONFIG;
-        }
-        rt->lsn_node[idx] = (int)ni;
-        n->lsn[j].tp = (enum net_tp)l->transport;
-        n->lsn[j].addr = bound;
-        n->lsn[j].index = idx;
+    collect(pr, &c);
+    dropped = c.unanswered_malformed + c.net.dropped_malformed + c.net.dropped_oversize;
+    for (size_t i = 0; i < c.nnodes; i++) {
+        dropped += c.nodes[i].txn.dropped;
+        live += c.nodes[i].txn.live;
     }
-    n->nlsn = nc->nlisteners;
+    sv_log(SV_LOG_NOTICE, MOD,
+           "stopped (%lu received, %lu sent, %lu dropped; %zu transaction%s still live)",
+           c.net.rx_msgs, c.net.tx_msgs, dropped, live, live == 1 ? "" : "s");
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct proc *pr = arg;
+
+    (void)what;
+    if (!pr->stopping)
+        sv_log(SV_LOG_NOTICE, MOD,
+               "signal %d: stopping %u worker%s: no new work; transactions in progress get "
+               "up to 2000 ms",
+               (int)sig, pr->nw, pr->nw == 1 ? "" : "s");
+    else
+        sv_log(SV_LOG_NOTICE, MOD, "signal %d again: stopping now", (int)sig);
+    pr->stopping = true;
+    for (unsigned k = 0; k < pr->nw; k++)
+        worker_post(pr->w[k], WORKER_STOP, NULL, NULL);
+}
+
+/* The LI targets of @p list (comma-separated URIs) into pr->targets. @return the set, or NULL
+ * when the list is empty or on error (logged; *err set). */
+static struct li_targets *targets_make(struct proc *pr, const char *list, int *err)
+{
+    struct sv_slice v[1024];
+    char *ids[SV_ARRAY_SIZE(v)];
+    size_t n = app_list_split(list, v, SV_ARRAY_SIZE(v)), bad = 0;
+    struct li_targets *t = NULL, **tv;
+
+    *err = 0;
+    if (!n)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = strndup(v[i].p, v[i].l);
+    *err = li_targets_alloc(&t, (const char *const *)ids, n, &bad);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    if (*err) {
+        /* the target itself is LI content: name its position, not its value */
+        sv_log(SV_LOG_ERR, MOD, "li.targets: target %zu of %zu cannot be used: %s", bad + 1, n,
+               strerror(*err));
+        return NULL;
+    }
+    if (!(tv = realloc(pr->targets, (pr->ntargets + 1) * sizeof(*tv)))) {
+        li_targets_free(t);
+        *err = ENOMEM;
+        return NULL;
+    }
+    pr->targets = tv;
+    pr->targets[pr->ntargets++] = t;
+    return t;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct proc *pr = arg;
+
+    (void)fd;
+    (void)what;
+    if (pr->sh.dialogs)
+        privdlg_sweep(pr->sh.dialogs, sv_now_ms());
+}
+
+/* What every worker shares: the dialog store, the LI sink and targets. @return APP_EX_. */
+static int shared_make(struct proc *pr)
+{
+    const struct app_config *cfg = pr->cfg;
+    struct privdlg_conf dc = {cfg->dialogs.max, cfg->dialogs.lifetime, LINGER_MS};
+    int err;
+
+    if ((err = privdlg_store_alloc(&pr->sh.dialogs, &dc))) {
+        sv_log(SV_LOG_ERR, MOD, "dialog store: %s", strerror(err));
+        return APP_EX_OSERR;
+    }
+    if (*cfg->li.sink && (err = li_sink_open(&pr->sh.li, cfg->li.sink))) {
+        sv_log(SV_LOG_ERR, MOD, "li.sink %s: cannot open it: %s", cfg->li.sink, strerror(err));
+        return err == ENOMEM ? APP_EX_OSERR : APP_EX_CANTCREAT;
+    }
+    pr->sh.li_targets = targets_make(pr, cfg->li.targets, &err);
+    if (err)
+        return APP_EX_CONFIG;
+    if (pr->sh.li)
+        sv_log(SV_LOG_NOTICE, MOD, "lawful interception on: %zu target%s, records to %s",
+               pr->sh.li_targets ? li_targets_count(pr->sh.li_targets) : 0,
+               pr->sh.li_targets && li_targets_count(pr->sh.li_targets) == 1 ? "" : "s",
+               cfg->li.sink);
     return APP_EX_OK;
 }
 
-static int node_start(struct rt *rt, size_t ni, const struct app_config *cfg)
+/* Load the file again; @return the new config, or NULL (logged) when it cannot be used. */
+static struct app_config *reload_load(struct proc *pr)
 {
-    struct rnode *n = &rt->nodes[ni];
-    const struct app_node *nc = n->conf;
-    struct txn_timers tm = {cfg->timers.t1, cfg->timers.t2, cfg->timers.t4};
-    struct proxy_conf pc;
+    struct app_config *nc = calloc(1, sizeof(*nc));
+    struct sv_cfg_diag d;
+    char key[300];
 
-    if (nc->nroutes) {
-        n->routes = calloc(nc->nroutes, sizeof(*n->routes));
-        if (!n->routes)
-            return APP_EX_OSERR;
-        for (size_t i = 0; i < nc->nroutes; i++)
-            if (route_target(nc, i, &n->routes[i]))
-                return APP_EX_CONFIG;
-        n->nroutes = nc->nroutes;
+    if (!nc)
+        return NULL;
+    sv_cfg_diag_init(&d, 0);
+    if (app_config_load(nc, pr->opts->config_path, &d)) {
+        for (unsigned i = 0; i < d.nkept; i++)
+            sv_log(SV_LOG_ERR, MOD, "reload: %s", d.errv[i]);
+        sv_log(SV_LOG_ERR, MOD, "reload: %u error%s; the running configuration stays", d.nerr,
+               d.nerr == 1 ? "" : "s");
+        sv_cfg_diag_close(&d);
+        free(nc);
+        return NULL;
     }
-    memset(&pc, 0, sizeof(pc));
-    pc.name = nc->name;
-    pc.domain = nc->domain;
-    pc.listeners = n->lsn;
-    pc.nlisteners = n->nlsn;
-    pc.routes = n->routes;
-    pc.nroutes = n->nroutes;
-    pc.record_route = nc->record_route;
-    pc.timer_c_ms = cfg->timers.timer_c;
-    pc.max_txns = cfg->limits.max_transactions;
-    pc.max_msg = cfg->limits.max_msg;
-    if (proxy_alloc(&n->px, rt->wheel, &tm, node_send, n, &pc))
-        return APP_EX_OSERR;
-    return APP_EX_OK;
+    sv_cfg_diag_close(&d);
+    if (sv_cfg_fixed_diff(app_config_table, pr->cfg, nc, key, sizeof(key))) {
+        sv_log(SV_LOG_ERR, MOD,
+               "reload: %s changed, which needs a restart; the running configuration stays",
+               key);
+        goto refuse;
+    }
+    for (size_t i = 0; i < nc->nnodes; i++) {
+        if (worker_routes_check(&nc->nodes[i])) {
+            sv_log(SV_LOG_ERR, MOD, "reload: node %s has a route that cannot be used; the "
+                                    "running configuration stays",
+                   nc->nodes[i].name);
+            goto refuse;
+        }
+    }
+    return nc;
+
+refuse:
+    app_config_free(nc);
+    free(nc);
+    return NULL;
 }
 
-static void announce(const struct rt *rt, bool show_node)
+static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-    for (size_t i = 0; i < rt->nnodes; i++) {
-        const struct rnode *n = &rt->nodes[i];
-        for (size_t j = 0; j < n->nlsn; j++) {
-            char where[80];
-            const char *tp = app_tp_names[n->lsn[j].tp];
-            net_addr_str(&n->lsn[j].addr, where, sizeof(where));
-            sv_log(SV_LOG_NOTICE, MOD, "node %s: proxy listening on %s %s", n->conf->name, tp,
-                   where);
-            if (show_node)
-                printf("ready %s %s node %s\n", tp, where, n->conf->name);
+    struct proc *pr = arg;
+    struct app_config *nc, **v;
+
+    (void)sig;
+    (void)what;
+    if (!pr->opts->config_path) {
+        sv_log(SV_LOG_NOTICE, MOD, "SIGHUP: nothing to reload (started without --config)");
+        return;
+    }
+    if (pr->stopping || !(nc = reload_load(pr)))
+        return;
+    if (!(v = realloc(pr->cfgs, (pr->ncfgs + 1) * sizeof(*v)))) {
+        app_config_free(nc);
+        free(nc);
+        sv_log(SV_LOG_ERR, MOD, "reload: out of memory; the running configuration stays");
+        return;
+    }
+    pr->cfgs = v;
+    pr->cfgs[pr->ncfgs++] = nc;
+    pr->cfg = nc;
+    if (!pr->opts->keep_log_level)
+        sv_log_set_level((enum sv_log_level)nc->log.level);
+    if (pr->opts->force_trace)
+        nc->log.trace = true;
+    if (pr->opts->force_syslog)
+        nc->log.target = APP_LOG_SYSLOG;
+    if (nc->log.target != pr->cfgs[pr->ncfgs - 2]->log.target) {
+        if (nc->log.target == APP_LOG_SYSLOG)
+            sv_log_open_syslog("sipveil", app_log_facility(nc->log.facility));
+        else
+            sv_log_open_stderr();
+    }
+    int err;
+    const struct li_targets *targets = targets_make(pr, nc->li.targets, &err);
+    if (err) {
+        sv_log(SV_LOG_ERR, MOD, "reload: li.targets cannot be used; the previous targets stay");
+        targets = pr->sh.li_targets;
+    }
+    pr->sh.li_targets = targets;
+    for (unsigned k = 0; k < pr->nw; k++)
+        worker_post(pr->w[k], WORKER_RELOAD, nc, targets);
+    sv_log(SV_LOG_NOTICE, MOD, "SIGHUP: %s reloaded into %u worker%s", pr->opts->config_path,
+           pr->nw, pr->nw == 1 ? "" : "s");
+}
+
+static void announce(const struct proc *pr, const struct net_addr *admin)
+{
+    const struct worker *w0 = pr->w[0];
+    char where[80];
+
+    for (size_t i = 0; i < pr->cfg->nnodes; i++) {
+        const struct app_node *n = &pr->cfg->nodes[i];
+        for (size_t j = 0; j < n->nlisteners; j++) {
+            const char *tp = app_tp_names[n->listeners[j].transport];
+            net_addr_str(worker_listener_addr(w0, i, j), where, sizeof(where));
+            sv_log(SV_LOG_NOTICE, MOD, "node %s: proxy listening on %s %s", n->name, tp, where);
+            if (pr->opts->show_node)
+                printf("ready %s %s node %s\n", tp, where, n->name);
             else
                 printf("ready %s %s\n", tp, where);
         }
     }
+    if (admin) {
+        net_addr_str(admin, where, sizeof(where));
+        sv_log(SV_LOG_NOTICE, MOD, "metrics on http://%s/metrics", where);
+        printf("ready http %s metrics\n", where);
+    }
     fflush(stdout);
 }
 
-int app_nodes_run(const struct app_config *cfg, bool show_node)
+/* Workers, their sockets and proxies. @return an APP_EX_ status. */
+static int workers_make(struct proc *pr)
 {
-    struct rt *rt = calloc(1, sizeof(*rt));
-    struct net_limits nl;
     int rc = APP_EX_OK;
 
-    if (!rt)
+    if ((rc = shared_make(pr)) != APP_EX_OK)
+        return rc;
+    pr->w = calloc(pr->nw, sizeof(*pr->w));
+    pr->ctr_nodes = calloc(pr->cfg->nnodes, sizeof(*pr->ctr_nodes));
+    pr->wn = calloc(pr->cfg->nnodes, sizeof(*pr->wn));
+    if (!pr->w || !pr->ctr_nodes || !pr->wn)
         return APP_EX_OSERR;
-    rt->lim.max_msg = cfg->limits.max_msg;
-    rt->lim.max_headers = cfg->limits.max_headers;
-    rt->lim.max_start_line = cfg->limits.max_start_line;
-    rt->lim.max_header = cfg->limits.max_header;
-    frame_lim = rt->lim;
-    rt->trace = cfg->log.trace;
-    memset(&nl, 0, sizeof(nl));
-    nl.max_conns = cfg->limits.max_conns;
-    nl.max_conns_per_ip = cfg->limits.max_conns_per_ip;
-    nl.idle_timeout_ms = cfg->limits.idle_timeout;
-    nl.header_timeout_ms = cfg->limits.header_timeout;
-    nl.max_msg = cfg->limits.max_msg;
-    if (rt->trace)
+    for (unsigned k = 0; k < pr->nw && rc == APP_EX_OK; k++) {
+        int err = worker_alloc(&pr->w[k], k, pr->nw, pr->cfg, &pr->sh);
+        if (err) {
+            sv_log(SV_LOG_ERR, MOD, "worker %u: %s", k, strerror(err));
+            return APP_EX_OSERR;
+        }
+        rc = worker_listen(pr->w[k], k ? pr->w[0] : NULL);
+    }
+    for (unsigned k = 0; k < pr->nw && rc == APP_EX_OK; k++)
+        rc = worker_start(pr->w[k]);
+    return rc;
+}
+
+/* The main thread's loop: signals, worker ends, the admin listener. @return an APP_EX_ status. */
+static int control_make(struct proc *pr, struct net_addr *admin_addr, bool *with_admin)
+{
+    const char *ml = pr->cfg->metrics.listen;
+
+    if (!(pr->base = event_base_new()) ||
+        (pr->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+        !(pr->done = event_new(pr->base, pr->done_fd, EV_READ | EV_PERSIST, on_done, pr)) ||
+        !(pr->sint = evsignal_new(pr->base, SIGINT, on_stop_signal, pr)) ||
+        !(pr->sterm = evsignal_new(pr->base, SIGTERM, on_stop_signal, pr)) ||
+        !(pr->shup = evsignal_new(pr->base, SIGHUP, on_hup, pr)) ||
+        !(pr->sweep = event_new(pr->base, -1, EV_PERSIST, on_sweep, pr)) ||
+        event_add(pr->sweep, &(struct timeval){SWEEP_MS / 1000, 0}) || event_add(pr->done, NULL) ||
+        event_add(pr->sint, NULL) || event_add(pr->sterm, NULL) || event_add(pr->shup, NULL))
+        return APP_EX_OSERR;
+    *with_admin = false;
+    if (*ml) {
+        int err = app_admin_alloc(&pr->admin, pr->base, ml, collect, pr, admin_addr);
+        if (err) {
+            sv_log(SV_LOG_ERR, MOD, "cannot serve metrics on %s: %s", ml, strerror(err));
+            return APP_EX_UNAVAILABLE;
+        }
+        *with_admin = true;
+    }
+    return APP_EX_OK;
+}
+
+/* Start the worker threads with every signal blocked: signals belong to the main thread. */
+static int workers_run(struct proc *pr)
+{
+    sigset_t all, old;
+    int err = 0;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (unsigned k = 0; k < pr->nw && !err; k++)
+        err = worker_run(pr->w[k], worker_done, pr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        sv_log(SV_LOG_ERR, MOD, "cannot start a worker thread: %s", strerror(err));
+        for (unsigned k = 0; k < pr->nw; k++)
+            worker_post(pr->w[k], WORKER_STOP, NULL, NULL);
+    }
+    return err ? APP_EX_OSERR : APP_EX_OK;
+}
+
+static void proc_free(struct proc *pr)
+{
+    for (unsigned k = 0; pr->w && k < pr->nw; k++)
+        if (pr->w[k])
+            worker_join(pr->w[k]);
+    app_admin_free(pr->admin);
+    for (unsigned k = 0; pr->w && k < pr->nw; k++)
+        worker_free(pr->w[k]);
+    free(pr->w);
+    free(pr->ctr_nodes);
+    free(pr->wn);
+    if (pr->done)
+        event_free(pr->done);
+    if (pr->sint)
+        event_free(pr->sint);
+    if (pr->sterm)
+        event_free(pr->sterm);
+    if (pr->shup)
+        event_free(pr->shup);
+    if (pr->sweep)
+        event_free(pr->sweep);
+    privdlg_store_free(pr->sh.dialogs);
+    li_sink_close(pr->sh.li);
+    for (size_t i = 0; i < pr->ntargets; i++)
+        li_targets_free(pr->targets[i]);
+    free(pr->targets);
+    if (pr->done_fd >= 0)
+        close(pr->done_fd);
+    if (pr->base)
+        event_base_free(pr->base);
+    for (size_t i = 1; i < pr->ncfgs; i++) { /* cfgs[0] is the caller's */
+        app_config_free(pr->cfgs[i]);
+        free(pr->cfgs[i]);
+    }
+    free(pr->cfgs);
+}
+
+int app_nodes_run(struct app_config *cfg, const struct app_run_opts *opts)
+{
+    struct proc pr;
+    struct net_addr admin_addr;
+    bool with_admin = false;
+    int rc;
+
+    memset(&pr, 0, sizeof(pr));
+    pr.opts = opts;
+    pr.done_fd = -1;
+    atomic_init(&pr.ndone, 0u);
+    if (opts->force_trace)
+        cfg->log.trace = true;
+    if (!(pr.cfgs = malloc(sizeof(*pr.cfgs))))
+        return APP_EX_OSERR;
+    pr.cfgs[pr.ncfgs++] = cfg;
+    pr.cfg = cfg;
+    pr.nw = workers_of(cfg);
+    if (cfg->log.trace)
         sv_log(SV_LOG_WARN, MOD, "log.trace is on: whole messages, identities included, go to "
                                  "the log");
-    if (cfg->workers != 1)
-        sv_log(SV_LOG_NOTICE, MOD,
-               "workers %u: sharding across workers comes in a later release; running 1",
-               cfg->workers);
-    if (*cfg->metrics.listen)
-        sv_log(SV_LOG_NOTICE, MOD, "metrics.listen %s: metrics are not served yet",
-               cfg->metrics.listen);
-
-    rt->nnodes = cfg->nnodes;
-    rt->nodes = calloc(rt->nnodes, sizeof(*rt->nodes));
-    rt->base = event_base_new();
-    if (!rt->nodes || !rt->base || sv_wheel_alloc(&rt->wheel, sv_now_ms()) ||
-        !(rt->tick = evtimer_new(rt->base, on_tick, rt)) ||
-        net_alloc(&rt->net, rt->base, &nl, frame, on_recv, NULL, rt)) {
-        rc = APP_EX_OSERR;
-        goto out;
-    }
-    for (size_t i = 0; i < rt->nnodes; i++) {
-        rt->nodes[i].rt = rt;
-        rt->nodes[i].conf = &cfg->nodes[i];
-    }
-    for (size_t i = 0; i < rt->nnodes && rc == APP_EX_OK; i++)
-        rc = node_listen(rt, i);
-    for (size_t i = 0; i < rt->nnodes && rc == APP_EX_OK; i++)
-        rc = node_start(rt, i, cfg);
-    if (rc != APP_EX_OK)
-        goto out;
-    rt->sint = evsignal_new(rt->base, SIGINT, on_signal, rt);
-    rt->sterm = evsignal_new(rt->base, SIGTERM, on_signal, rt);
-    if (!rt->sint || !rt->sterm || event_add(rt->sint, NULL) || event_add(rt->sterm, NULL)) {
-        rc = APP_EX_OSERR;
-        goto out;
-    }
-    announce(rt, show_node);
-    arm(rt);
-    event_base_dispatch(rt->base);
-    sv_log(SV_LOG_NOTICE, MOD, "stopped (%zu transaction%s still live)", live_txns(rt),
-           live_txns(rt) == 1 ? "" : "s");
-out:
-    if (rt->nodes) {
-        for (size_t i = 0; i < rt->nnodes; i++)
-            proxy_free(rt->nodes[i].px);
-    }
-    if (rt->net)
-        net_free(rt->net);
-    if (rt->nodes) {
-        for (size_t i = 0; i < rt->nnodes; i++) {
-            free(rt->nodes[i].lsn);
-            free(rt->nodes[i].routes);
+    rc = workers_make(&pr);
+    if (rc == APP_EX_OK)
+        rc = control_make(&pr, &admin_addr, &with_admin);
+    if (rc == APP_EX_OK) {
+        sv_log(SV_LOG_NOTICE, MOD, "%u worker%s, %zu node%s", pr.nw, pr.nw == 1 ? "" : "s",
+               cfg->nnodes, cfg->nnodes == 1 ? "" : "s");
+        announce(&pr, with_admin ? &admin_addr : NULL);
+        rc = workers_run(&pr);
+        if (rc == APP_EX_OK) {
+            event_base_dispatch(pr.base);
+            for (unsigned k = 0; k < pr.nw; k++)
+                worker_join(pr.w[k]);
+            log_totals(&pr);
         }
     }
-    free(rt->nodes);
-    if (rt->tick)
-        event_free(rt->tick);
-    if (rt->sint)
-        event_free(rt->sint);
-    if (rt->sterm)
-        event_free(rt->sterm);
-    if (rt->wheel)
-        sv_wheel_free(rt->wheel);
-    if (rt->base)
-        event_base_free(rt->base);
-    free(rt);
+    proc_free(&pr);
     return rc;
 }

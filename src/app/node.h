@@ -1,10 +1,10 @@
 /**
- * @file node.h  Private to the application layer: the node runtime behind `sipveil run`.
+ * @file node.h  Private to the application layer: the process behind `sipveil run`.
  *
- * One process, one worker: one event loop, one timing wheel, one transport instance with the
- * listeners of every node, and per node a stateful proxy (src/txn/proxy.c) with its own
- * transaction layer. A received message goes to the proxy of the node that owns the receiving
- * listener.
+ * One process runs every node of the configuration in `workers` threads (worker.c): each
+ * worker has its own event loop, timing wheel, transport instance and, per node, its own
+ * stateful proxy with its own transaction layer. The main thread keeps signals, reloads and
+ * the admin HTTP listener (node.c).
  */
 #ifndef SIPVEIL_APP_NODE_H
 #define SIPVEIL_APP_NODE_H
@@ -12,14 +12,22 @@
 #include <stdbool.h>
 #include "config.h"
 
+struct app_run_opts {
+    bool show_node;          /* readiness lines name the node ("ready udp ADDR node NAME");
+                                without it they are "ready udp ADDR", as `--listen` prints */
+    const char *config_path; /* what SIGHUP reloads; NULL: nothing to reload */
+    bool keep_log_level;     /* --log-level was given: a reload keeps it */
+    bool force_trace;        /* --trace was given: log.trace stays on across reloads */
+    bool force_syslog;       /* --syslog was given: the log stays on syslog across reloads */
+};
+
 /**
  * Run the nodes of @p cfg until SIGINT or SIGTERM.
- * @param cfg        a loaded, validated configuration (borrowed for the whole run)
- * @param show_node  readiness lines name the node ("ready udp ADDR node NAME"); without it
- *                   they are "ready udp ADDR", as `--listen` has always printed them
+ * @param cfg   a loaded, validated configuration (borrowed for the whole run; --trace may set
+ *              its log.trace)
  * @return an APP_EX_ status: 0 after a signal, 69 when a listener cannot be bound, 78 when a
  *         route cannot be used, 71 on a system error
  */
-int app_nodes_run(const struct app_config *cfg, bool show_node);
+int app_nodes_run(struct app_config *cfg, const struct app_run_opts *opts);
 
 #endif

@@ -1137,6 +1137,59 @@ bool sv_cfg_equal(const struct sv_cfg_item *t, const void *a, const void *b)
     return true;
 }
 
+/* The first key under @p t that differs between @p a and @p b although a reload may not
+ * change it; its path (under @p prefix) goes into @p path. */
+static bool fixed_diff(const struct sv_cfg_item *t, const void *a, const void *b,
+                       const char *prefix, char *path, size_t sz)
+{
+    for (const struct sv_cfg_item *it = t; it->name; it++) {
+        const void *fa = cfield(a, it->off), *fb = cfield(b, it->off);
+        const struct sv_cfg_item one[2] = {*it, SV_CFG_END};
+        char sub[300];
+
+        if (it->flags & SV_CFG_RELOAD)
+            continue;
+        snprintf(sub, sizeof(sub), "%.255s%s%.40s", prefix, *prefix ? "." : "", it->name);
+        if (it->type == SV_CFGT_STRUCT) {
+            if (fixed_diff(it->sub, fa, fb, sub, path, sz))
+                return true;
+        } else if (it->type == SV_CFGT_LIST) {
+            size_t na = *(const size_t *)cfield(a, it->count_off);
+            size_t nb = *(const size_t *)cfield(b, it->count_off);
+            const char *xa = *(char *const *)fa, *xb = *(char *const *)fb;
+            if (na != nb) {
+                snprintf(path, sz, "%s", sub);
+                return true;
+            }
+            for (size_t i = 0; i < na; i++) {
+                char el[300];
+                snprintf(el, sizeof(el), "%.255s[%zu]", sub, i);
+                if (fixed_diff(it->sub, xa + i * it->elem_size, xb + i * it->elem_size, el, path,
+                               sz))
+                    return true;
+            }
+        } else if (!sv_cfg_equal(one, a, b)) {
+            snprintf(path, sz, "%s", sub);
+            return true;
+        }
+    }
+    return false;
+}
+
+/**
+ * Whether @p b changes a key of @p a that has no SV_CFG_RELOAD flag (a list without the flag
+ * must keep its length; its elements are compared key by key).
+ * @param path  out: the first such key, e.g. "nodes[0].listeners[1].address"
+ * @return true when a restart is needed for @p b
+ */
+bool sv_cfg_fixed_diff(const struct sv_cfg_item *t, const void *a, const void *b, char *path,
+                       size_t sz)
+{
+    if (sz)
+        *path = '\0';
+    return fixed_diff(t, a, b, "", path, sz);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Printing                                                                                   */
 

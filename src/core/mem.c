@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <sipveil/core.h>
 
-static long fail_after = -1;
-static unsigned long nallocs;
+/* Per thread: a test injects faults into its own thread, and workers never share a counter. */
+static _Thread_local long fail_after = -1;
+static _Thread_local unsigned long nallocs;
 
 void sv_mem_fail_after(long n)
 {

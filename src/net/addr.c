@@ -212,7 +212,8 @@ void net__addr_set(struct net_addr *a, const struct sockaddr *sa, socklen_t len)
     a->len = len;
 }
 
-int net__sock_bind(int *fdp, int type, const struct net_addr *addr, struct net_addr *bound)
+int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reuseport,
+                   struct net_addr *bound)
 {
     int fam = addr->ss.ss_family, one = 1, err;
     struct sockaddr_storage ss;
@@ -232,6 +233,10 @@ int net__sock_bind(int *fdp, int type, const struct net_addr *addr, struct net_a
        share the port. */
     if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
         goto fail;
+    /* Workers: every worker binds the same address; the kernel hashes a UDP 4-tuple (and so a
+       peer's retransmissions and CANCELs) to one socket, and spreads new connections. */
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+        goto fail;
     if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len))
         goto fail;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl))
@@ -243,5 +248,18 @@ int net__sock_bind(int *fdp, int type, const struct net_addr *addr, struct net_a
 fail:
     err = errno;
     close(fd);
+    return err;
+}
+
+int net_addr_probe(enum net_tp tp, const struct net_addr *addr)
+{
+    struct net_addr bound;
+    int fd, err;
+
+    if (!addr || net_addr_port(addr) == 0)
+        return 0;
+    err = net__sock_bind(&fd, tp == NET_UDP ? SOCK_DGRAM : SOCK_STREAM, addr, false, &bound);
+    if (!err)
+        close(fd);
     return err;
 }

@@ -82,7 +82,7 @@ static void log_conn(const struct net_conn *c, const char *what, int err)
 {
     char a[64];
 
-    if (SV_LOG_DEBUG <= sv_log_threshold) {
+    if (sv_log_enabled(SV_LOG_DEBUG)) {
         sv_log_write(SV_LOG_DEBUG, MODULE, "%s %s %s%s%s", net_tp_name(c->flow.tp),
                      net_addr_str(&c->flow.peer, a, sizeof(a)), what, err ? ": " : "",
                      err ? strerror(err) : "");
@@ -273,7 +273,7 @@ static bool conn_message(struct net_conn *c, struct evbuffer *in)
             net->stats.dropped_malformed++;
             err = EBADMSG;
         }
-        if (SV_LOG_DEBUG <= sv_log_threshold)
+        if (sv_log_enabled(SV_LOG_DEBUG))
             log_conn(c, reason ? reason : "malformed framing", 0);
         net__conn_close(c, err, true);
         return false;
@@ -335,7 +335,7 @@ static int conn_error(struct net_conn *c)
                 (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED ||
                  ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE))
                 cert = true;
-            if (SV_LOG_DEBUG <= sv_log_threshold) {
+            if (sv_log_enabled(SV_LOG_DEBUG)) {
                 ERR_error_string_n(e, buf, sizeof(buf));
                 sv_log_write(SV_LOG_DEBUG, MODULE, "tls: %s", buf);
             }
@@ -616,7 +616,7 @@ int net__stream_listen(struct net_lsn *l, const struct net_addr *addr)
 {
     int fd, err;
 
-    err = net__sock_bind(&fd, SOCK_STREAM, addr, &l->local);
+    err = net__sock_bind(&fd, SOCK_STREAM, addr, l->net->lim.reuseport, &l->local);
     if (err)
         return err;
     l->pause_ev = evtimer_new(l->net->base, accept_resume, l);

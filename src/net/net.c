@@ -245,6 +245,29 @@ static void ignore_sigpipe(void)
 }
 
 /**
+ * Change the limits of a running instance (a reload); 0 fields take their defaults, and
+ * reuseport keeps the value the instance was made with. Connections already open keep
+ * running and meet the new bounds from their next event.
+ */
+void net_limits_set(struct net *net, const struct net_limits *lim)
+{
+    bool reuseport = net->lim.reuseport;
+
+    net->lim = lim ? *lim : net_limits_default;
+    net->lim.reuseport = reuseport;
+    if (!net->lim.max_conns)
+        net->lim.max_conns = net_limits_default.max_conns;
+    if (!net->lim.max_conns_per_ip)
+        net->lim.max_conns_per_ip = net_limits_default.max_conns_per_ip;
+    if (!net->lim.idle_timeout_ms)
+        net->lim.idle_timeout_ms = net_limits_default.idle_timeout_ms;
+    if (!net->lim.header_timeout_ms)
+        net->lim.header_timeout_ms = net_limits_default.header_timeout_ms;
+    if (!net->lim.max_msg)
+        net->lim.max_msg = net_limits_default.max_msg;
+}
+
+/**
  * A transport instance on @p base. Each field of @p lim left 0 takes its default. SIGPIPE is
  * ignored from now on if it was at its default disposition.
  * @param netp    out: the instance, set only on success
@@ -268,17 +291,8 @@ int net_alloc(struct net **netp, struct event_base *base, const struct net_limit
     if (!net)
         return ENOMEM;
     net->base = base;
-    net->lim = lim ? *lim : net_limits_default;
-    if (!net->lim.max_conns)
-        net->lim.max_conns = net_limits_default.max_conns;
-    if (!net->lim.max_conns_per_ip)
-        net->lim.max_conns_per_ip = net_limits_default.max_conns_per_ip;
-    if (!net->lim.idle_timeout_ms)
-        net->lim.idle_timeout_ms = net_limits_default.idle_timeout_ms;
-    if (!net->lim.header_timeout_ms)
-        net->lim.header_timeout_ms = net_limits_default.header_timeout_ms;
-    if (!net->lim.max_msg)
-        net->lim.max_msg = net_limits_default.max_msg;
+    net->lim.reuseport = lim && lim->reuseport;
+    net_limits_set(net, lim);
     net->frame = frame;
     net->recvh = recvh;
     net->closeh = closeh;
@@ -375,6 +389,15 @@ fail:
     SSL_CTX_free(l->ctx);
     sv_free(l);
     return -err;
+}
+
+void net_accept_stop(struct net *net)
+{
+    if (!net || net->closed)
+        return;
+    for (unsigned i = 0; i < net->nlsn; i++)
+        if (net->lsn[i]->tp != NET_UDP)
+            net__stream_close(net->lsn[i]);
 }
 
 /* The UDP listener to send from: the flow's, else the first of the destination's family. */

@@ -24,7 +24,7 @@ void net__tls_log_errors(enum sv_log_level lvl, const char *what)
     char buf[256];
 
     while ((e = ERR_get_error()) != 0) {
-        if (lvl <= sv_log_threshold) {
+        if (sv_log_enabled(lvl)) {
             ERR_error_string_n(e, buf, sizeof(buf));
             sv_log_write(lvl, MODULE, "tls: %s: %s", what, buf);
         }

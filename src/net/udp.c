@@ -131,7 +131,7 @@ int net__udp_listen(struct net_lsn *l, const struct net_addr *addr)
 
     if (err)
         return err;
-    err = net__sock_bind(&l->fd, SOCK_DGRAM, addr, &l->local);
+    err = net__sock_bind(&l->fd, SOCK_DGRAM, addr, l->net->lim.reuseport, &l->local);
     if (err)
         return err;
     l->ev = event_new(l->net->base, l->fd, EV_READ | EV_PERSIST, udp_readable, l);

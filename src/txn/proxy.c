@@ -53,6 +53,12 @@ uint32_t proxy__cid_hash(const struct sip_msg *m)
     return (uint32_t)(fnv64(0xcbf29ce484222325ull, m->callid) >> 16);
 }
 
+/** The Call-ID hash that log lines carry instead of the Call-ID (which may hold a host name). */
+uint32_t proxy_callid_hash(const struct sip_msg *m)
+{
+    return proxy__cid_hash(m);
+}
+
 unsigned proxy__cls(uint16_t code)
 {
     return code >= 100 && code < 700 ? code / 100u : 0;
@@ -104,15 +110,22 @@ static bool addr_is_any(const struct net_addr *a)
     return false;
 }
 
-/* Whether @p a is one of our listeners' addresses (a wildcard listener matches its port). */
+/* Whether @p a is the listener address @p l (a wildcard address matches its port). */
+static bool addr_matches(const struct net_addr *l, const struct net_addr *a)
+{
+    if (net_addr_eq(l, a))
+        return true;
+    return addr_is_any(l) && l->ss.ss_family == a->ss.ss_family &&
+           net_addr_port(l) == net_addr_port(a);
+}
+
+/* Whether @p a is one of our listeners' addresses, or the Via address of one (a worker's). */
 static bool addr_is_us(const struct proxy *p, const struct net_addr *a)
 {
     for (size_t i = 0; i < p->nlsn; i++) {
-        const struct net_addr *l = &p->lsn[i].addr;
-        if (net_addr_eq(l, a))
+        if (addr_matches(&p->lsn[i].addr, a))
             return true;
-        if (addr_is_any(l) && l->ss.ss_family == a->ss.ss_family &&
-            net_addr_port(l) == net_addr_port(a))
+        if (p->lsn[i].via.len && addr_matches(&p->lsn[i].via, a))
             return true;
     }
     return false;
@@ -268,6 +281,23 @@ static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
     return fnv64(h, topvia);
 }
 
+/*
+ * The branch hash of a forwarded request: req_hash over the parts of the received top Via
+ * that no later hop changes (transport, sent-by, branch). Its received and rport parameters
+ * are left out: we write them ourselves (edit_received), and a request that comes back must
+ * hash as it did when it left.
+ */
+static uint64_t req_hash_via(const struct sip_msg *m, const struct sip_via *v)
+{
+    char port[8];
+
+    snprintf(port, sizeof(port), "%u", v->has_port ? (unsigned)v->port : 0u);
+    uint64_t h =
+        fnv64(fnv64(fnv64(0x84222325cbf29ce4ull, v->transport), v->host), sv_slice_cstr(port));
+    h = fnv64(h, v->branch);
+    return req_hash(m, sv_slice_make((const char *)&h, sizeof(h)));
+}
+
 bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v)
 {
     struct net_addr a;
@@ -294,7 +324,7 @@ static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
         while (sip_via_next(&cur, &v) == 0) {
             if (have_prev && prev_ours) {
                 char hex[17];
-                snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)req_hash(m, v.raw));
+                snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)req_hash_via(m, &v));
                 if (prev.branch.l >= sizeof(BRANCH_PREFIX) - 1 + 16 &&
                     memcmp(prev.branch.p + sizeof(BRANCH_PREFIX) - 1, hex, 16) == 0)
                     return true;
@@ -445,12 +475,12 @@ static int edit_max_forwards(const struct sip_msg *m, struct sip_edits *ed)
     return sip_edit_hdr_set(ed, h, sv_slice_make(v, (size_t)k));
 }
 
-/* "host:port" of a listener into the arena. */
+/* "host:port" of a listener's Via address (its own unless it names another) into the arena. */
 static struct sv_slice hostport(struct sv_arena *a, const struct proxy_listener *l)
 {
     char buf[80];
 
-    net_addr_str(&l->addr, buf, sizeof(buf));
+    net_addr_str(l->via.len ? &l->via : &l->addr, buf, sizeof(buf));
     return sv_arena_dup(a, sv_slice_cstr(buf));
 }
 
@@ -494,6 +524,61 @@ static int edit_via(struct sip_edits *ed, const struct proxy_listener *l, enum n
     return sip_edit_via_push(ed, net_tp_name(tp), hp, bs);
 }
 
+/*
+ * RFC 3261 §18.2.1 and RFC 3581 §4: the server transport writes received=<source IP> into the
+ * top Via of a request whose sent-by host is not that address, and, when the Via carries an
+ * empty rport, rport=<source port> together with received (RFC 3581 §4 asks for received then
+ * even when the host is the same). This stack never rewrites a received message, so the
+ * parameters are written as edits of the copy that is forwarded: the next hops see them on
+ * what is now the second Via, and our stateless 2xx (proxy__stray_2xx) read them from there.
+ * A received value the sender put there itself is replaced; an rport that already has a value
+ * is left alone.
+ */
+static int edit_received(struct sip_edits *ed, const struct sip_msg *m, const struct net_flow *fl)
+{
+    const struct sip_via *v = &m->via;
+    struct net_addr sent_by;
+    char ip[INET6_ADDRSTRLEN + 12], port[8];
+    const void *src;
+    bool rport = v->rport && !v->rport_val, recv;
+    int fam, err;
+
+    if (!fl || !v->raw.p)
+        return 0;
+    fam = fl->peer.ss.ss_family;
+    if (fam == AF_INET)
+        src = &((const struct sockaddr_in *)&fl->peer.ss)->sin_addr;
+    else if (fam == AF_INET6)
+        src = &((const struct sockaddr_in6 *)&fl->peer.ss)->sin6_addr;
+    else
+        return 0;
+    recv = rport || !proxy__host_addr(v->host, net_addr_port(&fl->peer), &sent_by) ||
+           !net_addr_eq(&sent_by, &fl->peer);
+    if (rport) {
+        struct sv_slice cur = v->params;
+        struct sip_param prm;
+        while (sip_param_next(&cur, &prm) == 0) {
+            if (!sv_slice_caseeq_cstr(prm.name, "rport"))
+                continue;
+            int k = snprintf(port, sizeof(port), "=%u", (unsigned)net_addr_port(&fl->peer));
+            err = sip_edit_range(ed, sv_slice_make(prm.name.p + prm.name.l, 0),
+                                 sv_slice_make(port, (size_t)k));
+            if (err)
+                return err;
+            break;
+        }
+    }
+    if (!recv)
+        return 0;
+    /* received = IPv4address / IPv6address: no brackets (RFC 3261 §25.1, RFC 5118 §4.5) */
+    memcpy(ip, ";received=", 10);
+    if (!inet_ntop(fam, src, ip + 10, sizeof(ip) - 10))
+        return 0;
+    if (v->received.p)
+        return sip_edit_range(ed, v->received, sv_slice_cstr(ip + 10));
+    return sip_edit_range(ed, sv_slice_make(v->raw.p + v->raw.l, 0), sv_slice_cstr(ip));
+}
+
 /* Delete the top Via (ours) of a response: its line, or its element when others share it. */
 int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
 {
@@ -514,6 +599,23 @@ int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
 /* ---------------------------------------------------------------------------------------- */
 /* Forwarding                                                                                 */
 
+/* The hop of a message that came on @p in (NULL: unknown) and goes to @p out. */
+void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in, const struct proxy_target *out)
+{
+    memset(hop, 0, sizeof(*hop));
+    hop->in_listener = -1;
+    if (in) {
+        hop->in_tp = in->tp;
+        hop->in_addr = in->peer;
+        hop->in_listener = in->listener;
+        hop->in_conn = in->conn;
+    }
+    if (out) {
+        hop->out_tp = out->tp;
+        hop->out_addr = out->dst;
+    }
+}
+
 static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
                           const struct sip_msg *req, const struct plan *pl)
 {
@@ -528,19 +630,27 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
 
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, req, &a);
-    if (p->hooks.request && p->hooks.request(p->hooks.arg, req, &br->tgt, &ed, &code, &reason)) {
-        if (code < 300 || code > 699)
-            code = 500;
-        proxy__branch_local(br, code, reason ? reason : "Refused");
-        err = 0;
-        goto out;
+    if (p->hooks.request) {
+        struct proxy_hop hop;
+        proxy__hop_init(&hop, pc->st ? txn_flow(pc->st) : NULL, &br->tgt);
+        int refused = p->hooks.request(p->hooks.arg, req, &hop, &ed, &code, &reason);
+        br->cookie = hop.cookie;
+        if (refused) {
+            if (code < 300 || code > 699)
+                code = 500;
+            proxy__branch_local(br, code, reason ? reason : "Refused");
+            err = 0;
+            goto out;
+        }
     }
     const struct proxy_listener *lo = lsn_for(p, br->tgt.tp, br->tgt.dst.ss.ss_family);
     snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llx.%u",
-             (unsigned long long)req_hash(req, req->via.raw), idx);
+             (unsigned long long)req_hash_via(req, &req->via), idx);
     err = plan_apply(pl, &ed);
     if (!err)
         err = edit_max_forwards(req, &ed);
+    if (!err)
+        err = edit_received(&ed, req, pc->st ? txn_flow(pc->st) : NULL);
     if (!err)
         err = edit_via(&ed, lo, br->tgt.tp, branch);
     if (!err && p->rr && creates_dialog(req->mid)) {
@@ -572,7 +682,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
     }
     sv_ref(pc); /* the branch's reference, dropped when its transaction terminates */
     p->stats.forwarded++;
-    if (sv_log_threshold >= SV_LOG_DEBUG) {
+    if (sv_log_enabled(SV_LOG_DEBUG)) {
         char where[80];
         sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s cid %08x branch %s -> %s %s", p->name,
                SV_FMT(req->method), pc->cidh, branch, net_tp_name(br->tgt.tp),
@@ -605,7 +715,7 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     req = txn_request_msg(st);
     if (plan_build(p, req, &pl))
         return EBADMSG;
-    if (!(pc = sv_zalloc(sizeof(*pc), proxy__pctx_dtor)))
+    if (!(pc = sv_zalloc(sizeof(*pc) + n * sizeof(pc->br[0]), proxy__pctx_dtor)))
         return ENOMEM;
     pc->p = p;
     pc->st = st;
@@ -648,6 +758,11 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
     if (txn_stats_get(p->l)->live > p->max_txns) {
         p->stats.overload_503++;
         proxy__answer(p, st, 503, "Service Unavailable (overload)", "Retry-After: 5\r\n");
+        return;
+    }
+    if (p->draining) {
+        p->stats.overload_503++;
+        proxy__answer(p, st, 503, "Service Unavailable (shutting down)", "Retry-After: 5\r\n");
         return;
     }
     if (sip_msg_check(req, &opts, &sst)) {
@@ -693,7 +808,7 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
 
 /* Stateless: an ACK for a 2xx (§16.7 step 10 / RFC 6026), routed like any request, with a
  * branch derived from the ACK's own so that its retransmissions get the same one. */
-static void stray_ack(struct proxy *p, const struct sip_msg *m)
+static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow)
 {
     char blk[4096], branch[48], *out, *heap = NULL;
     struct sv_arena a;
@@ -716,12 +831,18 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m)
     if (!err)
         err = edit_max_forwards(m, &ed);
     if (!err)
+        err = edit_received(&ed, m, flow);
+    if (!err)
         err = edit_via(&ed, lo, t.tp, branch);
     if (!err && p->hooks.request) {
         uint16_t code;
         const char *reason;
-        if (p->hooks.request(p->hooks.arg, m, &t, &ed, &code, &reason))
+        struct proxy_hop hop;
+        proxy__hop_init(&hop, flow, &t);
+        if (p->hooks.request(p->hooks.arg, m, &hop, &ed, &code, &reason)) {
+            p->stats.hook_drops++;
             err = EPERM; /* an ACK gets no answer: refused means dropped */
+        }
     }
     if (!err && !(err = proxy__print_msg(p, m, &ed, &out, &n, &heap))) {
         if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
@@ -737,13 +858,12 @@ static void tu_stray(const struct sip_msg *msg, const struct net_flow *flow, voi
 {
     struct proxy *p = arg;
 
-    (void)flow;
     if (msg->req && msg->mid == SIP_METHOD_ACK) {
         p->stats.req_in[SIP_METHOD_ACK]++;
-        stray_ack(p, msg);
+        stray_ack(p, msg, flow);
     } else if (!msg->req && msg->scode >= 200 && msg->scode < 300) {
         p->stats.resp_in[2]++;
-        proxy__stray_2xx(p, msg);
+        proxy__stray_2xx(p, msg, flow);
     }
 }
 
@@ -799,6 +919,7 @@ int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_time
         memcpy(p->routes, conf->routes, p->nroutes * sizeof(*p->routes));
     if ((err = txn_layer_alloc(&p->l, wheel, &p->tm, send, send_ctx, &proxy_tu, p)))
         goto fail;
+    txn_layer_send_flow_set(p->l, conf->send_flow);
     *pp = p;
     return 0;
 fail:
@@ -806,6 +927,53 @@ fail:
     sv_free(p->lsn);
     sv_free(p->routes);
     sv_free(p);
+    return err;
+}
+
+/**
+ * A reload: take the routes, Record-Route choice, timer C, transaction bound and message cap
+ * of @p conf; its name, domain and listeners are ignored (they need a restart). Transactions
+ * in progress keep the targets they have.
+ * @return 0, EINVAL or ENOMEM (then nothing changed)
+ */
+int proxy_conf_update(struct proxy *p, const struct proxy_conf *conf)
+{
+    struct proxy_route *routes = NULL;
+    size_t outsz;
+    char *out = NULL;
+
+    if (!p || !conf || (conf->nroutes && !conf->routes))
+        return EINVAL;
+    outsz = (conf->max_msg ? conf->max_msg : 65536) + 4096;
+    if (conf->nroutes && !(routes = sv_calloc(conf->nroutes, sizeof(*routes))))
+        return ENOMEM;
+    if (outsz != p->outsz && !(out = sv_malloc(outsz))) {
+        sv_free(routes);
+        return ENOMEM;
+    }
+    if (conf->nroutes)
+        memcpy(routes, conf->routes, conf->nroutes * sizeof(*routes));
+    sv_free(p->routes);
+    p->routes = routes;
+    p->nroutes = conf->nroutes;
+    if (out) {
+        sv_free(p->out);
+        p->out = out;
+        p->outsz = outsz;
+    }
+    p->rr = conf->record_route;
+    p->timer_c_ms = conf->timer_c_ms ? conf->timer_c_ms : TIMER_C_DEFAULT_MS;
+    p->max_txns = conf->max_txns ? conf->max_txns : MAX_TXNS_DEFAULT;
+    return 0;
+}
+
+/** A reload: new T1, T2, T4 for what starts from now on. @return 0 or EINVAL (unchanged). */
+int proxy_timers_set(struct proxy *p, const struct txn_timers *tm)
+{
+    int err = txn_layer_timers_set(p->l, tm);
+
+    if (!err)
+        p->tm = *tm;
     return err;
 }
 
@@ -846,6 +1014,27 @@ void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h)
 void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flow *flow)
 {
     txn_layer_recv(p->l, msg, flow);
+}
+
+/**
+ * Stop taking new work: from now on a new request gets 503 with Retry-After, while
+ * transactions in progress, their retransmissions, CANCELs and ACKs carry on (SIGTERM).
+ */
+void proxy_drain(struct proxy *p)
+{
+    p->draining = true;
+}
+
+/**
+ * A connection of the node's transport closed: fail the branches waiting on it.
+ * @param p     the proxy
+ * @param conn  the connection (compared only)
+ * @param err   why; 0 for an orderly close, which changes nothing
+ */
+void proxy_conn_closed(struct proxy *p, const struct net_conn *conn, int err)
+{
+    if (p)
+        txn_layer_conn_closed(p->l, conn, err);
 }
 
 struct txn_layer *proxy_txn_layer(const struct proxy *p)

@@ -31,6 +31,7 @@ struct proxy {
     size_t nroutes;
     bool rr;
     uint32_t timer_c_ms, max_txns;
+    bool draining; /* proxy_drain(): new requests get 503 */
     struct proxy_hooks hooks;
     struct proxy_stats stats;
     char *out; /* scratch for serializing, outsz octets; owned */
@@ -49,7 +50,9 @@ struct branch {
     bool prov;          /* a provisional response arrived */
     bool cancel_wanted; /* cancel once a provisional arrives (§9.1) */
     bool cancel_sent;
-    struct sv_timer tm; /* timer C; after a CANCEL, the 64*T1 wait for a final response */
+    struct sv_timer tm;          /* timer C; after a CANCEL, the 64*T1 wait for a final response */
+    uint32_t auth_off, auth_len; /* this branch's 401/407 challenge lines in pc->auth */
+    uint32_t cookie;             /* the request hook's, handed to the response hook */
 };
 
 /** The response context of one forwarded server transaction (§16.7). */
@@ -60,11 +63,14 @@ struct pctx {
     uint32_t cidh;              /* Call-ID hash, for logs */
     bool invite, cancelled, final_sent;
     unsigned nbr;
-    struct branch br[PROXY_MAX_BRANCHES];
     char *best; /* the best final so far, ready to send upstream; owned */
     size_t best_len;
+    int best_br; /* the branch it came from; -1: a local one */
+    char *auth;  /* WWW-/Proxy-Authenticate lines of every 401/407 so far (§16.7 step 7); owned */
+    size_t auth_len;
     uint16_t best_code; /* as received, for the ranking */
     uint16_t best_send; /* as sent (503 becomes 500, §16.7 step 6) */
+    struct branch br[]; /* nbr of them, allocated with the context (one in the common case) */
 };
 
 /* ---- proxy.c ---- */
@@ -75,6 +81,9 @@ unsigned proxy__cls(uint16_t code);
 uint32_t proxy__cid_hash(const struct sip_msg *m);
 /** A numeric host ("192.0.2.1", "[2001:db8::1]") and port into @p a. */
 bool proxy__host_addr(struct sv_slice host, uint16_t port, struct net_addr *a);
+/** The hop of a message that came on @p in (NULL: unknown) and goes to @p out (may be NULL). */
+void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in,
+                     const struct proxy_target *out);
 /** Whether a Via names one of our listeners. */
 bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v);
 /** Count a response sent upstream (and a rejection by code). */
@@ -95,7 +104,7 @@ void proxy__pctx_dtor(void *arg);
 /** A branch ends without a response from downstream: a local final. */
 void proxy__branch_local(struct branch *br, uint16_t code, const char *reason);
 /** Stateless: a 2xx whose client transaction has gone. */
-void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m);
+void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow);
 /* transaction-user callbacks for client transactions and CANCEL (struct txn_tu) */
 void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner);
 void proxy__tu_failed(struct txn *ct, int err, void *owner);

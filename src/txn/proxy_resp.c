@@ -23,6 +23,7 @@ void proxy__pctx_dtor(void *arg)
     for (unsigned i = 0; i < pc->nbr; i++)
         sv_timer_cancel(&pc->br[i].tm);
     sv_free(pc->best);
+    sv_free(pc->auth);
     if (pc->pprev) {
         *pc->pprev = pc->next;
         if (pc->next)
@@ -36,8 +37,10 @@ static unsigned rank(uint16_t code)
     return code >= 600 ? 1 : proxy__cls(code);
 }
 
-/* Keep @p buf as the best final response when it beats the current one. */
-static void keep_best(struct pctx *pc, uint16_t code, uint16_t send_code, const char *buf, size_t n)
+/* Keep @p buf as the best final response when it beats the current one; @p bri is the index
+ * of the branch it came from, -1 for a local one. */
+static void keep_best(struct pctx *pc, int bri, uint16_t code, uint16_t send_code, const char *buf,
+                      size_t n)
 {
     char *copy;
 
@@ -51,6 +54,72 @@ static void keep_best(struct pctx *pc, uint16_t code, uint16_t send_code, const 
     pc->best_len = n;
     pc->best_code = code;
     pc->best_send = send_code;
+    pc->best_br = bri;
+}
+
+/* The challenges of all 401 and 407 together stay under this; beyond it, later ones are left
+ * out (the UAC can still answer the ones it got). */
+#define AUTH_MAX 16384u
+
+static bool is_challenge(uint16_t code)
+{
+    return code == 401 || code == 407;
+}
+
+/* §16.7 step 7: keep the WWW-Authenticate and Proxy-Authenticate lines of a 401 or 407 from
+ * branch @p br, unmodified, for the best response if that is a challenge too. */
+static void keep_challenges(struct pctx *pc, struct branch *br, const struct sip_msg *resp)
+{
+    static const enum sip_hdr_id ids[] = {SIP_HDR_WWW_AUTHENTICATE, SIP_HDR_PROXY_AUTHENTICATE};
+    size_t need = 0;
+    char *p;
+
+    for (size_t i = 0; i < SV_ARRAY_SIZE(ids); i++)
+        for (const struct sip_hdr *h = sip_msg_hdr(resp, ids[i]); h; h = sip_msg_hdr_next(resp, h))
+            need += h->len;
+    if (!need || pc->auth_len + need > AUTH_MAX || !(p = sv_realloc(pc->auth, pc->auth_len + need)))
+        return;
+    pc->auth = p;
+    br->auth_off = (uint32_t)pc->auth_len;
+    br->auth_len = (uint32_t)need;
+    for (size_t i = 0; i < SV_ARRAY_SIZE(ids); i++)
+        for (const struct sip_hdr *h = sip_msg_hdr(resp, ids[i]); h;
+             h = sip_msg_hdr_next(resp, h)) {
+            memcpy(pc->auth + pc->auth_len, resp->raw.p + h->off, h->len);
+            pc->auth_len += h->len;
+        }
+}
+
+/* The best response with the other branches' challenges added at the end of its headers, in
+ * a heap buffer (its length in *@p n), or NULL when there is nothing to add or no memory. */
+static char *merge_challenges(const struct pctx *pc, size_t *n)
+{
+    const char *end = NULL;
+    size_t add = 0, at;
+    char *out, *q;
+
+    if (!is_challenge(pc->best_code) || !pc->auth_len)
+        return NULL;
+    for (unsigned i = 0; i < pc->nbr; i++)
+        if ((int)i != pc->best_br)
+            add += pc->br[i].auth_len;
+    for (size_t i = 0; !end && i + 3 < pc->best_len; i++)
+        if (memcmp(pc->best + i, "\r\n\r\n", 4) == 0)
+            end = pc->best + i + 2;
+    if (!add || !end || !(out = sv_malloc(pc->best_len + add)))
+        return NULL;
+    at = (size_t)(end - pc->best);
+    memcpy(out, pc->best, at);
+    q = out + at;
+    for (unsigned i = 0; i < pc->nbr; i++) {
+        if ((int)i == pc->best_br || !pc->br[i].auth_len)
+            continue;
+        memcpy(q, pc->auth + pc->br[i].auth_off, pc->br[i].auth_len);
+        q += pc->br[i].auth_len;
+    }
+    memcpy(q, pc->best + at, pc->best_len - at);
+    *n = pc->best_len + add;
+    return out;
 }
 
 /* Every branch has its final response: send the best upstream (§16.7 step 6). */
@@ -68,8 +137,11 @@ static void maybe_finish(struct pctx *pc)
         proxy__answer(p, pc->st, 500, "Server Internal Error", "");
         return;
     }
-    if (txn_respond(pc->st, pc->best_send, pc->best, pc->best_len) == 0)
+    size_t n = pc->best_len;
+    char *merged = merge_challenges(pc, &n);
+    if (txn_respond(pc->st, pc->best_send, merged ? merged : pc->best, n) == 0)
         proxy__count_out(p, pc->best_send);
+    sv_free(merged);
     sv_log(SV_LOG_DEBUG, MOD, "node %s: cid %08x final %u upstream", p->name, pc->cidh,
            pc->best_send);
 }
@@ -99,7 +171,7 @@ void proxy__branch_local(struct branch *br, uint16_t code, const char *reason)
         sip_tag_gen(tag, sizeof(tag));
         if (sip_resp_build(txn_request_msg(pc->st), code, reason, sv_slice_cstr(tag), SV_LIT(""),
                            p->out, p->outsz, &n) == 0)
-            keep_best(pc, code, code, p->out, n);
+            keep_best(pc, -1, code, code, p->out, n);
     }
     if (code >= 600)
         cancel_others(pc, br);
@@ -115,12 +187,15 @@ static void branch_send_cancel(struct branch *br)
     char small[2048], *buf = small;
     size_t n = 0;
     struct txn *cct;
-    int err;
+    /* a client transaction parses its request only now (NULL: no memory for it) */
+    const struct sip_msg *req = txn_request_msg(br->ct);
+    int err = ENOMEM;
 
     br->cancel_sent = true;
-    err = sip_cancel_build(txn_request_msg(br->ct), buf, sizeof(small), &n);
+    if (req)
+        err = sip_cancel_build(req, buf, sizeof(small), &n);
     if (err == ENOSPC && (buf = sv_malloc(n)))
-        err = sip_cancel_build(txn_request_msg(br->ct), buf, n, &n);
+        err = sip_cancel_build(req, buf, n, &n);
     if (!buf)
         err = ENOMEM;
     if (!err)
@@ -169,8 +244,9 @@ static void branch_tm_h(void *arg)
     sv_deref(pc);
 }
 
-/* Forward a response from downstream upstream on the server transaction. */
-static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
+/* Forward a response from downstream upstream on the server transaction, or, with @p keep
+ * (a final other than 2xx from branch @p br), keep it as the best if it is. */
+static void forward_resp(struct pctx *pc, struct branch *br, const struct sip_msg *resp, bool keep)
 {
     struct proxy *p = pc->p;
     char blk[2048], *out, *heap;
@@ -183,8 +259,23 @@ static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
     sip_edits_init(&ed, resp, &a);
     if (proxy__edit_pop_via(resp, &ed))
         goto out;
-    if (p->hooks.response)
-        p->hooks.response(p->hooks.arg, resp, &ed);
+    if (p->hooks.response) {
+        const struct net_flow *up = pc->st ? txn_flow(pc->st) : NULL;
+        struct proxy_hop hop;
+        struct proxy_target src = br->tgt;
+        proxy__hop_init(&hop, NULL, NULL);
+        hop.in_tp = src.tp;
+        hop.in_addr = src.dst;
+        if (up) {
+            hop.out_tp = up->tp;
+            hop.out_addr = up->peer;
+        }
+        hop.cookie = br->cookie;
+        if (p->hooks.response(p->hooks.arg, resp, &hop, &ed)) {
+            p->stats.hook_drops++;
+            goto out;
+        }
+    }
     if (keep && resp->scode == 503) { /* §16.7 step 6 */
         send_code = 500;
         if (sip_edit_start_set(&ed, SV_LIT("SIP/2.0 500 Server Internal Error")))
@@ -193,7 +284,9 @@ static void forward_resp(struct pctx *pc, const struct sip_msg *resp, bool keep)
     if (proxy__print_msg(p, resp, &ed, &out, &n, &heap))
         goto out;
     if (keep) {
-        keep_best(pc, resp->scode, send_code, out, n);
+        if (is_challenge(resp->scode))
+            keep_challenges(pc, br, resp);
+        keep_best(pc, (int)(br - pc->br), resp->scode, send_code, out, n);
     } else if (pc->st && txn_respond(pc->st, resp->scode, out, n) == 0) {
         proxy__count_out(p, resp->scode);
     }
@@ -226,7 +319,7 @@ void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
         if (pc->invite && !br->cancel_sent && !br->code) /* §16.8: (re)start timer C */
             sv_timer_start(p->wheel, &br->tm, p->timer_c_ms, branch_tm_h, br);
         if (code > 100 && !pc->final_sent)
-            forward_resp(pc, resp, false);
+            forward_resp(pc, br, resp, false);
     } else if (code < 300) {
         bool first = !br->code;
         if (first) {
@@ -235,7 +328,7 @@ void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
         }
         /* every 2xx to INVITE goes up (§16.7 step 5); for others, the first final only */
         if (pc->invite || !pc->final_sent) {
-            forward_resp(pc, resp, false);
+            forward_resp(pc, br, resp, false);
             pc->final_sent = true;
         }
         if (first)
@@ -243,7 +336,7 @@ void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
     } else if (!br->code) {
         br->code = code;
         sv_timer_cancel(&br->tm);
-        forward_resp(pc, resp, true);
+        forward_resp(pc, br, resp, true);
         if (code >= 600)
             cancel_others(pc, br);
         maybe_finish(pc);
@@ -309,7 +402,7 @@ void proxy__tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *ca
 
 /* Stateless: a 2xx whose client transaction has gone: pop our Via, send to the next (§18.2.2
  * with RFC 3581: its received and rport values when present, else its sent-by). */
-void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m)
+void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow)
 {
     const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
     char blk[2048], *out, *heap = NULL;
@@ -346,9 +439,11 @@ void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m)
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, m, &a);
     if (proxy__edit_pop_via(m, &ed) == 0) {
-        if (p->hooks.response)
-            p->hooks.response(p->hooks.arg, m, &ed);
-        if (!proxy__print_msg(p, m, &ed, &out, &n, &heap)) {
+        struct proxy_hop hop;
+        proxy__hop_init(&hop, flow, &t);
+        if (p->hooks.response && p->hooks.response(p->hooks.arg, m, &hop, &ed)) {
+            p->stats.hook_drops++;
+        } else if (!proxy__print_msg(p, m, &ed, &out, &n, &heap)) {
             if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
                 p->stats.send_errors++;
             else

@@ -11,29 +11,59 @@ static struct txn *cli_find(struct txn_layer *l, struct sv_slice branch, enum si
 {
     uint32_t h = txn__hash_branch(branch);
 
-    for (struct txn *t = txn__tab_first(&l->cli, h); t; t = t->hnext) {
-        if (t->hash == h && sv_slice_caseeq(t->req->via.branch, branch) &&
-            txn__method_eq(t->req->mid, t->req->method, mid, method))
+    for (struct txn *t = txn__tab_first(&l->cli, h); t; t = t->hl.next) {
+        if (t->hash == h && sv_slice_caseeq(t->branch, branch) &&
+            txn__method_eq(t->mid, t->method, mid, method))
             return t;
     }
     return NULL;
 }
 
+/* Remember the TCP/TLS connection the request left on (the reference of @p used passes to
+ * the transaction), and file the transaction under it for txn_layer_conn_closed. Any other
+ * flow (UDP; a later send, such as the ACK, once one is kept) is let go. */
+static void cli_keep_flow(struct txn *t, struct net_flow *used)
+{
+    if (!used->conn || t->has_flow) {
+        net_flow_release(used);
+        return;
+    }
+    t->flow = *used;
+    t->has_flow = true;
+    t->chash = txn__hash_conn(used->conn);
+    txn__tab_add(&t->l->conns, t);
+}
+
 static int cli_send(struct txn *t, const char *buf, size_t len)
 {
     struct txn_layer *l = t->l;
-    int err = l->send(l->send_ctx, t->tp, &t->dst, NULL, buf, len);
+    struct net_flow used;
+    int err;
 
+    if (l->send_flow) {
+        memset(&used, 0, sizeof(used));
+        err = l->send_flow(l->send_ctx, t->tp, &t->flow.peer, NULL, buf, len, &used);
+        if (err)
+            net_flow_release(&used); /* a send function that set it anyway */
+        else
+            cli_keep_flow(t, &used);
+    } else {
+        err = l->send(l->send_ctx, t->tp, &t->flow.peer, NULL, buf, len);
+    }
     if (err) {
         l->stats.transport_errors++;
-        sv_log(SV_LOG_INFO, TXN_MOD, "%.*s not sent: %s", SV_FMT(t->req->method), strerror(err));
+        sv_log(SV_LOG_INFO, TXN_MOD, "%.*s not sent: %s", SV_FMT(t->method), strerror(err));
     }
     return err;
 }
 
-/* The transaction failed (timer B or F, or a transport error): tell the TU, then terminate
- * (§17.1.1.2, §17.1.2.2, §17.1.4). */
-static void cli_fail(struct txn *t, int err)
+/**
+ * The transaction failed (timer B or F, or a transport error): tell the TU, then terminate
+ * (§17.1.1.2, §17.1.2.2, §17.1.4).
+ * @param t    a client transaction still in the layer
+ * @param err  ETIMEDOUT or the transport errno
+ */
+void txn__client_fail(struct txn *t, int err)
 {
     struct txn_layer *l = t->l;
 
@@ -65,8 +95,8 @@ static void cli_retx_h(void *arg)
     if (t->kind == TXN_CLIENT_INVITE && t->state != TXN_CALLING)
         return;
     l->stats.retransmitted++;
-    if ((err = cli_send(t, t->reqbuf, t->reqlen))) {
-        cli_fail(t, err);
+    if ((err = cli_send(t, t->raw.p, t->raw.l))) {
+        txn__client_fail(t, err);
         return;
     }
     if (t->kind == TXN_CLIENT_INVITE)
@@ -89,7 +119,7 @@ static void cli_to_h(void *arg)
     case TXN_TRYING:
     case TXN_PROCEEDING:
         t->l->stats.timeouts++;
-        cli_fail(t, ETIMEDOUT);
+        txn__client_fail(t, ETIMEDOUT);
         break;
     default:
         txn__terminate(t, true);
@@ -128,31 +158,33 @@ int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t l
                 const struct net_addr *dst, void *owner)
 {
     struct txn *t;
-    const struct sip_msg *r;
+    struct sip_via v = {0};
     int err;
 
     if (!ctp || !l || !buf || !len || !dst)
         return EINVAL;
-    if ((err = txn__alloc(&t, l, buf, len)))
+    if ((err = txn__alloc(&t, l, buf, len, false)))
         return err;
-    r = t->req;
+    v.branch = t->branch;
     /* An ACK is no transaction: the one for a 2xx is the TU's to send (§17.1.1.3, §13.2.2.4) */
-    if (!r->req || r->mid == SIP_METHOD_ACK || !sip_via_branch_is_rfc3261(&r->via)) {
+    if (t->mid == SIP_METHOD_ACK || !sip_via_branch_is_rfc3261(&v)) {
         sv_deref(t);
         return EINVAL;
     }
-    if (cli_find(l, r->via.branch, r->mid, r->method)) {
+    if (cli_find(l, t->branch, t->mid, t->method)) {
         sv_deref(t);
         return EEXIST;
     }
-    t->kind = r->mid == SIP_METHOD_INVITE ? TXN_CLIENT_INVITE : TXN_CLIENT_NONINVITE;
+    t->kind = t->mid == SIP_METHOD_INVITE ? TXN_CLIENT_INVITE : TXN_CLIENT_NONINVITE;
     t->state = t->kind == TXN_CLIENT_INVITE ? TXN_CALLING : TXN_TRYING;
     t->tp = tp;
     t->reliable = tp != NET_UDP;
-    t->dst = *dst;
+    t->flow.tp = tp;
+    t->flow.peer = *dst;
+    t->flow.listener = -1;
     t->owner = owner;
-    t->hash = txn__hash_branch(r->via.branch);
-    if ((err = cli_send(t, t->reqbuf, t->reqlen))) {
+    t->hash = txn__hash_branch(t->branch);
+    if ((err = cli_send(t, t->raw.p, t->raw.l))) {
         sv_deref(t);
         return err;
     }
@@ -186,24 +218,26 @@ static void tu_response(struct txn *t, const struct sip_msg *msg)
  * response and kept for the retransmissions of that response. */
 static void cli_ack(struct txn *t, const struct sip_msg *resp)
 {
+    const struct sip_msg *req;
     size_t n = 0;
     char *buf;
 
-    if (!t->ack) {
-        if (sip_ack_build(t->req, resp, NULL, 0, &n) != ENOSPC || !(buf = sv_malloc(n))) {
+    if (!t->resp) {
+        req = txn_request_msg(t);
+        if (!req || sip_ack_build(req, resp, NULL, 0, &n) != ENOSPC || !(buf = sv_malloc(n))) {
             sv_log(SV_LOG_WARN, TXN_MOD, "no ACK for %u", resp->scode);
             return;
         }
-        if (sip_ack_build(t->req, resp, buf, n, &n)) {
+        if (sip_ack_build(req, resp, buf, n, &n)) {
             sv_free(buf);
             return;
         }
-        t->ack = buf;
-        t->ack_len = n;
+        t->resp = buf;
+        t->resp_len = n;
     } else {
         t->l->stats.retransmitted++;
     }
-    cli_send(t, t->ack, t->ack_len); /* a lost ACK is recovered by the next retransmission */
+    cli_send(t, t->resp, t->resp_len); /* a lost ACK is recovered by the next retransmission */
 }
 
 /* Figure 5 of §17.1.1.2 as amended by RFC 6026 §8.4. */

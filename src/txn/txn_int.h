@@ -2,11 +2,13 @@
  * @file txn_int.h  Private to the transaction layer: the transaction and layer structs, the
  * hash tables, and the functions the server, client and layer files share.
  *
- * A transaction is one refcounted block: the struct, then the arena block its request is
- * parsed into, then its own copy of the request bytes. Every key it is matched by (branch,
- * sent-by, method, and for RFC 2543 peers Request-URI, tags, Call-ID, CSeq, top Via) is a
- * slice of that parsed copy, so a transaction owns everything it compares and the receive
- * buffer can go as soon as txn_layer_recv returns.
+ * A transaction is one refcounted block, allocated to size: the struct, its own copy of the
+ * request bytes and, for a server transaction, the parsed message with a header index of as
+ * many entries as the request has lines. Every key it is matched by (server: branch, sent-by,
+ * method, and for RFC 2543 peers Request-URI, tags, Call-ID, CSeq, top Via; client: branch
+ * and method) is a slice of that copy, so a transaction owns everything it compares and the
+ * receive buffer can go as soon as txn_layer_recv returns. A client transaction parses its
+ * request again only if asked for it (txn_request_msg: a CANCEL or an ACK to build).
  *
  * Two timers per transaction are enough, because no state runs more than two at once:
  * tm_retx is the retransmission timer (A, E or G, whose interval doubles) and tm_to the
@@ -23,10 +25,17 @@
 /** Timer D for unreliable transports: "at least 32 seconds" (RFC 3261 §17.1.1.2). */
 #define TXN_TIMER_D_MS 32000u
 
+/** A link of a hash chain; pprev is NULL when not linked. */
+struct txn_link {
+    struct txn *next, **pprev;
+};
+
 struct txn {
-    struct txn_layer *l;         /* NULL once the transaction has left the layer */
-    struct txn *hnext, **hpprev; /* hash chain; hpprev NULL when not linked */
+    struct txn_layer *l; /* NULL once the transaction has left the layer */
+    struct txn_link hl;  /* chain of the srv or cli table, by hash */
+    struct txn_link cl;  /* client over TCP/TLS: chain of the conns table, by chash */
     uint32_t hash;
+    uint32_t chash; /* hash of flow.conn */
     enum txn_kind kind;
     enum txn_state state;
     enum net_tp tp;
@@ -36,24 +45,33 @@ struct txn {
     bool has_flow; /* flow holds a reference (net_flow_hold) */
     uint16_t code; /* last response sent (server) or received (client); 0: none */
 
-    struct sip_msg *req; /* the parsed copy of the request, in arena, over reqbuf */
-    const char *reqbuf;
-    size_t reqlen;
+    bool req_heap; /* req is a block of its own (a client's, parsed on demand) */
 
-    struct net_flow flow; /* server: where the request came from */
-    struct net_addr dst;  /* client: where the request goes */
+    /* The parsed copy of the request, its slices over raw. A server transaction has it from
+     * the start, in its own block (matching and answering read it all the time); a client
+     * transaction only once txn_request_msg asks (a CANCEL or an ACK to build), since its
+     * matching needs no more than branch and method. */
+    struct sip_msg *req;
+    struct sv_slice raw;    /* our copy of the request bytes, in the transaction's block */
+    struct sv_slice branch; /* client: the top Via branch, a slice of raw */
+    struct sv_slice method; /* client: the method, a slice of raw */
+    enum sip_method mid;    /* client: the method's id */
+
+    /* Server: where the request came from (has_flow). Client: flow.tp and flow.peer say where
+     * the request goes; over TCP/TLS, once sent, the flow it left on (has_flow: flow.conn is
+     * held), so that txn_layer_conn_closed finds the transactions of a failed connection. */
+    struct net_flow flow;
     void *owner;
 
     struct sv_timer tm_retx, tm_to;
     uint64_t retx_ms; /* the interval the retransmission timer was last started with */
 
-    char *resp; /* server: the last response sent (the provisional, then the final) */
+    /* Server: the last response sent (the provisional, then the final). Client INVITE: the
+     * ACK of the non-2xx final response. */
+    char *resp;
     size_t resp_len;
-    char *ack; /* client INVITE: the ACK of the non-2xx final response */
-    size_t ack_len;
-
-    struct sv_arena arena;
-    /* followed by the arena block and the request bytes */
+    /* followed, in the same block, by the request bytes, then (server) the parsed message
+     * and its header index, sized to the request's header lines */
 };
 
 /** A chained hash table of transactions, power-of-two buckets. */
@@ -61,16 +79,19 @@ struct txn_tab {
     struct txn **b;
     size_t mask; /* buckets - 1 */
     size_t n;
+    bool by_conn; /* chained through cl and keyed by chash, else hl and hash */
 };
 
 struct txn_layer {
     struct sv_wheel *wheel;
     struct txn_timers tm;
     txn_send_h *send;
+    txn_send_flow_h *send_flow; /* client transactions send through it when set */
     void *send_ctx;
     struct txn_tu tu;
     void *tu_arg;
     struct txn_tab srv, cli;
+    struct txn_tab conns; /* client transactions over TCP/TLS, by connection */
     struct txn_stats stats;
     unsigned depth; /* TU callbacks running; txn_layer_free must not be called inside one */
 };
@@ -78,10 +99,11 @@ struct txn_layer {
 /* ---- txn_layer.c ---- */
 
 /**
- * Allocate a transaction holding a parsed copy of @p buf; not yet linked anywhere.
+ * Allocate a transaction holding a copy of @p buf, parsed (@p server) or with only its
+ * branch and method picked out (client); not yet linked anywhere.
  * @return 0, ENOMEM, or EBADMSG when the copy does not parse as one message.
  */
-int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len);
+int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len, bool server);
 /** Leave the layer: stop timers, unlink, tu->terminated (if @p notify), drop the layer's ref. */
 void txn__terminate(struct txn *t, bool notify);
 /** Terminate from the event loop rather than now: a zero-delay timer (see txn_respond). */
@@ -91,8 +113,11 @@ uint32_t txn__hash_branch(struct sv_slice branch);
 uint32_t txn__hash_2543(const struct sip_msg *m);
 void txn__tab_add(struct txn_tab *tab, struct txn *t);
 void txn__tab_del(struct txn_tab *tab, struct txn *t);
-/** First transaction of the chain @p hash falls in (walk with ->hnext, compare ->hash). */
+/** First transaction of the chain @p hash falls in (walk with ->hl.next, compare ->hash;
+ * in the conns table ->cl.next and ->chash). */
 struct txn *txn__tab_first(const struct txn_tab *tab, uint32_t hash);
+/** The hash of a connection, for the conns table. */
+uint32_t txn__hash_conn(const struct net_conn *c);
 
 /** Methods compare by id, and by name when neither is a known method (case-sensitive). */
 bool txn__method_eq(enum sip_method a, struct sv_slice an, enum sip_method b, struct sv_slice bn);
@@ -125,5 +150,7 @@ void txn__server_recv(struct txn_layer *l, const struct sip_msg *msg, const stru
 /* ---- txn_client.c ---- */
 
 void txn__client_recv(struct txn_layer *l, const struct sip_msg *msg, const struct net_flow *flow);
+/** Fail client transaction @p t with @p err (tu->failed, then terminated). */
+void txn__client_fail(struct txn *t, int err);
 
 #endif

@@ -81,22 +81,47 @@ uint32_t txn__hash_2543(const struct sip_msg *m)
     return fnv_lower(h, m->from.tag);
 }
 
-static int tab_init(struct txn_tab *tab)
+/**
+ * The hash of a connection: its address, which is all the conns table compares.
+ * @param c the connection
+ * @return the hash
+ */
+uint32_t txn__hash_conn(const struct net_conn *c)
+{
+    uintptr_t v = (uintptr_t)c;
+
+    return fnv(FNV_OFFSET, &v, sizeof(v));
+}
+
+static int tab_init(struct txn_tab *tab, bool by_conn)
 {
     tab->b = sv_calloc(TAB_INITIAL, sizeof(*tab->b));
     if (!tab->b)
         return ENOMEM;
     tab->mask = TAB_INITIAL - 1;
     tab->n = 0;
+    tab->by_conn = by_conn;
     return 0;
 }
 
-static void link_head(struct txn **head, struct txn *t)
+static struct txn_link *lnk(const struct txn_tab *tab, struct txn *t)
 {
-    t->hnext = *head;
-    if (t->hnext)
-        t->hnext->hpprev = &t->hnext;
-    t->hpprev = head;
+    return tab->by_conn ? &t->cl : &t->hl;
+}
+
+static uint32_t key(const struct txn_tab *tab, const struct txn *t)
+{
+    return tab->by_conn ? t->chash : t->hash;
+}
+
+static void link_head(const struct txn_tab *tab, struct txn **head, struct txn *t)
+{
+    struct txn_link *k = lnk(tab, t);
+
+    k->next = *head;
+    if (k->next)
+        lnk(tab, k->next)->pprev = &k->next;
+    k->pprev = head;
     *head = t;
 }
 
@@ -112,8 +137,8 @@ static void tab_grow(struct txn_tab *tab)
     for (size_t i = 0; i <= tab->mask; i++) {
         while (tab->b[i]) {
             struct txn *t = tab->b[i];
-            tab->b[i] = t->hnext;
-            link_head(&b[t->hash & (nb - 1)], t);
+            tab->b[i] = lnk(tab, t)->next;
+            link_head(tab, &b[key(tab, t) & (nb - 1)], t);
         }
     }
     sv_free(tab->b);
@@ -130,7 +155,7 @@ void txn__tab_add(struct txn_tab *tab, struct txn *t)
 {
     if (tab->n >= tab->mask + 1)
         tab_grow(tab);
-    link_head(&tab->b[t->hash & tab->mask], t);
+    link_head(tab, &tab->b[key(tab, t) & tab->mask], t);
     tab->n++;
 }
 
@@ -141,13 +166,15 @@ void txn__tab_add(struct txn_tab *tab, struct txn *t)
  */
 void txn__tab_del(struct txn_tab *tab, struct txn *t)
 {
-    if (!t->hpprev)
+    struct txn_link *k = lnk(tab, t);
+
+    if (!k->pprev)
         return;
-    *t->hpprev = t->hnext;
-    if (t->hnext)
-        t->hnext->hpprev = t->hpprev;
-    t->hnext = NULL;
-    t->hpprev = NULL;
+    *k->pprev = k->next;
+    if (k->next)
+        lnk(tab, k->next)->pprev = k->pprev;
+    k->next = NULL;
+    k->pprev = NULL;
     tab->n--;
 }
 
@@ -177,17 +204,13 @@ bool txn__method_eq(enum sip_method a, struct sv_slice an, enum sip_method b, st
 /* ---------------------------------------------------------------------------------------- */
 /* Transactions                                                                               */
 
-/* The parser starts every header index at 48 entries and doubles it, keeping the old arrays
- * in the arena (src/sip/msg.c). Sizing the block for that means parsing a copy never reaches
- * the heap; a wrong guess costs an overflow chunk, not correctness. */
-#define PARSER_HDRV_INITIAL 48u
-
-static size_t arena_need(const char *buf, size_t len)
+/* Line feeds up to the empty line: an upper bound on the header lines of a message, and so
+ * on the entries of its header index. */
+static size_t header_lines(const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
-    size_t lines = 0, cap = PARSER_HDRV_INITIAL, total = PARSER_HDRV_INITIAL;
+    size_t lines = 0;
 
-    /* line feeds up to the empty line: an upper bound on the header lines */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
@@ -197,11 +220,58 @@ static size_t arena_need(const char *buf, size_t len)
         if (p < end && (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')))
             break;
     }
-    while (cap < lines) {
-        cap *= 2;
-        total += cap;
+    return lines;
+}
+
+/* The bytes a parsed message with room for @p nhdr header lines takes. */
+static size_t msg_size(size_t nhdr)
+{
+    return sizeof(struct sip_msg) + nhdr * sizeof(struct sip_hdr);
+}
+
+/* Parse @p buf (a transaction's own copy of a request: the slices point into it) into
+ * @p scratch. @return 0, ENOMEM, or EBADMSG when it is not exactly one message. */
+static int parse_copy(const char *buf, size_t len, struct sv_arena *scratch, struct sip_msg **mp)
+{
+    struct sip_limits lim = {len, SIP_HDR_END - 1u, len, len}; /* the caller checked sizes */
+    struct sip_perr perr = {0};
+    struct sip_msg *m = NULL;
+    int err = sip_msg_parse(&m, scratch, buf, len, SIP_DGRAM, &lim, &perr);
+
+    if (err || !m || m->raw.l != len)
+        return err == ENOMEM ? ENOMEM : EBADMSG;
+    *mp = m;
+    return 0;
+}
+
+/*
+ * Parse @p buf in a scratch arena, then copy the message and its header index into @p out,
+ * which has room for @p nhdr lines. The parser's index starts at 48 entries and doubles
+ * (src/sip/msg.c); keeping its arena would cost about 2.3 KB per transaction more than the
+ * lines the request has. out->arena is NULL: nothing may be allocated "with" the message.
+ * @return 0, ENOMEM or EBADMSG
+ */
+static int parse_into(const char *buf, size_t len, struct sip_msg *out, size_t nhdr)
+{
+    _Alignas(16) char blk[8192];
+    struct sv_arena a;
+    struct sip_msg *m = NULL;
+    int err;
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    err = parse_copy(buf, len, &a, &m);
+    if (!err && m->hdrc > nhdr) /* cannot happen: every header takes a line */
+        err = EBADMSG;
+    if (!err) {
+        struct sip_hdr *hv = (struct sip_hdr *)(out + 1);
+        *out = *m;
+        if (m->hdrc)
+            memcpy(hv, m->hdrv, m->hdrc * sizeof(*hv));
+        out->hdrv = hv;
+        out->arena = NULL;
     }
-    return sizeof(struct sip_msg) + total * sizeof(struct sip_hdr) + 64;
+    sv_arena_close(&a);
+    return err;
 }
 
 static void txn_dtor(void *arg)
@@ -210,51 +280,71 @@ static void txn_dtor(void *arg)
 
     /* Timers were stopped and the chain unlinked when the transaction left the layer (or it
      * never joined); the wheel may be gone by now, so neither is touched here. */
-    assert(!t->hpprev);
+    assert(!t->hl.pprev && !t->cl.pprev);
     sv_free(t->resp);
-    sv_free(t->ack);
-    sv_arena_close(&t->arena);
+    if (t->req_heap)
+        sv_free(t->req);
     if (t->has_flow)
         net_flow_release(&t->flow);
 }
 
 /**
- * Allocate a transaction with its own parsed copy of a request. The arena block and the
- * copy follow the struct in the same allocation.
- * @param tp   out: the transaction (refcount 1: the layer's), set only on success
- * @param l    the layer
- * @param buf  the request
- * @param len  its length
+ * Allocate a transaction with its own copy of a request, in one block: the struct, the
+ * bytes, and for a server transaction the parsed message with a header index sized to the
+ * request's lines. A client transaction keeps only its branch and method (slices of the
+ * copy); txn_request_msg parses the rest if it is ever asked.
+ * @param tp      out: the transaction (refcount 1: the layer's), set only on success
+ * @param l       the layer
+ * @param buf     the request
+ * @param len     its length
+ * @param server  keep the parsed message
  * @return 0, ENOMEM, or EBADMSG when the copy does not parse
  */
-int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len)
+int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len, bool server)
 {
     size_t off = (sizeof(struct txn) + 15u) & ~(size_t)15u;
-    size_t ablk = arena_need(buf, len);
-    struct sip_limits lim = {len, SIP_HDR_END - 1u, len, len}; /* the caller checked sizes */
-    struct sip_perr perr = {0};
+    size_t moff = (off + len + 15u) & ~(size_t)15u, nhdr = 0, sz = off + len;
     struct txn *t;
-    char *base, *copy;
+    char *copy;
     int err;
 
-    if (len > SIZE_MAX - off - ablk)
+    if (len > SIZE_MAX / 2)
         return ENOMEM;
-    t = sv_zalloc(off + ablk + len, txn_dtor);
+    if (server) {
+        nhdr = header_lines(buf, len);
+        sz = moff + msg_size(nhdr);
+    }
+    t = sv_zalloc(sz, txn_dtor);
     if (!t)
         return ENOMEM;
-    base = (char *)t;
-    copy = base + off + ablk;
+    copy = (char *)t + off;
     memcpy(copy, buf, len);
-    t->reqbuf = copy;
-    t->reqlen = len;
+    t->raw = sv_slice_make(copy, len);
     t->l = l;
     sv_timer_init(&t->tm_retx);
     sv_timer_init(&t->tm_to);
-    sv_arena_init(&t->arena, base + off, ablk);
-    err = sip_msg_parse(&t->req, &t->arena, copy, len, SIP_DGRAM, &lim, &perr);
-    if (err || !t->req || t->req->raw.l != len) {
+    if (server) {
+        t->req = (struct sip_msg *)(void *)((char *)t + moff);
+        err = parse_into(copy, len, t->req, nhdr);
+    } else {
+        _Alignas(16) char blk[8192];
+        struct sv_arena a;
+        struct sip_msg *m = NULL;
+        sv_arena_init(&a, blk, sizeof(blk));
+        err = parse_copy(copy, len, &a, &m);
+        if (!err && (!m->req || !m->via.branch.p))
+            err = EINVAL; /* no request, or no branch to be matched by */
+        if (!err) {
+            t->branch = m->via.branch;
+            t->method = m->method;
+            t->mid = m->mid;
+        }
+        sv_arena_close(&a);
+    }
+    if (err) {
+        t->req = NULL;
         sv_deref(t);
-        return err == ENOMEM ? ENOMEM : EBADMSG;
+        return err;
     }
     *tp = t;
     return 0;
@@ -282,6 +372,7 @@ void txn__terminate(struct txn *t, bool notify)
     sv_timer_cancel(&t->tm_retx);
     sv_timer_cancel(&t->tm_to);
     txn__tab_del(tab_of(l, t), t);
+    txn__tab_del(&l->conns, t);
     l->stats.live--;
     if (notify && l->tu.terminated) {
         txn__cb_enter(l);
@@ -356,8 +447,9 @@ int txn_layer_alloc(struct txn_layer **lp, struct sv_wheel *wheel, const struct 
     l = sv_calloc(1, sizeof(*l));
     if (!l)
         return ENOMEM;
-    if (tab_init(&l->srv) || tab_init(&l->cli)) {
+    if (tab_init(&l->srv, false) || tab_init(&l->cli, false) || tab_init(&l->conns, true)) {
         sv_free(l->srv.b);
+        sv_free(l->cli.b);
         sv_free(l);
         return ENOMEM;
     }
@@ -393,7 +485,60 @@ void txn_layer_free(struct txn_layer *l)
     assert(l->depth == 0);
     tab_clear(&l->srv);
     tab_clear(&l->cli);
+    sv_free(l->conns.b); /* emptied by terminating the client transactions */
     sv_free(l);
+}
+
+/**
+ * Let client transactions send through @p send, which reports the flow it used.
+ * @param l     the layer
+ * @param send  the function; NULL: the plain one given at txn_layer_alloc
+ */
+void txn_layer_send_flow_set(struct txn_layer *l, txn_send_flow_h *send)
+{
+    if (l)
+        l->send_flow = send;
+}
+
+/**
+ * A connection closed: with an error, fail the client transactions that sent on it and have
+ * not heard back yet. Those that have (Proceeding, Completed, Accepted) stay: a response may
+ * still come on another connection, and their timers end them anyway (§17.1.4 leaves it open).
+ *
+ * The transactions of @p conn are first unlinked from the table onto a private list (the
+ * connection is gone: nothing needs to find them by it any more), each with a reference; then
+ * each still waiting is failed. The TU may do anything from tu->failed, terminating others
+ * of the list included; the references keep them readable until their turn.
+ *
+ * @param l     the layer
+ * @param conn  the connection (compared only)
+ * @param err   why it closed; 0 (orderly) changes nothing
+ */
+void txn_layer_conn_closed(struct txn_layer *l, const struct net_conn *conn, int err)
+{
+    uint32_t h;
+    struct txn *t, *next, *list = NULL;
+
+    if (!l || !conn)
+        return;
+    h = txn__hash_conn(conn);
+    for (t = txn__tab_first(&l->conns, h); t; t = next) {
+        next = t->cl.next;
+        if (t->chash != h || t->flow.conn != conn)
+            continue;
+        txn__tab_del(&l->conns, t);
+        t->cl.next = list; /* unlinked (cl.pprev NULL): next is free for the private list */
+        list = sv_ref(t);
+    }
+    for (t = list; t; t = next) {
+        next = t->cl.next;
+        t->cl.next = NULL;
+        if (err && !t->gone && t->l && (t->state == TXN_CALLING || t->state == TXN_TRYING)) {
+            l->stats.transport_errors++;
+            txn__client_fail(t, err);
+        }
+        sv_deref(t);
+    }
 }
 
 /**
@@ -425,9 +570,29 @@ enum txn_state txn_state_get(const struct txn *t)
     return t->state;
 }
 
+/*
+ * A client transaction's request is parsed on the first call and kept until the transaction
+ * goes: the matching of responses never needs it, and most transactions end without a
+ * CANCEL or an ACK to build from it. @return NULL only without memory.
+ */
 const struct sip_msg *txn_request_msg(const struct txn *t)
 {
-    return t->req;
+    struct txn *mt = (struct txn *)t; /* the parse is a cache; every transaction is a heap object */
+    struct sip_msg *m;
+    size_t nhdr;
+
+    if (t->req)
+        return t->req;
+    nhdr = header_lines(t->raw.p, t->raw.l);
+    if (!(m = sv_malloc(msg_size(nhdr))))
+        return NULL;
+    if (parse_into(t->raw.p, t->raw.l, m, nhdr)) {
+        sv_free(m);
+        return NULL;
+    }
+    mt->req = m;
+    mt->req_heap = true;
+    return m;
 }
 
 const struct net_flow *txn_flow(const struct txn *t)
@@ -448,4 +613,17 @@ void txn_owner_set(struct txn *t, void *owner)
 const struct txn_stats *txn_stats_get(const struct txn_layer *l)
 {
     return &l->stats;
+}
+
+/**
+ * New timers for what starts from now on (a reload); running timers keep their intervals.
+ * @return 0, or EINVAL when @p tm breaks the rules txn_layer_alloc checks (nothing changed)
+ */
+int txn_layer_timers_set(struct txn_layer *l, const struct txn_timers *tm)
+{
+    if (!l || !tm || !tm->t1_ms || tm->t2_ms < tm->t1_ms || !tm->t4_ms ||
+        tm->t1_ms > UINT32_MAX / 64)
+        return EINVAL;
+    l->tm = *tm;
+    return 0;
 }

@@ -228,7 +228,7 @@ static struct txn *srv_find(struct txn_layer *l, const struct sip_msg *msg, enum
     bool is3261 = sip_via_branch_is_rfc3261(&msg->via);
     uint32_t h = is3261 ? txn__hash_branch(msg->via.branch) : txn__hash_2543(msg);
 
-    for (struct txn *t = txn__tab_first(&l->srv, h); t; t = t->hnext) {
+    for (struct txn *t = txn__tab_first(&l->srv, h); t; t = t->hl.next) {
         if (t->hash != h || t->rfc2543 == is3261 || !method_ok(t, msg, mode))
             continue;
         if (is3261 ? sv_slice_caseeq(t->req->via.branch, msg->via.branch) &&
@@ -374,7 +374,7 @@ static struct txn *srv_create(struct txn_layer *l, const struct sip_msg *msg,
                               const struct net_flow *flow)
 {
     struct txn *t;
-    int err = txn__alloc(&t, l, msg->raw.p, msg->raw.l);
+    int err = txn__alloc(&t, l, msg->raw.p, msg->raw.l, true);
 
     if (err) {
         l->stats.dropped++;

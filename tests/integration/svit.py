@@ -278,6 +278,84 @@ def run(test, extra_args=()):
     sys.exit(rc)
 
 
+# ---- certificates ----
+
+_OPENSSL_CNF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[srv_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = {san}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[cli_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+class Pki:
+    """Throwaway certificates made with the openssl tool in @p directory, each an EC P-256 key
+    valid for two days: a CA (`ca`, `ca_key`), a server certificate signed by it (`srv`,
+    `srv_key`) with CN @p server_cn and subjectAltName @p server_san (e.g.
+    "DNS:x.test,IP:127.0.0.1"), and, when asked, a client certificate (`cli`, `cli_key`, CN
+    @p client_cn) and a second CA with the same name and another key (`other_ca`), which a
+    client can trust to see a server refused. Subjects are "/O=sipveil test/CN=...". A failed
+    openssl run is a Failure quoting its output."""
+
+    def __init__(self, openssl, directory, server_cn, server_san, client_cn=None,
+                 other_ca=False, ca_cn="sipveil it CA"):
+        self.openssl = openssl
+        self.dir = directory
+        self.cnf = self.path("openssl.cnf")
+        with open(self.cnf, "w") as f:
+            f.write(_OPENSSL_CNF.format(san=server_san))
+        self.ca, self.ca_key = self._ca("ca", ca_cn)
+        self.other_ca = self._ca("other-ca", ca_cn)[0] if other_ca else None
+        self.srv, self.srv_key = self._leaf("server", server_cn, "srv_ext", 2)
+        self.cli = self.cli_key = None
+        if client_cn:
+            self.cli, self.cli_key = self._leaf("client", client_cn, "cli_ext", 3)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _run(self, *args):
+        p = subprocess.run([self.openssl, *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30)
+        out = p.stdout.decode("utf-8", "replace")
+        check(p.returncode == 0, f"openssl {args[0]} failed ({p.returncode}):\n{out}")
+
+    def _ca(self, stem, cn):
+        cert, key = self.path(stem + ".pem"), self.path(stem + ".key")
+        self._run("req", "-x509", "-config", self.cnf, "-extensions", "ca_ext", "-newkey", "ec",
+                  "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                  "-days", "2", "-subj", f"/O=sipveil test/CN={cn}")
+        return cert, key
+
+    def _leaf(self, stem, cn, ext, serial):
+        cert, key, csr = (self.path(stem + s) for s in (".pem", ".key", ".csr"))
+        self._run("req", "-new", "-config", self.cnf, "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj",
+                  f"/O=sipveil test/CN={cn}")
+        self._run("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                  "-set_serial", str(serial), "-days", "2", "-out", cert, "-extfile", self.cnf,
+                  "-extensions", ext)
+        return cert, key
+
+
 # ---- sipveil run ----
 
 _SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: ")

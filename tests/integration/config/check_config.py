@@ -76,7 +76,8 @@ def test_good(ctx):
     step("examples/sipveil.yaml passes and its effective config checks again to itself")
 
     out = check_good(ctx, cfgit.write(ctx, "minimal.yaml", NODE), "minimal.yaml")
-    for want in ("workers: 0", "  level: notice", "  trace: false", "  t1: 500ms", "  t2: 4s",
+    for want in ("workers: 0", "  level: notice", "  trace: false", "  target: stderr",
+                 "  facility: daemon", "  t1: 500ms", "  t2: 4s",
                  "  t4: 5s", "  max_msg: 65536", "  max_conns_per_ip: 100",
                  "  idle_timeout: 5m", "  header_timeout: 10s", '  listen: ""',
                  "    record_route: true", "          verify_peer: true",
@@ -104,6 +105,9 @@ def test_bad(ctx):
     check_bad(ctx, "role.yaml", NODE.replace("role: proxy", "role: scscf2"),
               [(3, 11, "nodes[0].role", "'scscf2' is not valid (expected one of: pcscf, icscf, "
                                         "scscf, as, ps, proxy)")])
+    check_bad(ctx, "facility.yaml", "log: {target: syslog, facility: local8}\n" + NODE,
+              [(1, 33, "log.facility", "'local8' is not valid (expected one of: daemon, user, "
+                                       "local0, ")])
     check_bad(ctx, "no-listeners.yaml", "nodes:\n  - name: n1\n    role: as\n    listeners: []\n",
               [(4, 16, "nodes[0].listeners", "0 items (expected a list of mappings, at least 1")])
     check_bad(ctx, "v6.yaml", NODE.replace("127.0.0.1:0", "'::1:5060'"),

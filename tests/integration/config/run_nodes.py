@@ -98,7 +98,8 @@ def test_two_nodes(ctx):
                        "alpha's TCP listening line"),
                       (r"node beta: proxy listening on udp 127\.0\.0\.1:"
                        + str(run.ports["beta"]), "beta's listening line"),
-                      (r"debug +proxy +node alpha: OPTIONS cid [0-9a-f]+ answered 200",
+                      (r"debug +proxy +(\[[^]]*\] )?node alpha: OPTIONS cid [0-9a-f]+ "
+                       r"answered 200",
                        "debug lines (log.level: debug from the file)")):
         check(re.search(pat, log), f"the log lacks {what} ({pat!r}):\n{log}")
     step("log: proxy notice, TCP listener served, debug level from the file; SIGTERM -> exit 0")

@@ -34,72 +34,11 @@ EACCES = 13
 SERVER_NAME = "net-echo.test"
 CLIENT_SUBJECT = "CN=python-client,O=sipveil test"
 
-OPENSSL_CNF = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[srv_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:net-echo.test,IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[cli_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-"""
-
-
-class Pki:
-    """A CA, a server and a client certificate, and a second CA nobody trusts."""
-
-    def __init__(self, openssl, tmp):
-        self.openssl = openssl
-        self.tmp = tmp
-        self.cnf = self.path("openssl.cnf")
-        with open(self.cnf, "w") as f:
-            f.write(OPENSSL_CNF)
-        self.ca, self.ca_key = self.make_ca("ca", "sipveil it CA")
-        self.other_ca, _ = self.make_ca("other-ca", "sipveil it CA")  # same name, other key
-        self.srv, self.srv_key = self.make_leaf("server", f"/O=sipveil test/CN={SERVER_NAME}",
-                                                "srv_ext", 2)
-        self.cli, self.cli_key = self.make_leaf("client", "/O=sipveil test/CN=python-client",
-                                                "cli_ext", 3)
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def run(self, *args):
-        p = subprocess.run([self.openssl, *args], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30)
-        out = p.stdout.decode("utf-8", "replace")
-        check(p.returncode == 0, f"openssl {args[0]} failed ({p.returncode}):\n{out}")
-
-    def make_ca(self, stem, cn):
-        cert, key = self.path(stem + ".pem"), self.path(stem + ".key")
-        self.run("req", "-x509", "-config", self.cnf, "-extensions", "ca_ext", "-newkey", "ec",
-                 "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                 "-days", "2", "-subj", f"/O=sipveil test/CN={cn}")
-        return cert, key
-
-    def make_leaf(self, stem, subj, ext, serial):
-        cert, key, csr = (self.path(stem + s) for s in (".pem", ".key", ".csr"))
-        self.run("req", "-new", "-config", self.cnf, "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", subj)
-        self.run("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
-                 "-set_serial", str(serial), "-days", "2", "-out", cert, "-extfile", self.cnf,
-                 "-extensions", ext)
-        return cert, key
+def make_pki(openssl, tmp):
+    """A CA, net_echo's certificate (SNI name and 127.0.0.1), Python's client certificate, and
+    a second CA with the same name that nobody trusts (svit.Pki)."""
+    return svit.Pki(openssl, tmp, SERVER_NAME, f"DNS:{SERVER_NAME},IP:127.0.0.1",
+                    client_cn="python-client", other_ca=True)
 
 
 _echoes = []  # every net_echo started, stopped by PID at the end whatever happened
@@ -174,7 +113,7 @@ def tls_connect(port, cafile, cert=None, key=None):
 
 
 def test(args, tmp):
-    pki = Pki(args.openssl, tmp)
+    pki = make_pki(args.openssl, tmp)
     step("throwaway CA, server and client certificates made with the openssl tool")
 
     # ---- server-verified TLS ----

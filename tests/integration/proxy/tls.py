@@ -2,7 +2,7 @@
 """
 @file tls.py  proxy/tls: the node's TLS listener against Python's ssl module.
 
-Certificates are made here with the openssl tool: a CA, and a server certificate for
+Certificates are made with the openssl tool (svit.Pki): a CA, and a server certificate for
 127.0.0.1 (subjectAltName IP:127.0.0.1) signed by it. The node listens on UDP and TLS; its
 default route leads to a SIPp UAS over UDP (sipp/uas_message.xml). A Python ssl client that
 verifies the chain against the CA and the IP address against the certificate connects, sends
@@ -16,56 +16,12 @@ import random
 import re
 import socket
 import ssl
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import svit  # noqa: E402
 from svit import check, check_eq, step  # noqa: E402
 import pxit  # noqa: E402
-
-OPENSSL_CNF = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[srv_ext]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-"""
-
-
-def openssl(ctx, *args):
-    exe = ctx.tool("openssl", None)
-    p = subprocess.run([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       stdin=subprocess.DEVNULL, timeout=30)
-    check(p.returncode == 0, f"openssl {args[0]} failed ({p.returncode}):\n"
-                             f"{p.stdout.decode(errors='replace')}")
-
-
-def make_pki(ctx):
-    cnf, ca, ca_key = ctx.path("openssl.cnf"), ctx.path("ca.pem"), ctx.path("ca.key")
-    srv, key, csr = ctx.path("srv.pem"), ctx.path("srv.key"), ctx.path("srv.csr")
-    with open(cnf, "w") as f:
-        f.write(OPENSSL_CNF)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl(ctx, "req", "-x509", "-config", cnf, "-extensions", "ca_ext", *ec, "-keyout", ca_key,
-            "-out", ca, "-days", "2", "-subj", "/O=sipveil test/CN=sipveil proxy it CA")
-    openssl(ctx, "req", "-new", "-config", cnf, *ec, "-keyout", key, "-out", csr, "-subj",
-            "/O=sipveil test/CN=127.0.0.1")
-    openssl(ctx, "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "2",
-            "-days", "2", "-out", srv, "-extfile", cnf, "-extensions", "srv_ext")
-    return ca, srv, key
-
 
 def read_msg(s, what):
     """One SIP message from the stream: headers, then Content-Length octets of body."""
@@ -117,7 +73,9 @@ def check_echo(fields, resp, what):
 
 
 def test(ctx):
-    ca, srv, key = make_pki(ctx)
+    pki = svit.Pki(ctx.tool("openssl", None), ctx.tmp, "127.0.0.1", "IP:127.0.0.1",
+                   ca_cn="sipveil proxy it CA")
+    ca, srv, key = pki.ca, pki.srv, pki.srv_key
     step("CA and a server certificate for IP:127.0.0.1 made with the openssl tool")
     uas_port = svit.free_udp_port()
     px = pxit.Proxy(ctx, pxit.node_conf(

@@ -621,6 +621,42 @@ static void print_then_reload_gives_the_same_config(void **state)
     sv_cfg_diag_close(&d2);
 }
 
+/* A reload may change what has SV_CFG_RELOAD and nothing else; the first fixed key that
+ * changed is named with its path, list elements included. */
+static void fixed_diff_names_the_first_key_a_reload_may_not_change(void **state)
+{
+    struct fx *f = *state;
+    struct t_conf b;
+    struct sv_cfg_diag d2;
+    const char *y = ADDR "items: [{name: a}, {name: b}]\n";
+    char path[128];
+
+    expect_ok(f, y);
+    memset(&b, 0, sizeof(b));
+    sv_cfg_diag_init(&d2, 0);
+    assert_int_equal(sv_cfg_load_mem(conf_t, &b, "b", y, strlen(y), &d2), 0);
+    assert_false(sv_cfg_fixed_diff(conf_t, &f->c, &b, path, sizeof(path)));
+    assert_string_equal(path, "");
+    b.flag = !b.flag; /* reloadable */
+    b.wait++;
+    b.items[1].port++;
+    assert_false(sv_cfg_fixed_diff(conf_t, &f->c, &b, path, sizeof(path)));
+    b.items[1].tls.on = true; /* fixed, inside a list element */
+    assert_true(sv_cfg_fixed_diff(conf_t, &f->c, &b, path, sizeof(path)));
+    assert_string_equal(path, "items[1].tls.on");
+    b.items[1].tls.on = false;
+    b.sub.a++;
+    assert_true(sv_cfg_fixed_diff(conf_t, &f->c, &b, path, sizeof(path)));
+    assert_string_equal(path, "sub.a");
+    b.sub.a--;
+    b.nitems = 1; /* a fixed list may not change its length */
+    assert_true(sv_cfg_fixed_diff(conf_t, &f->c, &b, path, sizeof(path)));
+    assert_string_equal(path, "items");
+    b.nitems = 2;
+    sv_cfg_free(conf_t, &b);
+    sv_cfg_diag_close(&d2);
+}
+
 static void equal_sees_a_difference_anywhere(void **state)
 {
     struct fx *f = *state;
@@ -759,6 +795,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(print_shows_every_value, fx_setup, fx_teardown),
     cmocka_unit_test_setup_teardown(print_then_reload_gives_the_same_config, fx_setup, fx_teardown),
     cmocka_unit_test_setup_teardown(equal_sees_a_difference_anywhere, fx_setup, fx_teardown),
+    cmocka_unit_test_setup_teardown(fixed_diff_names_the_first_key_a_reload_may_not_change,
+                                    fx_setup, fx_teardown),
     cmocka_unit_test(markdown_has_one_row_per_key),
     cmocka_unit_test(oom_sweep_fails_cleanly),
 };

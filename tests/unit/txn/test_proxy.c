@@ -21,6 +21,7 @@ static int proxy_setup(void **state)
     memset(&F, 0, sizeof(F));
     memset(&conf, 0, sizeof(conf));
     memset(routes, 0, sizeof(routes));
+    memset(lsn, 0, sizeof(lsn));
     lsn[0].tp = NET_UDP;
     lsn[0].addr = addr("10.0.0.1:5060");
     lsn[0].index = 0;
@@ -130,7 +131,8 @@ static void invite_forwarded_with_via_rr_and_max_forwards(void **state)
     assert_true(has(s, "INVITE " RURI_UAS " SIP/2.0\r\n"));
     assert_true(has(s, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKsv"));
     assert_true(has(s, ";rport\r\nVia: SIP/2.0/UDP 192.0.2.1:5070"));
-    assert_true(has(s, ";rport\r\nRecord-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"
+    assert_true(has(s, ";rport=5070;received=192.0.2.1\r\n"
+                       "Record-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"
                        "Max-Forwards: 69\r\n"));
     assert_int_equal(m->max_forwards, 69);
     assert_int_equal(m->count[SIP_HDR_RECORD_ROUTE], 1); /* same interface: one (RFC 5658) */
@@ -406,11 +408,11 @@ static void overload_503_retry_after(void **state)
     assert_int_equal(sent_count("SIP/2.0 503"), 1);
 }
 
-static int hook_req(void *arg, const struct sip_msg *r, const struct proxy_target *t,
+static int hook_req(void *arg, const struct sip_msg *r, struct proxy_hop *hop,
                     struct sip_edits *ed, uint16_t *code, const char **reason)
 {
     (void)arg;
-    (void)t;
+    hop->cookie = 0x5eed;
     if (r->mid == SIP_METHOD_MESSAGE) {
         *code = 403;
         *reason = "Forbidden";
@@ -419,11 +421,17 @@ static int hook_req(void *arg, const struct sip_msg *r, const struct proxy_targe
     return sip_edit_hdr_insert(ed, NULL, "X-Hooked", SV_LIT("yes")) ? 1 : 0;
 }
 
-static void hook_resp(void *arg, const struct sip_msg *r, struct sip_edits *ed)
+static int hook_resp(void *arg, const struct sip_msg *r, const struct proxy_hop *hop,
+                     struct sip_edits *ed)
 {
     (void)arg;
     (void)r;
+    /* the cookie of the request hook comes back with the branch's responses */
+    assert_int_equal(hop->cookie, 0x5eed);
+    if (r->scode == 183)
+        return 1; /* refused: dropped */
     sip_edit_hdr_insert(ed, NULL, "X-Resp-Hooked", SV_LIT("yes"));
+    return 0;
 }
 
 /* The pipeline hooks: a request hook that edits or answers, a response hook that edits. */
@@ -441,6 +449,180 @@ static void hooks_edit_and_answer(void **state)
     assert_true(has(sent_last(), "X-Hooked: yes\r\n"));
     downstream("INVITE", 0, 180);
     assert_true(has(sent_last(), "X-Resp-Hooked: yes\r\n"));
+    /* a response the hook refuses is not forwarded, and counted */
+    size_t before = sent_count("SIP/2.0 183");
+    downstream("INVITE", 0, 183);
+    assert_int_equal(sent_count("SIP/2.0 183"), before);
+    assert_int_equal(proxy_stats_get(P)->hook_drops, 1);
+}
+
+/* The previous hop's Via (now the second) of the forwarded request, as text. */
+static const char *second_via(const struct sent *s)
+{
+    const char *v = strstr(s->buf, "\r\nVia: ");
+    const char *v2 = v ? strstr(v + 2, "\r\nVia: ") : NULL;
+
+    assert_non_null(v2);
+    const char *e = strstr(v2 + 2, "\r\n");
+    return fmt("%.*s", (int)(e - v2 - 7), v2 + 7);
+}
+
+/* RFC 3261 §18.2.1, RFC 3581 §4: an empty rport gets the source port, and received is added
+ * with it even when the sent-by host is the source address. */
+static void via_rport_filled_and_received_added(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKv1", NULL), &up);
+    assert_string_equal(
+        second_via(sent_last()),
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKv1;rport=5070;received=192.0.2.1");
+}
+
+/* Behind a NAT: the source differs from sent-by in address and port. */
+static void via_behind_nat_gets_source_address_and_port(void **state)
+{
+    struct net_flow nat = flow_of(NET_UDP, "198.51.100.7:40000");
+
+    (void)state;
+    start();
+    recv_on(req("MESSAGE", RURI_UAS, "z9hG4bKv2", NULL), &nat);
+    assert_string_equal(
+        second_via(sent_last()),
+        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKv2;rport=40000;received=198.51.100.7");
+    /* the 200 from downstream goes back to the source, not to sent-by */
+    downstream("MESSAGE", 0, 200);
+    assert_addr(&sent_last()->dst, "198.51.100.7:40000");
+}
+
+/* §18.2.1 without rport: received only when the sent-by host is not the source address (a
+ * name, or another address); nothing when it is. rport=value from the sender stays. */
+static void via_received_only_when_host_differs(void **state)
+{
+    struct net_flow other = flow_of(NET_UDP, "192.0.2.2:5070");
+
+    (void)state;
+    start();
+    const char *r = req("MESSAGE", RURI_UAS, "z9hG4bKv3", NULL);
+    char *norport = strdup(r);
+    char *rp = strstr(norport, ";rport\r\n");
+    memmove(rp, rp + 6, strlen(rp + 6) + 1);
+    recv_on(fmt("%s", norport), &up);
+    assert_string_equal(second_via(sent_last()), "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKv3");
+    norport[strstr(norport, "z9hG4bKv3") - norport + 8] = '4';
+    recv_on(fmt("%s", norport), &other);
+    assert_string_equal(second_via(sent_last()),
+                        "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKv4;received=192.0.2.2");
+    free(norport);
+    recv_on(fmt("MESSAGE " RURI_UAS " SIP/2.0\r\n"
+                "Via: SIP/2.0/TCP uac.example.com;branch=z9hG4bKv5;rport=7;received=1.1.1.1\r\n"
+                "From: <sip:alice@example.com>;tag=ft1\r\n"
+                "To: <sip:bob@example.com>\r\n"
+                "Call-ID: pc5@example.com\r\n"
+                "CSeq: 1 MESSAGE\r\n"
+                "Content-Length: 0\r\n\r\n"),
+            &up);
+    assert_string_equal(second_via(sent_last()),
+                        "SIP/2.0/TCP uac.example.com;branch=z9hG4bKv5;rport=7;received=192.0.2.1");
+}
+
+/* A stateless ACK gets the same parameters. */
+static void via_received_on_stateless_ack(void **state)
+{
+    struct net_flow nat = flow_of(NET_UDP, "198.51.100.7:40000");
+
+    (void)state;
+    start();
+    recv_on(fmt("ACK sip:bob@" UAS " SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 192.0.2.1:5070;rport;branch=z9hG4bKack2\r\n"
+                "From: <sip:alice@example.com>;tag=ft1\r\n"
+                "To: <sip:bob@example.com>;tag=uastag\r\n"
+                "Call-ID: pc9@example.com\r\n"
+                "CSeq: 1 ACK\r\n"
+                "Content-Length: 0\r\n\r\n"),
+            &nat);
+    assert_int_equal(sent_count("ACK"), 1);
+    assert_string_equal(
+        second_via(sent_last()),
+        "SIP/2.0/UDP 192.0.2.1:5070;rport=40000;branch=z9hG4bKack2;received=198.51.100.7");
+}
+
+/* Workers: a listener whose via names a worker's own socket. Requests forwarded out of it
+ * carry that sent-by; Record-Route keeps the shared address; responses and stateless 2xx
+ * whose top Via names either address are ours. */
+static void listener_via_names_the_worker_socket(void **state)
+{
+    struct sv_arena a;
+    const struct sent *s;
+
+    (void)state;
+    lsn[0].via = addr("10.0.0.1:40001");
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKw1", NULL), &up);
+    sent_nth("INVITE", 0, &a, &s);
+    assert_true(has(s, "Via: SIP/2.0/UDP 10.0.0.1:40001;branch=z9hG4bKsv"));
+    assert_true(has(s, "Record-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"));
+    assert_false(has(s, "Record-Route: <sip:10.0.0.1:40001"));
+    const char *fwd = fmt("%s", s->buf); /* F.sent moves as it grows */
+    sv_arena_close(&a);
+    downstream("INVITE", 0, 200);
+    assert_int_equal(sent_count("SIP/2.0 200"), 1);
+    /* a 2xx retransmission after the client transaction is gone goes up statelessly */
+    advance(64 * T1 + 1);
+    downstream("INVITE", 0, 200);
+    assert_int_equal(sent_count("SIP/2.0 200"), 2);
+    assert_int_equal(proxy_stats_get(P)->stateless, 1);
+    assert_addr(&sent_last()->dst, "192.0.2.1:5070");
+    /* a 2xx whose top Via is not ours is dropped */
+    struct net_flow fl = flow_of(NET_UDP, UAS);
+    recv_on(fmt("SIP/2.0 200 OK\r\n"
+                "Via: SIP/2.0/UDP 10.0.0.2:40001;branch=z9hG4bKsvx\r\n"
+                "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKw1\r\n"
+                "From: <sip:alice@example.com>;tag=ft1\r\n"
+                "To: <sip:bob@example.com>;tag=x\r\n"
+                "Call-ID: pc1@example.com\r\n"
+                "CSeq: 1 INVITE\r\n"
+                "Content-Length: 0\r\n\r\n"),
+            &fl);
+    assert_int_equal(sent_count("SIP/2.0 200"), 2);
+    /* a request that loops back through the worker's address is still seen as a loop */
+    recv_on(fwd, &fl);
+    assert_int_equal(sent_count("SIP/2.0 482"), 1);
+}
+
+/* §16.7, §17.1.4: a TCP next hop whose connect fails: 503 upstream at once, not 408 at timer
+ * B; a branch on another connection is not disturbed. */
+static void failed_connect_gives_503_at_once(void **state)
+{
+    struct net_conn *c = fake_conn(), *other = fake_conn();
+
+    (void)state;
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_TCP, addr(UAS)}};
+    conf.nroutes = 1;
+    conf.send_flow = fake_send_flow;
+    start();
+    F.conn = other;
+    recv_on(req("MESSAGE", "sip:bob@b.example", "z9hG4bKf0", NULL), &up);
+    F.conn = c;
+    recv_on(req("INVITE", "sip:bob@b.example", "z9hG4bKf1", NULL), &up);
+    assert_int_equal(sent_count("INVITE sip:bob@b.example"), 1);
+    assert_int_equal(sent_count("SIP/2.0 100"), 1);
+    proxy_conn_closed(P, c, ECONNREFUSED);
+    assert_int_equal(sent_count("SIP/2.0 503"), 1);
+    assert_addr(&sent_last()->dst, "192.0.2.1:5070");
+    assert_true(has(sent_last(), "CSeq: 1 INVITE\r\n"));
+    advance(64 * T1);
+    assert_int_equal(sent_count("SIP/2.0 408"), 1); /* the MESSAGE's, at timer F */
+    const struct sent *s;
+    struct sv_arena a;
+    assert_int_equal(sent_nth("SIP/2.0 408", 0, &a, &s)->cseq.mid, SIP_METHOD_MESSAGE);
+    sv_arena_close(&a);
+    proxy_free(P);
+    P = NULL;
+    assert_int_equal(sv_nrefs(c), 1);
+    assert_int_equal(sv_nrefs(other), 1);
+    sv_deref(c);
+    sv_deref(other);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -468,6 +650,16 @@ static const struct CMUnitTest tests[] = {
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(overload_503_retry_after, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(hooks_edit_and_answer, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(via_rport_filled_and_received_added, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(via_behind_nat_gets_source_address_and_port, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(via_received_only_when_host_differs, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(via_received_on_stateless_ack, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(listener_via_names_the_worker_socket, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(failed_connect_gives_503_at_once, proxy_setup, proxy_teardown),
 };
 
 SV_TEST_MAIN(tests)

@@ -511,6 +511,98 @@ static void tu_reference_outlives_termination(void **state)
     sv_deref(ct);
 }
 
+/* ---- a failed TCP/TLS connection (§17.1.4, §18.4) ---- */
+
+static struct txn *start_on_conn(const char *text, struct net_conn *c)
+{
+    F.conn = c;
+    txn_layer_send_flow_set(F.l, fake_send_flow);
+    return start(text, NET_TCP);
+}
+
+/* A connect that fails (refused, TLS handshake, timeout) fails the transactions that sent on
+ * it at once, with its errno, instead of at timer B/F; the connection is let go. */
+static void failed_connection_fails_waiting_transactions_at_once(void **state)
+{
+    struct net_conn *c = fake_conn();
+
+    (void)state;
+    struct txn *inv = start_on_conn(INVITE_US, c);
+    struct txn *opt = start_on_conn(req_text("OPTIONS", VIA_US, NULL, 7, NULL), c);
+    assert_int_equal(sv_nrefs(c), 3);
+    assert_ptr_equal(txn_flow(inv)->conn, c);
+    txn_layer_conn_closed(F.l, c, ECONNREFUSED);
+    assert_int_equal(ev_count(EV_FAILED), 2);
+    assert_int_equal(ev_nth(EV_FAILED, 0)->err, ECONNREFUSED);
+    assert_int_equal(ev_nth(EV_FAILED, 1)->err, ECONNREFUSED);
+    assert_int_equal(ev_count(EV_TERMINATED), 2);
+    assert_int_equal(stats()->live, 0);
+    assert_int_equal(stats()->transport_errors, 2);
+    (void)opt;
+    advance(64 * T1);
+    assert_int_equal(ev_count(EV_FAILED), 2); /* no timer B/F later */
+    assert_int_equal(sv_nrefs(c), 1);         /* both references went with the transactions */
+    sv_deref(c);
+}
+
+/* Only the waiting ones: an orderly close, another connection, a transaction that has had a
+ * response (Proceeding) or one over UDP are left to their timers. */
+static void connection_close_spares_others(void **state)
+{
+    struct net_conn *c = fake_conn(), *c2 = fake_conn(), *c3 = fake_conn();
+
+    (void)state;
+    start_on_conn(INVITE_US, c);
+    start_on_conn(req_text("OPTIONS", VIA_US, NULL, 7, NULL), c2);
+    struct txn *upd = start_on_conn(req_text("UPDATE", VIA_US, NULL, 9, NULL), c3);
+    struct txn *udp = start(req_text("MESSAGE", VIA_US, NULL, 8, NULL), NET_UDP);
+    assert_null(txn_flow(udp));
+    resp(100, NULL, "INVITE");
+    txn_layer_conn_closed(F.l, c2, 0);         /* orderly */
+    txn_layer_conn_closed(F.l, c, ECONNRESET); /* the INVITE has had its 100 */
+    assert_int_equal(ev_count(EV_FAILED), 0);
+    assert_int_equal(stats()->live, 4);
+    txn_layer_conn_closed(F.l, c3, ETIMEDOUT);
+    assert_int_equal(ev_count(EV_FAILED), 1);
+    assert_ptr_equal(ev_nth(EV_FAILED, 0)->t, upd);
+    assert_int_equal(ev_nth(EV_FAILED, 0)->err, ETIMEDOUT);
+    assert_int_equal(stats()->live, 3);
+    txn_layer_free(F.l); /* the others still hold c and c2: freeing the layer lets them go */
+    F.l = NULL;
+    assert_int_equal(sv_nrefs(c), 1);
+    assert_int_equal(sv_nrefs(c2), 1);
+    assert_int_equal(sv_nrefs(c3), 1);
+    sv_deref(c);
+    sv_deref(c2);
+    sv_deref(c3);
+}
+
+static struct txn *victim;
+
+static void terminate_victim(struct txn *ct, int err)
+{
+    (void)ct;
+    (void)err;
+    txn_terminate(victim);
+}
+
+/* The TU may terminate another transaction of the same connection from failed. */
+static void connection_failure_survives_tu_terminating_others(void **state)
+{
+    struct net_conn *c = fake_conn();
+
+    (void)state;
+    start_on_conn(INVITE_US, c);
+    victim = start_on_conn(req_text("OPTIONS", VIA_US, NULL, 7, NULL), c);
+    F.on_failed = terminate_victim;
+    txn_layer_conn_closed(F.l, c, EPROTO);
+    assert_int_equal(ev_count(EV_FAILED), 1);
+    assert_int_equal(ev_count(EV_TERMINATED), 2);
+    assert_int_equal(stats()->live, 0);
+    assert_int_equal(sv_nrefs(c), 1);
+    sv_deref(c);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(invite_udp_timer_a_doubles_until_timer_b, txn_setup,
                                     txn_teardown),
@@ -543,6 +635,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(failed_callback_may_terminate, txn_setup, txn_teardown),
     cmocka_unit_test_setup_teardown(response_callback_may_terminate, txn_setup, txn_teardown),
     cmocka_unit_test_setup_teardown(tu_reference_outlives_termination, txn_setup, txn_teardown),
+    cmocka_unit_test_setup_teardown(failed_connection_fails_waiting_transactions_at_once, txn_setup,
+                                    txn_teardown),
+    cmocka_unit_test_setup_teardown(connection_close_spares_others, txn_setup, txn_teardown),
+    cmocka_unit_test_setup_teardown(connection_failure_survives_tu_terminating_others, txn_setup,
+                                    txn_teardown),
 };
 
 SV_TEST_MAIN(tests)

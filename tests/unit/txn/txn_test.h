@@ -67,6 +67,9 @@ struct fixture {
     void (*on_terminated)(struct txn *t);
     char *kept[64]; /* message texts built by the cases, freed at teardown */
     unsigned nkept;
+    /* fake_send_flow: TCP/TLS sends report this connection (a refcounted stand-in: the layer
+     * only compares it and drops the reference it was given) */
+    struct net_conn *conn;
 };
 
 static struct fixture F;
@@ -100,6 +103,33 @@ static inline int fake_send(void *ctx, enum net_tp tp, const struct net_addr *ds
     s->buf[len] = '\0';
     s->len = len;
     return 0;
+}
+
+/** A txn_send_flow_h: fake_send, reporting F.conn (with a reference) for TCP and TLS. */
+static inline int fake_send_flow(void *ctx, enum net_tp tp, const struct net_addr *dst,
+                                 const struct net_flow *flow, const char *buf, size_t len,
+                                 struct net_flow *used)
+{
+    int err = fake_send(ctx, tp, dst, flow, buf, len);
+
+    if (err)
+        return err;
+    memset(used, 0, sizeof(*used));
+    used->tp = tp;
+    used->peer = *dst;
+    used->listener = -1;
+    if (tp != NET_UDP)
+        used->conn = sv_ref(F.conn);
+    return 0;
+}
+
+/** A stand-in connection for fake_send_flow (the caller sv_derefs it). */
+static inline struct net_conn *fake_conn(void)
+{
+    void *c = sv_zalloc(64, NULL);
+
+    assert_non_null(c);
+    return c;
 }
 
 static inline struct ev *ev_add(enum ev_kind kind, struct txn *t)

@@ -1,0 +1,412 @@
+/**
+ * @file service.c  The privacy service of one node in the proxy pipeline (privacy_service.h).
+ *
+ * The engine (decide.c, policy.c) decides; this file finds out what it needs and carries out
+ * what it says. Per request and target: the trust of the ingress peer and of the next hop,
+ * the session case, the dialog's stored rules, the served subscriber, whether LI is
+ * concerned; then the LI record (before anything is removed), the edits or the refusal, and
+ * the dialog's rules stored or ended. Per response: the same with the request's context,
+ * which the request hook leaves in the branch's cookie.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sipveil/privacy_dialog.h>
+#include <sipveil/privacy_li.h>
+#include <sipveil/privacy_service.h>
+
+#define MOD "privacy"
+
+/* The cookie a request leaves for the responses of its branch. */
+enum {
+    CK_SET = 1u << 0,
+    CK_TERM = 1u << 1,       /* terminating session case */
+    CK_IN_TRUSTED = 1u << 2, /* the request came from a trusted peer: its responses go there */
+    CK_CREATES = 1u << 3,    /* a dialog-creating request */
+    CK_PERF_SHIFT = 8,       /* SIP_PRIV_ID/USER performed on the request */
+};
+
+/* Stored with a dialog's functions: the dialog is an LI target's, whatever later messages say
+ * (their headers may no longer name the target). */
+#define DLG_LI (1u << 15)
+
+struct privsvc {
+    struct privsvc_conf c;
+    struct privsvc_stats st;
+    char reason[96]; /* the last refusal's reason: the proxy copies it at once */
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Trust                                                                                      */
+
+int privsvc_cidr_parse(const char *s, struct privsvc_peer *peer)
+{
+    char host[64], hp[80];
+    const char *slash = strchr(s, '/');
+    size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+    long prefix = -1;
+
+    if (!hl || hl >= sizeof(host))
+        return EINVAL;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:0" : "%s:0", host);
+    if (net_addr_parse(&peer->net, hp))
+        return EINVAL;
+    int max = peer->net.ss.ss_family == AF_INET ? 32 : 128;
+    if (slash) {
+        char *end;
+        prefix = strtol(slash + 1, &end, 10);
+        if (end == slash + 1 || *end || prefix < 0 || prefix > max)
+            return EINVAL;
+    }
+    peer->prefix = (uint8_t)(prefix < 0 ? max : prefix);
+    return 0;
+}
+
+static const uint8_t *addr_bytes(const struct net_addr *a, size_t *n)
+{
+    if (a->ss.ss_family == AF_INET) {
+        *n = 4;
+        return (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+    }
+    *n = 16;
+    return (const uint8_t *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+}
+
+static bool cidr_match(const struct privsvc_peer *p, const struct net_addr *a)
+{
+    size_t na, nb;
+    const uint8_t *x, *y;
+    unsigned bits = p->prefix;
+
+    if (p->net.ss.ss_family != a->ss.ss_family)
+        return false;
+    x = addr_bytes(&p->net, &na);
+    y = addr_bytes(a, &nb);
+    for (size_t i = 0; bits && i < na; i++) {
+        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+        if ((x[i] ^ y[i]) & mask)
+            return false;
+        bits = bits >= 8 ? bits - 8 : 0;
+    }
+    return true;
+}
+
+bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a,
+                    int listener, const struct net_conn *conn)
+{
+    if (listener >= 0 && (size_t)listener < s->c.nfaces && s->c.untrusted_face[listener])
+        return false;
+    for (size_t i = 0; i < s->c.npeers; i++) {
+        const struct privsvc_peer *p = &s->c.peers[i];
+        if (!cidr_match(p, a) || (p->port && p->port != net_addr_port(a)) ||
+            (p->transport >= 0 && p->transport != (int)tp))
+            continue;
+        if (p->subject && *p->subject) {
+            const char *subj = conn ? net_conn_peer_subject(conn) : NULL;
+            if (!subj || !strstr(subj, p->subject))
+                continue;
+        }
+        return p->trusted;
+    }
+    return false; /* R55: unknown peers are untrusted */
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* What the engine needs                                                                      */
+
+/* The session case of a request at an S-CSCF or AS: `orig` on the top Route (3GPP TS 24.229
+ * puts it in the Service-Route the P-CSCF uses); at the P-CSCF: from its UE face or not. */
+static enum privacy_dir session_case(const struct privsvc *s, const struct sip_msg *m,
+                                     bool in_trusted)
+{
+    const struct sip_hdr *h;
+    struct sv_slice cur, pcur;
+    struct sip_addr ad;
+    struct sip_param prm;
+
+    if (s->c.role == PRIVACY_ROLE_PCSCF)
+        return in_trusted ? PRIVACY_DIR_TERM : PRIVACY_DIR_ORIG;
+    if (!(h = sip_msg_hdr(m, SIP_HDR_ROUTE)))
+        return PRIVACY_DIR_TERM;
+    cur = h->value;
+    if (sip_addr_next(&cur, &ad))
+        return PRIVACY_DIR_TERM;
+    pcur = ad.uri.params;
+    while (sip_param_next(&pcur, &prm) == 0)
+        if (sv_slice_caseeq_cstr(prm.name, "orig"))
+            return PRIVACY_DIR_ORIG;
+    return PRIVACY_DIR_TERM;
+}
+
+/* The statically served subscriber at the UE's address, for the originating P-CSCF. */
+static const struct privacy_subscriber *subscriber(const struct privsvc *s,
+                                                   const struct net_addr *ue)
+{
+    for (size_t i = 0; i < s->c.nsubs; i++) {
+        const struct privsvc_subscriber *e = &s->c.subs[i];
+        struct net_addr a = *ue;
+        if (!net_addr_port(&e->flow)) {
+            if (a.ss.ss_family == AF_INET)
+                ((struct sockaddr_in *)&a.ss)->sin_port = 0;
+            else
+                ((struct sockaddr_in6 *)&a.ss)->sin6_port = 0;
+        }
+        if (net_addr_eq(&e->flow, &a))
+            return &e->sub;
+    }
+    return NULL;
+}
+
+static bool creates_dialog(const struct sip_msg *m)
+{
+    return m->req && !sv_slice_isset(m->to.tag) &&
+           (m->mid == SIP_METHOD_INVITE || m->mid == SIP_METHOD_SUBSCRIBE ||
+            m->mid == SIP_METHOD_REFER);
+}
+
+/* A SUBSCRIBE with Expires: 0, or a NOTIFY whose subscription is terminated. */
+static bool ends_subscription(const struct sip_msg *m)
+{
+    const struct sip_hdr *h;
+
+    if (m->mid == SIP_METHOD_SUBSCRIBE && (h = sip_msg_hdr(m, SIP_HDR_EXPIRES)))
+        return h->value.l == 1 && h->value.p[0] == '0';
+    if (m->mid == SIP_METHOD_NOTIFY && (h = sip_msg_hdr(m, SIP_HDR_SUBSCRIPTION_STATE)))
+        return h->value.l >= 10 && strncasecmp(h->value.p, "terminated", 10) == 0;
+    return false;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The LI record of @p m before any edit. @return 0, or an errno: then nothing may go on. */
+static int li_record(struct privsvc *s, const struct sip_msg *m, const struct net_addr *src,
+                     unsigned performed)
+{
+    struct li_record r;
+    char where[80];
+    int err;
+
+    memset(&r, 0, sizeof(r));
+    r.node = s->c.node;
+    r.msg = m;
+    r.source = src ? net_addr_str(src, where, sizeof(where)) : NULL;
+    r.performed = performed;
+    r.time_ms = wall_ms();
+    err = li_sink_write(s->c.li, &r);
+    if (err) {
+        s->st.li_failures++;
+        /* the alarm names no identity: LI content never goes to the ordinary log */
+        sv_log(SV_LOG_ERR, MOD, "node %s: ALARM: the LI sink cannot be written (%s); the "
+                                "message is refused with 500",
+               s->c.node, strerror(err));
+    } else {
+        s->st.li_records++;
+    }
+    return err;
+}
+
+/* Ask the engine about @p m and carry out what does not depend on the direction. */
+static int decide(struct privsvc *s, struct privacy_input *in, const struct net_addr *src,
+                  struct sip_edits *ed, struct privacy_verdict *v)
+{
+    const struct sip_msg *m = in->msg;
+    struct privdlg_found found;
+    struct privacy_dialog dlg;
+    int err;
+
+    if (s->c.dialogs && sv_slice_isset(m->callid) &&
+        privdlg_find(s->c.dialogs, m->callid, m->from.tag, m->to.tag, sv_now_ms(), &found)) {
+        dlg = privdlg_found_dialog(&found, m->from.tag, m->to.tag);
+        dlg.funcs &= SIP_PRIV_ID | SIP_PRIV_USER;
+        in->dialog = &dlg;
+        in->li_target = s->c.li && (found.funcs & DLG_LI);
+        s->st.dialog_hits++;
+    }
+    if (s->c.li && s->c.li_targets && !in->li_target)
+        in->li_target = li_targets_match(s->c.li_targets, m);
+    s->st.decided++;
+    err = privacy_decide(in, ed, v);
+    if (err)
+        return err;
+    if (v->flags & PRIVACY_F_PAI_UNTRUSTED)
+        s->st.pai_removed_untrusted++;
+    if (v->flags & PRIVACY_F_PAI_INVALID) {
+        s->st.pai_invalid++;
+        sv_log(SV_LOG_NOTICE, MOD, "node %s: an invalid P-Asserted-Identity set was removed",
+               s->c.node);
+    }
+    if (v->code) {
+        s->st.refused++;
+        return 0;
+    }
+    if (v->performed & SIP_PRIV_ID)
+        s->st.performed_id++;
+    if (v->performed & SIP_PRIV_USER)
+        s->st.performed_user++;
+    if ((v->flags & PRIVACY_F_LI_EVENT) && s->c.li && li_record(s, m, src, v->performed)) {
+        v->code = 500;
+        snprintf(v->reason, sizeof(v->reason), "Server Internal Error");
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Hooks                                                                                      */
+
+static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *hop,
+                      struct sip_edits *ed, uint16_t *code, const char **reason)
+{
+    struct privsvc *s = arg;
+    struct privacy_input in;
+    struct privacy_verdict v;
+    bool in_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, hop->in_listener,
+                                     hop->in_conn);
+    int err;
+
+    memset(&in, 0, sizeof(in));
+    in.msg = req;
+    in.role = s->c.role;
+    in.dir = session_case(s, req, in_trusted);
+    in.ingress_trusted = in_trusted;
+    in.egress_trusted = privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1, NULL);
+    in.knobs = &s->c.knobs;
+    if (s->c.role == PRIVACY_ROLE_PCSCF && in.dir == PRIVACY_DIR_ORIG)
+        in.sub = subscriber(s, &hop->in_addr);
+    err = decide(s, &in, &hop->in_addr, ed, &v);
+    if (err) {
+        /* never forward what could not be decided */
+        *code = 500;
+        *reason = "Server Internal Error (privacy could not be decided)";
+        return 1;
+    }
+    if (v.code) {
+        memcpy(s->reason, v.reason, sizeof(s->reason));
+        s->reason[sizeof(s->reason) - 1] = '\0';
+        *code = v.code;
+        *reason = s->reason;
+        return 1;
+    }
+    hop->cookie = CK_SET | (in.dir == PRIVACY_DIR_TERM ? CK_TERM : 0) |
+                  (in_trusted ? CK_IN_TRUSTED : 0) | (creates_dialog(req) ? CK_CREATES : 0) |
+                  (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) << CK_PERF_SHIFT;
+    if (s->c.dialogs && creates_dialog(req) && (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER))) {
+        unsigned funcs = (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) | (in.li_target ? DLG_LI : 0);
+        err = privdlg_put(s->c.dialogs, req->callid, req->from.tag, funcs, sv_now_ms());
+        if (err) {
+            /* later messages of the dialog could not get the rules: do not start it */
+            s->st.dialog_full++;
+            *code = 503;
+            *reason = "Service Unavailable (privacy dialog table full)";
+            return 1;
+        }
+        s->st.dialogs_stored++;
+    }
+    if (s->c.dialogs && req->mid == SIP_METHOD_BYE)
+        privdlg_end(s->c.dialogs, req->callid, req->from.tag, req->to.tag, sv_now_ms());
+    else if (s->c.dialogs && ends_subscription(req))
+        privdlg_end(s->c.dialogs, req->callid, req->from.tag, req->to.tag, sv_now_ms());
+    return 0;
+}
+
+static int on_response(void *arg, const struct sip_msg *resp, const struct proxy_hop *hop,
+                       struct sip_edits *ed)
+{
+    struct privsvc *s = arg;
+    struct privacy_input in;
+    struct privacy_verdict v;
+    bool out_trusted;
+
+    /* the response goes back where the request came from: the cookie knows how trusted that
+       was; a response without a transaction is judged by its upstream address */
+    out_trusted = (hop->cookie & CK_SET) ? (hop->cookie & CK_IN_TRUSTED) != 0
+                                         : privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1,
+                                                          NULL);
+    memset(&in, 0, sizeof(in));
+    in.msg = resp;
+    in.role = s->c.role;
+    if (hop->cookie & CK_SET)
+        in.dir = (hop->cookie & CK_TERM) ? PRIVACY_DIR_TERM : PRIVACY_DIR_ORIG;
+    else
+        in.dir = s->c.role == PRIVACY_ROLE_PCSCF && !out_trusted ? PRIVACY_DIR_ORIG
+                                                                 : PRIVACY_DIR_TERM;
+    in.ingress_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, -1, NULL);
+    in.egress_trusted = out_trusted;
+    in.knobs = &s->c.knobs;
+    if (decide(s, &in, &hop->in_addr, ed, &v) || v.code)
+        return 1; /* a response cannot be answered: it is not forwarded */
+    if (s->c.dialogs && (hop->cookie & CK_CREATES) && resp->scode >= 300 &&
+        resp->cseq.mid == SIP_METHOD_INVITE)
+        privdlg_end(s->c.dialogs, resp->callid, resp->from.tag, resp->to.tag, sv_now_ms());
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Life cycle                                                                                 */
+
+int privsvc_alloc(struct privsvc **sp, const struct privsvc_conf *c)
+{
+    struct privsvc *s;
+
+    if (!sp || !c || c->role > PRIVACY_ROLE_PS || (c->npeers && !c->peers) ||
+        (c->nfaces && !c->untrusted_face) || (c->nsubs && !c->subs))
+        return EINVAL;
+    if (!(s = sv_calloc(1, sizeof(*s))))
+        return ENOMEM;
+    s->c = *c;
+    if (!s->c.node)
+        s->c.node = "-";
+    if (!s->c.dialogs) /* R76: without dialog state, `user` cannot be kept for the dialog */
+        s->c.knobs.performable_priv_values &= ~(unsigned)SIP_PRIV_USER;
+    *sp = s;
+    return 0;
+}
+
+void privsvc_free(struct privsvc *s)
+{
+    sv_free(s);
+}
+
+int privsvc_conf_update(struct privsvc *s, const struct privsvc_conf *c)
+{
+    if (!s || !c || c->role != s->c.role || (c->npeers && !c->peers) ||
+        (c->nfaces && !c->untrusted_face) || (c->nsubs && !c->subs))
+        return EINVAL;
+    struct privdlg_store *dialogs = s->c.dialogs;
+    struct li_sink *li = s->c.li;
+    const char *node = s->c.node;
+    s->c = *c;
+    s->c.node = node;
+    s->c.dialogs = dialogs;
+    s->c.li = li;
+    if (!s->c.dialogs)
+        s->c.knobs.performable_priv_values &= ~(unsigned)SIP_PRIV_USER;
+    return 0;
+}
+
+void privsvc_hooks(struct privsvc *s, struct proxy_hooks *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->request = on_request;
+    h->response = on_response;
+    h->arg = s;
+}
+
+const struct privsvc_stats *privsvc_stats_get(const struct privsvc *s)
+{
+    return &s->st;
+}
