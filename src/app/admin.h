@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <sipveil/net.h>
+#include <sipveil/privacy_service.h>
 #include <sipveil/txn.h>
 
 struct event_base;
@@ -28,6 +29,7 @@ struct app_node_counters {
     const char *role; /* "pcscf", "proxy", ... (borrowed) */
     struct proxy_stats px;
     struct txn_stats txn;
+    struct privsvc_stats priv; /* zero for role proxy */
 };
 
 /** A snapshot of the process's counters, summed over the workers. */

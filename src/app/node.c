@@ -92,6 +92,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 _Static_assert(sizeof(struct net_stats) % sizeof(unsigned long) == 0, "net_stats");
 _Static_assert(sizeof(struct proxy_stats) % sizeof(unsigned long) == 0, "proxy_stats");
 _Static_assert(sizeof(struct txn_stats) % sizeof(unsigned long) == 0, "txn_stats");
+_Static_assert(sizeof(struct privsvc_stats) % sizeof(unsigned long) == 0, "privsvc_stats");
 
 static void add_ulongs(void *dst, const void *src, size_t sz)
 {
@@ -125,6 +126,7 @@ static int collect(void *arg, struct app_counters *c)
         for (size_t i = 0; i < nn; i++) {
             add_ulongs(&pr->ctr_nodes[i].px, &pr->wn[i].px, sizeof(pr->wn[i].px));
             add_ulongs(&pr->ctr_nodes[i].txn, &pr->wn[i].txn, sizeof(pr->wn[i].txn));
+            add_ulongs(&pr->ctr_nodes[i].priv, &pr->wn[i].priv, sizeof(pr->wn[i].priv));
         }
     }
     return 0;

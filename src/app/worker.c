@@ -401,6 +401,8 @@ static void publish(struct worker *w)
     for (size_t i = 0; i < w->nnodes; i++) {
         w->pub_nodes[i].px = *proxy_stats_get(w->nodes[i].px);
         w->pub_nodes[i].txn = *txn_stats_get(proxy_txn_layer(w->nodes[i].px));
+        if (w->nodes[i].ps)
+            w->pub_nodes[i].priv = *privsvc_stats_get(w->nodes[i].ps);
     }
     pthread_mutex_unlock(&w->mu);
 }

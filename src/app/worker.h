@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <sipveil/net.h>
+#include <sipveil/privacy_service.h>
 #include <sipveil/txn.h>
 #include "config.h"
 
@@ -26,6 +27,7 @@ struct worker;
 struct worker_node_counters {
     struct proxy_stats px;
     struct txn_stats txn;
+    struct privsvc_stats priv;
 };
 
 /** A copy of a worker's counters. */
