@@ -58,6 +58,9 @@ struct privsvc_conf {
     const struct privsvc_peer *peers; /* borrowed for the service's life */
     size_t npeers;
     const bool *untrusted_face; /* by net listener index: a `ue` or `external` face */
+    const int8_t *face_policy;  /* by net listener index: the anonymity policy of requests
+                                   arriving there (enum privacy_li_policy), -1: the node's;
+                                   may be NULL */
     size_t nfaces;
     const struct privsvc_subscriber *subs; /* borrowed */
     size_t nsubs;

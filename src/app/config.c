@@ -123,6 +123,11 @@ static const struct sv_cfg_item listener_table[] = {
                 "trusted when `peers` says so), `ue` (subscribers' devices) or `external` "
                 "(other networks). A message that arrives on a `ue` or `external` listener "
                 "is untrusted whatever `peers` says."),
+    SV_CFG_ENUM(struct app_listener, anonymity_policy, app_face_policy_names, "node", R,
+                "The anonymity policy for requests arriving here: `node` (the node's "
+                "`privacy.anonymity_policy`), or `off`, `reject-anonymous`, "
+                "`reject-unidentified`, `both`, so that an edge can refuse anonymous calls "
+                "from one network only (R68-R72)."),
     SV_CFG_ADDRESS(struct app_listener, address, NULL, 0,
                    "IP address and port to listen on; port 0 lets the kernel choose one. A "
                    "name is not accepted: listeners bind."),

@@ -60,6 +60,7 @@ enum app_face {
 struct app_listener {
     unsigned transport; /* enum app_tp */
     unsigned face;      /* enum app_face */
+    unsigned anonymity_policy; /* 0: the node's; else 1 + enum privacy_li_policy */
     char *address;      /* "127.0.0.1:5060", "[::1]:5061" */
     struct app_tls tls;
 };
@@ -187,6 +188,7 @@ extern const struct sv_cfg_item app_subscriber_table[];
 extern const struct sv_cfg_item app_li_table[];
 extern const struct sv_cfg_item app_dialogs_table[];
 extern const char *const app_face_names[];
+extern const char *const app_face_policy_names[];
 extern const char *const app_peer_tp_names[];
 struct sv_cfg_diag;
 void app_config_check_privacy(const struct app_config *cfg, size_t n, struct sv_cfg_diag *d);

@@ -14,6 +14,8 @@
 #define R SV_CFG_RELOAD
 
 const char *const app_face_names[] = {"core", "ue", "external", NULL};
+const char *const app_face_policy_names[] = {"node", "off", "reject-anonymous",
+                                             "reject-unidentified", "both", NULL};
 const char *const app_peer_tp_names[] = {"any", "udp", "tcp", "tls", NULL};
 static const char *const pai_names[] = {"include", "remove", NULL};
 /* the order of enum privacy_li_policy */

@@ -47,6 +47,7 @@ struct rnode {
     struct privacy_tables {
         struct privsvc_peer *peers;     /* owned */
         bool *faces;                    /* by net listener index, owned */
+        int8_t *face_policy;            /* by net listener index, owned */
         size_t nfaces;
         struct privsvc_subscriber *subs; /* owned */
         struct sv_slice *impus;          /* owned; the subscribers' identities */
@@ -219,6 +220,7 @@ static void privacy_tables_free(struct privacy_tables *t)
 {
     free(t->peers);
     free(t->faces);
+    free(t->face_policy);
     free(t->subs);
     free(t->impus);
     memset(t, 0, sizeof(*t));
@@ -237,15 +239,21 @@ static int privacy_tables_build(const struct rnode *n, const struct app_node *nc
             t->nfaces = hi;
     }
     if (!(t->faces = calloc(t->nfaces ? t->nfaces : 1, sizeof(*t->faces))) ||
+        !(t->face_policy = malloc(t->nfaces ? t->nfaces : 1)) ||
         !(t->peers = calloc(nc->npeers ? nc->npeers : 1, sizeof(*t->peers))) ||
         !(t->subs = calloc(nc->nsubscribers ? nc->nsubscribers : 1, sizeof(*t->subs))) ||
         !(t->impus = calloc(nc->nsubscribers * 16 + 1, sizeof(*t->impus))))
         goto fail;
+    memset(t->face_policy, -1, t->nfaces ? t->nfaces : 1);
     for (size_t j = 0; j < n->nlsn; j++) {
         bool untrusted = nc->listeners[j].face != APP_FACE_CORE;
+        int8_t pol = (int8_t)((int)nc->listeners[j].anonymity_policy - 1);
         t->faces[n->lsn[j].index] = untrusted;
-        if (n->priv[j] >= 0)
+        t->face_policy[n->lsn[j].index] = pol;
+        if (n->priv[j] >= 0) {
             t->faces[n->priv[j]] = untrusted;
+            t->face_policy[n->priv[j]] = pol;
+        }
     }
     for (size_t i = 0; i < nc->npeers; i++) {
         const struct app_peer *ap = &nc->peers[i];
@@ -298,6 +306,7 @@ static void privacy_conf_of(const struct worker *w, const struct rnode *n,
     pc->peers = t->peers;
     pc->npeers = nc->npeers;
     pc->untrusted_face = t->faces;
+    pc->face_policy = t->face_policy;
     pc->nfaces = t->nfaces;
     pc->subs = t->subs;
     pc->nsubs = nc->nsubscribers;

@@ -285,6 +285,13 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     in.ingress_trusted = in_trusted;
     in.egress_trusted = privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1, NULL);
     in.knobs = &s->c.knobs;
+    struct privacy_knobs face_knobs;
+    if (s->c.face_policy && hop->in_listener >= 0 && (size_t)hop->in_listener < s->c.nfaces &&
+        s->c.face_policy[hop->in_listener] >= 0) {
+        face_knobs = s->c.knobs; /* R68-R72: the edge's policy per ingress face */
+        face_knobs.li_reject_policy = (enum privacy_li_policy)s->c.face_policy[hop->in_listener];
+        in.knobs = &face_knobs;
+    }
     if (s->c.role == PRIVACY_ROLE_PCSCF && in.dir == PRIVACY_DIR_ORIG)
         in.sub = subscriber(s, &hop->in_addr);
     err = decide(s, &in, &hop->in_addr, ed, &v);
