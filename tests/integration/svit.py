@@ -73,12 +73,18 @@ def _child_setup(parent):
 class Proc:
     """A child process known by its PID, stopped by PID when the test ends."""
 
-    def __init__(self, name, argv, **kw):
+    def __init__(self, name, argv, setup=None, **kw):
+        """@p setup: a function run in the child before exec (after the death signal)."""
         self.name = name
         self.argv = [str(a) for a in argv]
         parent = os.getpid()
+
+        def child():
+            _child_setup(parent)
+            if setup:
+                setup()
         try:
-            self.p = subprocess.Popen(self.argv, preexec_fn=lambda: _child_setup(parent), **kw)
+            self.p = subprocess.Popen(self.argv, preexec_fn=child, **kw)
         except OSError as e:
             fail(f"cannot start {name} ({self.argv[0]}): {e}")
         _procs.append(self)
