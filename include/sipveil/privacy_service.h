@@ -72,7 +72,7 @@ struct privsvc_conf {
 /** Counters of one service (exported with the proxy's). */
 struct privsvc_stats {
     unsigned long decided, refused, performed_id, performed_user, pai_removed_untrusted,
-        pai_invalid, li_records, li_failures, dialogs_stored, dialog_hits, dialog_full;
+        pai_invalid, dialogs_stored, dialog_hits, dialog_full;
 };
 
 /** @return 0, EINVAL or ENOMEM. The conf is copied; what it points to stays borrowed. */

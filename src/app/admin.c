@@ -141,10 +141,6 @@ static const struct node_family {
        "Messages that found their dialog's stored privacy rules."),
     NF("privacy_dialog_table_full_total", "counter", priv.dialog_full,
        "Private dialogs refused (503) because dialogs.max were stored."),
-    NF("li_records_total", "counter", priv.li_records,
-       "Lawful-interception records written (their content never goes to metrics)."),
-    NF("li_failures_total", "counter", priv.li_failures,
-       "Messages refused (500) because the LI record could not be written."),
 #undef NF
 };
 

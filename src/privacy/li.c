@@ -25,10 +25,10 @@
 #include <sipveil/privacy_li.h>
 
 #define MOD "li"
-#define KEY_MAX (LI_TARGET_MAX + 2)    /* the tag letter and the '@' */
-#define ALARM_INTERVAL_MS 1000u        /* at most one alarm line a second */
-#define TAIL_CHUNK 4096                /* read size when looking for the last complete line */
-#define FMT_STACK 4096                 /* most records fit: no heap on the forwarding path */
+#define KEY_MAX (LI_TARGET_MAX + 2) /* the tag letter and the '@' */
+#define ALARM_INTERVAL_MS 1000u     /* at most one alarm line a second */
+#define TAIL_CHUNK 4096             /* read size when looking for the last complete line */
+#define FMT_STACK 4096              /* most records fit: no heap on the forwarding path */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Keys                                                                                       */
@@ -109,8 +109,8 @@ static int key_tel(struct key *k, struct sv_slice num, struct sv_slice params)
         char c = lower(num.p[i]);
         if (is_vsep(c) || (global && i == 0))
             ;
-        else if ((c >= '0' && c <= '9') || (!global && ((c >= 'a' && c <= 'f') || c == '*' ||
-                                                        c == '#')))
+        else if ((c >= '0' && c <= '9') ||
+                 (!global && ((c >= 'a' && c <= 'f') || c == '*' || c == '#')))
             digit = true;
         else
             return EBADMSG;
@@ -587,9 +587,12 @@ static void jb_performed(struct jbuf *b, unsigned bits)
         unsigned bit;
         const char *name;
     } names[] = {
-        {SIP_PRIV_ID, "id"},           {SIP_PRIV_USER, "user"},
-        {SIP_PRIV_HEADER, "header"},   {SIP_PRIV_SESSION, "session"},
-        {SIP_PRIV_CRITICAL, "critical"}, {SIP_PRIV_HISTORY, "history"},
+        {SIP_PRIV_ID, "id"},
+        {SIP_PRIV_USER, "user"},
+        {SIP_PRIV_HEADER, "header"},
+        {SIP_PRIV_SESSION, "session"},
+        {SIP_PRIV_CRITICAL, "critical"},
+        {SIP_PRIV_HISTORY, "history"},
         {SIP_PRIV_NONE, "none"},
     };
     bool first = true;
@@ -677,8 +680,8 @@ struct li_sink {
     int fd;
     char *path;
     pthread_mutex_t mu;
-    bool torn;        /* under mu: a failed append could not be cut back; good_end holds */
-    off_t good_end;   /* under mu, when torn: the length of the file's complete records */
+    bool torn;         /* under mu: a failed append could not be cut back; good_end holds */
+    off_t good_end;    /* under mu, when torn: the length of the file's complete records */
     uint64_t alarm_ms; /* atomic: when the last alarm was logged (monotonic ms) */
 };
 
@@ -750,8 +753,9 @@ static int repair_tail(int fd, const char *path, off_t size)
     }
     if (ftruncate(fd, cut) != 0 || fdatasync(fd) != 0)
         return errno;
-    sv_log(SV_LOG_WARN, MOD, "LI sink %s: cut %" PRIdMAX " octets of an incomplete record at its end",
-           path, (intmax_t)(size - cut));
+    sv_log(SV_LOG_WARN, MOD,
+           "LI sink %s: cut %" PRIdMAX " octets of an incomplete record at its end", path,
+           (intmax_t)(size - cut));
     return 0;
 }
 

@@ -24,20 +24,42 @@
 #include <sipveil/privacy_li.h>
 
 /* The keys of a version-1 record. */
-enum vkey { K_V, K_TIME, K_NODE, K_KIND, K_STATUS, K_METHOD, K_CALL_ID, K_PAI, K_FROM, K_RURI,
-            K_SOURCE, K_PERFORMED, K__N };
+enum vkey {
+    K_V,
+    K_TIME,
+    K_NODE,
+    K_KIND,
+    K_STATUS,
+    K_METHOD,
+    K_CALL_ID,
+    K_PAI,
+    K_FROM,
+    K_RURI,
+    K_SOURCE,
+    K_PERFORMED,
+    K__N
+};
 
 static const char *const key_names[K__N] = {
-    [K_V] = "v",           [K_TIME] = "time",     [K_NODE] = "node",
-    [K_KIND] = "kind",     [K_STATUS] = "status", [K_METHOD] = "method",
-    [K_CALL_ID] = "call_id", [K_PAI] = "pai",     [K_FROM] = "from",
-    [K_RURI] = "ruri",     [K_SOURCE] = "source", [K_PERFORMED] = "performed",
+    [K_V] = "v",
+    [K_TIME] = "time",
+    [K_NODE] = "node",
+    [K_KIND] = "kind",
+    [K_STATUS] = "status",
+    [K_METHOD] = "method",
+    [K_CALL_ID] = "call_id",
+    [K_PAI] = "pai",
+    [K_FROM] = "from",
+    [K_RURI] = "ruri",
+    [K_SOURCE] = "source",
+    [K_PERFORMED] = "performed",
 };
 
 static const char *const performed_names[] = {"id",       "user",    "header", "session",
                                               "critical", "history", "none"};
 
-static void say(char *why, size_t whysz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void say(char *why, size_t whysz, const char *fmt, ...)
 {
@@ -108,7 +130,8 @@ static bool str_array(const json_t *a, bool names_only)
 
     if (!json_is_array(a))
         return false;
-    json_array_foreach(a, i, el) {
+    json_array_foreach(a, i, el)
+    {
         if (!json_is_string(el))
             return false;
         if (!names_only)
@@ -133,7 +156,8 @@ static bool record_ok(json_t *o, char *why, size_t whysz)
         say(why, whysz, "not a JSON object");
         return false;
     }
-    json_object_foreach(o, key, val) {
+    json_object_foreach(o, key, val)
+    {
         size_t i;
         for (i = 0; i < K__N && strcmp(key, key_names[i]) != 0; i++)
             ;
@@ -244,6 +268,15 @@ int li_verify_file(const char *path, size_t *nrecords, size_t *bad_line, char *w
         }
         if (--len == 0) {
             say(why, whysz, "an empty line");
+            err = EBADMSG;
+            break;
+        }
+        /* JSON never holds a raw NUL (a string escapes it); jansson would stop reading there
+         * and call the record truncated, which misleads */
+        const char *nul = memchr(line, '\0', (size_t)len);
+        if (nul) {
+            say(why, whysz, "not a JSON record: a NUL byte at column %zu",
+                (size_t)(nul - line) + 1);
             err = EBADMSG;
             break;
         }
