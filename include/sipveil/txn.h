@@ -238,7 +238,7 @@ struct proxy_conf {
     size_t nroutes;
     bool record_route;
     uint32_t timer_c_ms;      /* §16.8; 0: 180000 */
-    uint32_t max_txns;        /* live transactions beyond which new requests get 503; 0: 50000 */
+    uint32_t max_txns;        /* live transactions beyond which new requests get 503; 0: 150000 */
     size_t max_msg;           /* largest message forwarded; 0: 65536 */
     /* When set, client transactions send through it (see txn_send_flow_h), so that
      * proxy_conn_closed can turn a failed TCP/TLS connect into an immediate 503. */

@@ -84,10 +84,11 @@ static const struct sv_cfg_item limits_table[] = {
     SV_CFG_DURATION(struct app_limits, header_timeout, "10s", 100, 600000, R,
                     "A message started on a connection must be complete within this time, "
                     "or the connection is closed (slow senders)."),
-    SV_CFG_UINT(struct app_limits, max_transactions, "50000", 1, 10000000, R,
-                "Most live SIP transactions per node (server and client). Beyond it new "
-                "requests get 503 with Retry-After and no state; retransmissions of live "
-                "transactions are still absorbed."),
+    SV_CFG_UINT(struct app_limits, max_transactions, "150000", 1, 10000000, R,
+                "Most live SIP transactions per node and worker (server and client; about "
+                "2.4 KB each). Beyond it new requests get 503 with Retry-After and no state; "
+                "retransmissions of live transactions are still absorbed. The default holds "
+                "2,000 INVITE calls/s per worker with the RFC retention times."),
     SV_CFG_END,
 };
 

@@ -181,6 +181,8 @@ int worker_routes_check(const struct app_node *nc)
     return rc == APP_EX_OK ? 0 : EINVAL;
 }
 
+static txn_send_flow_h node_send_flow;
+
 static void proxy_conf_of(const struct rnode *n, const struct app_config *cfg,
                           struct proxy_conf *pc)
 {
@@ -197,6 +199,7 @@ static void proxy_conf_of(const struct rnode *n, const struct app_config *cfg,
     pc->timer_c_ms = cfg->timers.timer_c;
     pc->max_txns = cfg->limits.max_transactions;
     pc->max_msg = cfg->limits.max_msg;
+    pc->send_flow = node_send_flow;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -511,6 +514,29 @@ static int node_send(void *ctx, enum net_tp tp, const struct net_addr *dst,
     return net_send(n->w->net, tp, dst, flow, buf, len, NULL);
 }
 
+/* Client transactions send through this one: net_send's used flow tells the transaction
+ * layer which TCP/TLS connection each request left on (see on_close). */
+static int node_send_flow(void *ctx, enum net_tp tp, const struct net_addr *dst,
+                          const struct net_flow *flow, const char *buf, size_t len,
+                          struct net_flow *used)
+{
+    struct rnode *n = ctx;
+
+    if (tp == NET_UDP)
+        return node_send(ctx, tp, dst, flow, buf, len);
+    trace(n->w, "tx to", tp, dst, buf, len);
+    return net_send(n->w->net, tp, dst, flow, buf, len, used);
+}
+
+/* A connection closed: a failed connect fails the branches waiting on it (503 at once). */
+static void on_close(struct net_conn *conn, int err, void *arg)
+{
+    struct worker *w = arg;
+
+    for (size_t i = 0; i < w->nnodes; i++)
+        proxy_conn_closed(w->nodes[i].px, conn, err);
+}
+
 /* Which node a message on @p flow is for: the receiving listener's; on a connection we opened,
  * the node whose listener the top Via (responses) or top Route (requests) names. */
 static struct rnode *node_of(struct worker *w, const struct sip_msg *m,
@@ -624,7 +650,7 @@ int worker_alloc(struct worker **wp, unsigned id, unsigned nworkers, const struc
         goto fail;
     }
     if ((err = sv_wheel_alloc(&w->wheel, sv_now_ms())) ||
-        (err = net_alloc(&w->net, w->base, &nl, frame, on_recv, NULL, w)))
+        (err = net_alloc(&w->net, w->base, &nl, frame, on_recv, on_close, w)))
         goto fail;
     err = ENOMEM;
     if (!(w->tick = evtimer_new(w->base, on_tick, w)) ||

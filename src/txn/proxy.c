@@ -26,7 +26,7 @@
 #define MOD "proxy"
 
 #define TIMER_C_DEFAULT_MS 180000u
-#define MAX_TXNS_DEFAULT 50000u
+#define MAX_TXNS_DEFAULT 150000u
 
 static const char *const supported_tags[] = {"privacy", NULL};
 
