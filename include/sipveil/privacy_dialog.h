@@ -10,11 +10,17 @@
  * dialog, never URIs: the anonymous party's From is rewritten but its tag is kept, and the
  * other party's requests carry the anonymous URI in To, which is never "restored" (R75).
  *
- * The state ends with the dialog: a BYE, a final non-2xx answer to the creating request, or a
- * terminated subscription. The entry then lingers for `linger_ms` (64*T1 by default) so the
- * BYE's 200, retransmissions and the ACK of a failure still get the rules; a retransmission is
- * then processed exactly as the first copy was (R77). An entry that never sees an end goes
- * after `lifetime_ms` without traffic.
+ * The state ends with the dialog: a BYE or a terminated subscription (privdlg_end), or a final
+ * non-2xx answer to the creating request (privdlg_fail). The entry then lingers for
+ * `linger_ms` (64*T1 by default) so the BYE's 200, retransmissions and the ACK of a failure
+ * still get the rules; a retransmission is then processed exactly as the first copy was
+ * (R77). An entry that never sees an end goes after `lifetime_ms` without traffic.
+ *
+ * Forking makes the failure case subtle: a final non-2xx from one branch is no end while
+ * another branch may still answer 2xx, and the branches a proxy CANCELs after a 2xx answer
+ * 487. So a 2xx to the creating request confirms the entry (privdlg_confirm), after which a
+ * branch's failure is ignored; and a confirm after a branch's failure revives the entry, or
+ * makes it again if its linger ran out while another branch was still ringing.
  *
  * Why one store shared by the workers. Each worker of `sipveil run` has its own event loop,
  * and the kernel spreads datagrams by 4-tuple, so the callee's requests (another address)
@@ -60,6 +66,12 @@ extern "C" {
 #define PRIVDLG_TAG_MAX 128
 /** Longest Call-ID that can be stored (octets). */
 #define PRIVDLG_CALLID_MAX 1024
+/**
+ * Most dialogs stored under one Call-ID (different anonymous tags). Forks of one request share
+ * its From tag and so one entry; more than one is rare, more than this is a peer filling a
+ * chain that every message of that Call-ID would walk.
+ */
+#define PRIVDLG_PER_CALLID_MAX 16
 
 struct privdlg_store;
 
@@ -110,8 +122,8 @@ void privdlg_store_free(struct privdlg_store *s);
  * so it must not forward the request as if it could (answer 500 or 503 instead; R76).
  *
  * A second put for the same Call-ID and anonymous tag (a retransmission, a fork, or the
- * request re-sent with credentials after a 401/407, which ended the first one) keeps the
- * entry: it ORs @p funcs in, revives it if it was ended, and restarts its lifetime.
+ * request re-sent with credentials after a 401/407 ended the first one) keeps the entry: it
+ * ORs @p funcs in, revives it if it was ended, and restarts its lifetime.
  *
  * @param s         the store
  * @param call_id   the request's Call-ID; copied
@@ -120,10 +132,24 @@ void privdlg_store_free(struct privdlg_store *s);
  * @param now_ms    the current time (sv_now_ms())
  * @return 0; EINVAL for a NULL store or an absent or empty Call-ID or tag; EMSGSIZE for a
  *         Call-ID above PRIVDLG_CALLID_MAX or a tag above PRIVDLG_TAG_MAX; ENOSPC when
- *         max_dialogs live entries exist; ENOMEM.
+ *         max_dialogs entries exist, or PRIVDLG_PER_CALLID_MAX under this Call-ID; ENOMEM.
  */
 int privdlg_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
                 unsigned funcs, uint64_t now_ms);
+
+/**
+ * A 2xx response to the dialog-creating request (from any branch): as privdlg_put(), and the
+ * entry is marked confirmed, so that privdlg_fail() no longer ends it. If a branch's failure
+ * had ended it, it is revived; if its linger had run out, it is made again from @p funcs.
+ * @param s         the store
+ * @param call_id   the response's Call-ID; copied if the entry is made again
+ * @param anon_tag  the response's From tag (the creating request's); copied likewise
+ * @param funcs     the functions performed on the creating request (as given to the put)
+ * @param now_ms    the current time
+ * @return as privdlg_put().
+ */
+int privdlg_confirm(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                    unsigned funcs, uint64_t now_ms);
 
 /**
  * Find the dialog of a message: same Call-ID, and a stored anonymous tag equal to the
@@ -142,10 +168,10 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
                   struct sv_slice to_tag, uint64_t now_ms, struct privdlg_found *out);
 
 /**
- * An end event of the dialog of a message (a BYE, the final non-2xx response the node sends
- * upstream for the creating request, a NOTIFY with Subscription-State: terminated): the
- * entry matched as in privdlg_find() lingers linger_ms, then goes. A repeated end (a
- * retransmitted BYE) does not extend the linger. Unknown dialogs are ignored.
+ * The end of the dialog of a message (a BYE, a NOTIFY or SUBSCRIBE that terminates the
+ * subscription): the entry matched as in privdlg_find() lingers linger_ms, then goes, even if
+ * confirmed. A repeated end (a retransmitted BYE) does not extend the linger. Unknown dialogs
+ * are ignored.
  *
  * Forked INVITEs: all dialogs of one request share its From tag and so one entry; the first
  * of them to end starts the linger for all. Answer extra 2xx with a BYE, as UAs do.
@@ -154,6 +180,20 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
  */
 bool privdlg_end(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice from_tag,
                  struct sv_slice to_tag, uint64_t now_ms);
+
+/**
+ * A final non-2xx response to the dialog-creating request, from any branch (call it for each;
+ * the proxy need not know whether it is the one that goes upstream): the entry lingers as
+ * after privdlg_end(), unless a 2xx confirmed it (privdlg_confirm), in which case this is a
+ * losing or CANCELled branch and changes nothing.
+ * @param s         the store
+ * @param call_id   the response's Call-ID
+ * @param anon_tag  the response's From tag (the creating request's)
+ * @param now_ms    the current time
+ * @return whether an entry was found.
+ */
+bool privdlg_fail(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                  uint64_t now_ms);
 
 /**
  * Remove the entries expired at @p now_ms. Call it every few seconds from one thread (the

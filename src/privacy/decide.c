@@ -437,7 +437,8 @@ static void run_tables(struct plan *pl, struct privacy_verdict *v)
         const struct sip_msg *msg = pl->msg;
         struct sv_slice tag = msg->req ? msg->from.tag : msg->to.tag;
         enum privacy__side side = PRIVACY__S_OTHER;
-        if (tag.p && sv_slice_eq(tag, d->anon_tag))
+        /* tags are tokens: case-insensitive (RFC 3261 §7.3.1), as the dialog store compares */
+        if (tag.p && sv_slice_caseeq(tag, d->anon_tag))
             side = msg->req ? PRIVACY__S_REQ_FROM_ANON : PRIVACY__S_RESP_FROM_ANON;
         for (unsigned f = SIP_PRIV_USER; f <= SIP_PRIV_ID; f <<= 1) {
             if (d->funcs & f)

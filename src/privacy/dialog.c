@@ -7,7 +7,6 @@
  *     local list under the lock and freed after it is released;
  *   - the bucket arrays are fixed at alloc, so nothing is ever resized under a lock.
  */
-#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 
@@ -31,7 +30,8 @@ struct privdlg_ent {
     uint64_t hash;    /* of the Call-ID: compared before the bytes */
     uint64_t expires; /* absolute ms; the entry is dead from then on */
     unsigned funcs;
-    bool ended; /* an end event was seen: expires is the linger, never extended */
+    bool ended;     /* an end event was seen: expires is the linger, never extended */
+    bool confirmed; /* a 2xx answered the creating request: a branch's failure is no end */
     uint16_t cid_len;
     uint8_t tag_len;
     char key[];
@@ -54,6 +54,9 @@ struct privdlg_store {
     size_t nbuckets;              /* per stripe; a power of two */
     uint64_t k0, k1;              /* the SipHash key */
     struct privdlg_conf conf;
+    /* The one word every put and reap writes, kept off the line of the read-mostly fields
+     * above, which every find of every worker reads. */
+    char pad[LINE];
     size_t count; /* entries in all stripes; atomic */
 };
 
@@ -235,15 +238,17 @@ static size_t stripe_reap(struct privdlg_store *s, struct stripe *st, uint64_t n
 /*
  * The entry of the message on chain @p pp: the Call-ID matches and the stored tag is the
  * From tag or, failing that, the To tag. Expired entries met on the way are unlinked onto
- * *dead, so a busy chain cleans itself between sweeps. Lock held.
+ * *dead, so a busy chain cleans itself between sweeps. When nothing matches by From tag,
+ * *ncall is the number of live entries of the Call-ID. Lock held.
  */
 static struct privdlg_ent *chain_find(struct privdlg_store *s, struct stripe *st,
                                       struct privdlg_ent **pp, uint64_t h, struct sv_slice call_id,
                                       struct sv_slice from_tag, struct sv_slice to_tag,
                                       uint64_t now_ms, struct privdlg_ent **dead,
-                                      enum privdlg_side *side)
+                                      enum privdlg_side *side, size_t *ncall)
 {
     struct privdlg_ent *by_to = NULL;
+    size_t n = 0;
 
     while (*pp) {
         struct privdlg_ent *e = *pp;
@@ -252,6 +257,7 @@ static struct privdlg_ent *chain_find(struct privdlg_store *s, struct stripe *st
             continue;
         }
         if (ent_is_call(e, h, call_id)) {
+            n++;
             if (tag_is(e, from_tag)) {
                 *side = PRIVDLG_SIDE_FROM;
                 return e;
@@ -262,6 +268,7 @@ static struct privdlg_ent *chain_find(struct privdlg_store *s, struct stripe *st
         pp = &e->next;
     }
     *side = PRIVDLG_SIDE_TO;
+    *ncall = n;
     return by_to;
 }
 
@@ -356,20 +363,17 @@ void privdlg_store_free(struct privdlg_store *s)
     sv_free(s);
 }
 
-/**
- * Store the privacy state of a dialog-creating request; see privacy_dialog.h.
- * @param s         the store
- * @param call_id   the request's Call-ID; copied
- * @param anon_tag  its From tag; copied
- * @param funcs     the functions performed
- * @param now_ms    the current time
- * @return 0, EINVAL, EMSGSIZE, ENOSPC or ENOMEM.
+/*
+ * privdlg_put and privdlg_confirm: store or refresh the entry of (call_id, anon_tag). A known
+ * entry gets the functions ORed in, its lifetime restarted, and is revived if it had ended
+ * (a revived entry is a new attempt, so it is unconfirmed again unless @p confirm says so).
  */
-int privdlg_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
-                unsigned funcs, uint64_t now_ms)
+static int store_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                     unsigned funcs, uint64_t now_ms, bool confirm)
 {
     struct privdlg_ent *e, *fresh = NULL, *dead = NULL;
     enum privdlg_side side;
+    size_t ncall;
     struct stripe *st;
     uint64_t h;
     int err = 0;
@@ -389,6 +393,7 @@ int privdlg_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slic
     fresh->expires = now_ms + s->conf.lifetime_ms;
     fresh->funcs = funcs;
     fresh->ended = false;
+    fresh->confirmed = confirm;
     fresh->cid_len = (uint16_t)call_id.l;
     fresh->tag_len = (uint8_t)anon_tag.l;
     memcpy(fresh->key, call_id.p, call_id.l);
@@ -398,12 +403,19 @@ int privdlg_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slic
     pthread_mutex_lock(&st->mu);
     struct privdlg_ent **chain = chain_of(s, st, h);
     /* Only a From-side match is the same dialog-creating request. */
-    e = chain_find(s, st, chain, h, call_id, anon_tag, sv_slice_make(NULL, 0), now_ms, &dead,
-                   &side);
+    e = chain_find(s, st, chain, h, call_id, anon_tag, sv_slice_make(NULL, 0), now_ms, &dead, &side,
+                   &ncall);
     if (e) {
         e->funcs |= funcs;
+        e->confirmed = confirm || (e->confirmed && !e->ended);
         e->ended = false;
         e->expires = fresh->expires;
+        goto unlock;
+    }
+    /* All dialogs of a Call-ID share one chain: cap them, or one peer could make a chain
+     * of thousands that every message of the Call-ID walks under the stripe's lock. */
+    if (ncall >= PRIVDLG_PER_CALLID_MAX) {
+        err = ENOSPC;
         goto unlock;
     }
     if (!reserve(s)) {
@@ -427,6 +439,36 @@ unlock:
 }
 
 /**
+ * Store the privacy state of a dialog-creating request; see privacy_dialog.h.
+ * @param s         the store
+ * @param call_id   the request's Call-ID; copied
+ * @param anon_tag  its From tag; copied
+ * @param funcs     the functions performed
+ * @param now_ms    the current time
+ * @return 0, EINVAL, EMSGSIZE, ENOSPC or ENOMEM.
+ */
+int privdlg_put(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                unsigned funcs, uint64_t now_ms)
+{
+    return store_put(s, call_id, anon_tag, funcs, now_ms, false);
+}
+
+/**
+ * A 2xx to the creating request: store or revive the entry and mark it confirmed.
+ * @param s         the store
+ * @param call_id   the response's Call-ID; copied if the entry is made again
+ * @param anon_tag  its From tag
+ * @param funcs     the functions performed on the request
+ * @param now_ms    the current time
+ * @return as privdlg_put().
+ */
+int privdlg_confirm(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                    unsigned funcs, uint64_t now_ms)
+{
+    return store_put(s, call_id, anon_tag, funcs, now_ms, true);
+}
+
+/**
  * Find the dialog of a message; see privacy_dialog.h.
  * @param s         the store
  * @param call_id   the message's Call-ID
@@ -441,6 +483,7 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
 {
     struct privdlg_ent *e, *dead = NULL;
     enum privdlg_side side;
+    size_t ncall;
     struct stripe *st;
     uint64_t h;
 
@@ -449,7 +492,8 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
     h = hash_callid(s, call_id);
     st = stripe_of(s, h);
     pthread_mutex_lock(&st->mu);
-    e = chain_find(s, st, chain_of(s, st, h), h, call_id, from_tag, to_tag, now_ms, &dead, &side);
+    e = chain_find(s, st, chain_of(s, st, h), h, call_id, from_tag, to_tag, now_ms, &dead, &side,
+                   &ncall);
     if (e) {
         if (!e->ended)
             e->expires = now_ms + s->conf.lifetime_ms;
@@ -459,6 +503,34 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
             out->tag_len = e->tag_len;
             memcpy(out->tag_buf, ent_tag(e).p, e->tag_len);
         }
+    }
+    pthread_mutex_unlock(&st->mu);
+    free_list(dead);
+    return e != NULL;
+}
+
+/* Start the linger of the entry of a message, unless @p failure and it is confirmed. */
+static bool store_end(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice from_tag,
+                      struct sv_slice to_tag, uint64_t now_ms, bool failure)
+{
+    struct privdlg_ent *e, *dead = NULL;
+    enum privdlg_side side;
+    size_t ncall;
+    struct stripe *st;
+    uint64_t h;
+
+    if (!s || !slice_ok(call_id))
+        return false;
+    h = hash_callid(s, call_id);
+    st = stripe_of(s, h);
+    pthread_mutex_lock(&st->mu);
+    e = chain_find(s, st, chain_of(s, st, h), h, call_id, from_tag, to_tag, now_ms, &dead, &side,
+                   &ncall);
+    if (e && !e->ended && !(failure && e->confirmed)) {
+        uint64_t until = now_ms + s->conf.linger_ms;
+        e->ended = true;
+        if (until < e->expires)
+            e->expires = until;
     }
     pthread_mutex_unlock(&st->mu);
     free_list(dead);
@@ -477,26 +549,21 @@ bool privdlg_find(struct privdlg_store *s, struct sv_slice call_id, struct sv_sl
 bool privdlg_end(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice from_tag,
                  struct sv_slice to_tag, uint64_t now_ms)
 {
-    struct privdlg_ent *e, *dead = NULL;
-    enum privdlg_side side;
-    struct stripe *st;
-    uint64_t h;
+    return store_end(s, call_id, from_tag, to_tag, now_ms, false);
+}
 
-    if (!s || !slice_ok(call_id))
-        return false;
-    h = hash_callid(s, call_id);
-    st = stripe_of(s, h);
-    pthread_mutex_lock(&st->mu);
-    e = chain_find(s, st, chain_of(s, st, h), h, call_id, from_tag, to_tag, now_ms, &dead, &side);
-    if (e && !e->ended) {
-        uint64_t until = now_ms + s->conf.linger_ms;
-        e->ended = true;
-        if (until < e->expires)
-            e->expires = until;
-    }
-    pthread_mutex_unlock(&st->mu);
-    free_list(dead);
-    return e != NULL;
+/**
+ * A final non-2xx to the creating request, from one branch; see privacy_dialog.h.
+ * @param s         the store
+ * @param call_id   the response's Call-ID
+ * @param anon_tag  its From tag
+ * @param now_ms    the current time
+ * @return whether an entry was found.
+ */
+bool privdlg_fail(struct privdlg_store *s, struct sv_slice call_id, struct sv_slice anon_tag,
+                  uint64_t now_ms)
+{
+    return store_end(s, call_id, anon_tag, sv_slice_make(NULL, 0), now_ms, true);
 }
 
 /**

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "svtest.h"
+#include "svtest_privacy.h"
 #include <sipveil/privacy_dialog.h>
 
 uint64_t privacy__siphash(uint64_t k0, uint64_t k1, const void *data, size_t len, unsigned c,
@@ -167,6 +167,35 @@ static void r74_second_put_ors_funcs(void **state)
     privdlg_store_free(s);
 }
 
+/* TC-24 through the store and the engine: Alice's P-CSCF stored `id` for Call-ID c1 and her
+ * tag a1; Alice's 200 OK to Bob's re-INVITE carries no Privacy header and her tag in To, here
+ * in other case. The store finds the dialog, privdlg_found_dialog names the tag as the
+ * message spells it, and the engine removes her PAI toward Bob. */
+static void tc24_store_feeds_the_engine(void **state)
+{
+#define TC24_RESP(extra)                                                                           \
+    "SIP/2.0 200 OK\r\n"                                                                           \
+    "Via: SIP/2.0/UDP pcscf.home2.net;branch=z9hG4bK77\r\n"                                        \
+    "From: <sip:bob@home2.net>;tag=b1\r\n"                                                         \
+    "To: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=A1\r\n"                               \
+    "Call-ID: c1\r\n"                                                                              \
+    "CSeq: 8 INVITE\r\n" extra "Content-Length: 0\r\n\r\n"
+    struct privdlg_store *s = store(0);
+    const struct sip_msg *m =
+        sv_test_parse(TC24_RESP("P-Asserted-Identity: <sip:alice@home1.net>\r\n"));
+    struct pctx c = {CTX(PRIVACY_ROLE_PCSCF, PRIVACY_DIR_ORIG, true, false)};
+    struct privdlg_found f;
+    struct privacy_dialog d;
+
+    assert_int_equal(privdlg_put(s, SV_LIT("c1"), SV_LIT("a1"), SIP_PRIV_ID, T0), 0);
+    assert_true(privdlg_find(s, m->callid, m->from.tag, m->to.tag, T0 + 1, &f));
+    d = privdlg_found_dialog(&f, m->from.tag, m->to.tag);
+    c.dialog = &d;
+    expect_fwd(&c, TC24_RESP("P-Asserted-Identity: <sip:alice@home1.net>\r\n"), TC24_RESP(""));
+    privdlg_store_free(s);
+#undef TC24_RESP
+}
+
 /* ---- end, linger, lifetime --------------------------------------------------------------- */
 
 /* R77: after BYE the state stays for the linger (the BYE's 200, its retransmissions), then
@@ -216,6 +245,71 @@ static void r76_put_revives_an_ended_entry(void **state)
     privdlg_store_free(s);
 }
 
+/* A forked INVITE: branch B answers 200 (confirm), the proxy CANCELs branch A, which answers
+ * 487 (fail): the dialog keeps its rules. Each branch's response may be reported. */
+static void r74_fork_failure_after_2xx_is_no_end(void **state)
+{
+    struct privdlg_store *s = store(0);
+
+    assert_int_equal(put(s, "c1", "a1", SIP_PRIV_ID, T0), 0);
+    assert_int_equal(privdlg_confirm(s, SV_LIT("c1"), SV_LIT("a1"), SIP_PRIV_ID, T0 + 10), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c1"), SV_LIT("a1"), T0 + 20));
+    assert_true(find(s, "c1", "b2", "a1", T0 + 20 + LINGER, NULL));
+    /* The BYE does end it. */
+    assert_true(end(s, "c1", "a1", "b2", T0 + 50000));
+    assert_false(find(s, "c1", "b2", "a1", T0 + 50000 + LINGER, NULL));
+    assert_int_equal(privdlg_count(s), 0);
+    privdlg_store_free(s);
+}
+
+/* Branch A fails first, while branch B still rings: the entry lingers. B's 200 revives it,
+ * or, after the linger ran out, makes it again. Without a 2xx, the failure ends it. */
+static void r74_fork_failure_before_2xx(void **state)
+{
+    struct privdlg_store *s = store(0);
+    struct privdlg_found f;
+
+    assert_int_equal(put(s, "c1", "a1", SIP_PRIV_ID, T0), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c1"), SV_LIT("a1"), T0 + 10));
+    assert_int_equal(privdlg_confirm(s, SV_LIT("c1"), SV_LIT("a1"), SIP_PRIV_ID, T0 + 20), 0);
+    assert_true(find(s, "c1", "a1", "b2", T0 + 20 + LINGER, NULL));
+
+    assert_int_equal(put(s, "c2", "a1", SIP_PRIV_USER, T0), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c2"), SV_LIT("a1"), T0 + 10));
+    assert_false(find(s, "c2", "a1", NULL, T0 + 10 + LINGER, NULL));
+    assert_false(privdlg_fail(s, SV_LIT("c2"), SV_LIT("a1"), T0 + 10 + LINGER));
+    assert_int_equal(privdlg_confirm(s, SV_LIT("c2"), SV_LIT("a1"), SIP_PRIV_USER, T0 + 90000), 0);
+    assert_true(find(s, "c2", "b2", "a1", T0 + 90000, &f));
+    assert_int_equal(f.funcs, SIP_PRIV_USER);
+
+    assert_int_equal(put(s, "c3", "a1", SIP_PRIV_ID, T0), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c3"), SV_LIT("a1"), T0 + 10));
+    assert_false(find(s, "c3", "a1", NULL, T0 + 10 + LINGER, NULL));
+    /* privdlg_fail matches the From tag only: the callee's tag names nothing. */
+    assert_int_equal(put(s, "c4", "a1", SIP_PRIV_ID, T0), 0);
+    assert_false(privdlg_fail(s, SV_LIT("c4"), SV_LIT("b1"), T0));
+    privdlg_store_free(s);
+}
+
+/* A retransmitted INVITE after the 2xx keeps the entry confirmed; a new attempt after an
+ * end (put on an ended entry) is unconfirmed again. */
+static void r77_put_keeps_or_resets_confirmation(void **state)
+{
+    struct privdlg_store *s = store(0);
+
+    assert_int_equal(put(s, "c1", "a1", SIP_PRIV_ID, T0), 0);
+    assert_int_equal(privdlg_confirm(s, SV_LIT("c1"), SV_LIT("a1"), SIP_PRIV_ID, T0 + 1), 0);
+    assert_int_equal(put(s, "c1", "a1", SIP_PRIV_ID, T0 + 2), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c1"), SV_LIT("a1"), T0 + 3));
+    assert_true(find(s, "c1", "a1", NULL, T0 + 3 + LINGER, NULL));
+
+    assert_true(end(s, "c1", "a1", NULL, T0 + 10));
+    assert_int_equal(put(s, "c1", "a1", SIP_PRIV_ID, T0 + 20), 0);
+    assert_true(privdlg_fail(s, SV_LIT("c1"), SV_LIT("a1"), T0 + 30));
+    assert_false(find(s, "c1", "a1", NULL, T0 + 30 + LINGER, NULL));
+    privdlg_store_free(s);
+}
+
 /* A dialog that never ends cleanly goes after the lifetime without traffic; a find restarts
  * the lifetime, an ended entry's find does not. */
 static void r74_lifetime_bound(void **state)
@@ -262,6 +356,25 @@ static void store_enospc_at_max_dialogs(void **state)
     assert_int_equal(privdlg_count(s), 4);
     assert_int_equal(privdlg_sweep(s, T0 + LINGER + LIFETIME), 3);
     assert_int_equal(privdlg_count(s), 1);
+    privdlg_store_free(s);
+}
+
+/* A peer cannot grow one Call-ID's chain without bound: PRIVDLG_PER_CALLID_MAX dialogs. */
+static void store_caps_dialogs_per_callid(void **state)
+{
+    struct privdlg_store *s = store(0);
+    char tag[16];
+
+    for (int i = 0; i < PRIVDLG_PER_CALLID_MAX; i++) {
+        snprintf(tag, sizeof(tag), "t%d", i);
+        assert_int_equal(put(s, "c1", tag, SIP_PRIV_ID, T0), 0);
+    }
+    assert_int_equal(put(s, "c1", "one-more", SIP_PRIV_ID, T0), ENOSPC);
+    assert_int_equal(put(s, "c1", "t3", SIP_PRIV_USER, T0), 0); /* known: no new entry */
+    assert_int_equal(put(s, "c2", "one-more", SIP_PRIV_ID, T0), 0);
+    assert_true(end(s, "c1", "t0", NULL, T0));
+    assert_int_equal(put(s, "c1", "one-more", SIP_PRIV_ID, T0 + LINGER), 0);
+    assert_int_equal(privdlg_count(s), PRIVDLG_PER_CALLID_MAX + 1);
     privdlg_store_free(s);
 }
 
@@ -339,6 +452,10 @@ static void api_bad_arguments(void **state)
     assert_false(privdlg_find(NULL, SV_LIT("c"), SV_LIT("a"), none, T0, NULL));
     assert_false(privdlg_find(s, none, SV_LIT("a"), none, T0, NULL));
     assert_false(privdlg_end(NULL, SV_LIT("c"), SV_LIT("a"), none, T0));
+    assert_false(privdlg_fail(NULL, SV_LIT("c"), SV_LIT("a"), T0));
+    assert_false(privdlg_fail(s, SV_LIT("c"), none, T0));
+    assert_int_equal(privdlg_confirm(NULL, SV_LIT("c"), SV_LIT("a"), 1, T0), EINVAL);
+    assert_int_equal(privdlg_confirm(s, SV_LIT("c"), none, 1, T0), EINVAL);
     assert_int_equal(privdlg_sweep(NULL, T0), 0);
     assert_int_equal(privdlg_count(NULL), 0);
     privdlg_store_free(NULL);
@@ -524,11 +641,17 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(r75_tags_compare_case_insensitively),
     cmocka_unit_test(r74_two_dialogs_in_one_callid),
     cmocka_unit_test(r74_second_put_ors_funcs),
+    cmocka_unit_test_setup_teardown(tc24_store_feeds_the_engine, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
     cmocka_unit_test(r77_end_lingers_then_goes),
     cmocka_unit_test(r77_repeated_end_keeps_first_linger),
     cmocka_unit_test(r76_put_revives_an_ended_entry),
+    cmocka_unit_test(r74_fork_failure_after_2xx_is_no_end),
+    cmocka_unit_test(r74_fork_failure_before_2xx),
+    cmocka_unit_test(r77_put_keeps_or_resets_confirmation),
     cmocka_unit_test(r74_lifetime_bound),
     cmocka_unit_test(store_enospc_at_max_dialogs),
+    cmocka_unit_test(store_caps_dialogs_per_callid),
     cmocka_unit_test(store_sweep_counts),
     cmocka_unit_test(store_defaults),
     cmocka_unit_test(api_bad_arguments),
