@@ -644,8 +644,11 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
         }
     }
     const struct proxy_listener *lo = lsn_for(p, br->tgt.tp, br->tgt.dst.ss.ss_family);
-    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llx.%u",
-             (unsigned long long)req_hash_via(req, &req->via), idx);
+    /* the hash finds loops (§16.3 item 4); the sequence number keeps the branch unique when
+       the same request comes again as a new transaction while the branch that forwarded it
+       the first time still absorbs retransmissions downstream (TCP upstream, timer J 0) */
+    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llx.%u.%x",
+             (unsigned long long)req_hash_via(req, &req->via), idx, ++p->branch_seq);
     err = plan_apply(pl, &ed);
     if (!err)
         err = edit_max_forwards(req, &ed);

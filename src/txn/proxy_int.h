@@ -32,6 +32,7 @@ struct proxy {
     bool rr;
     uint32_t timer_c_ms, max_txns;
     bool draining; /* proxy_drain(): new requests get 503 */
+    uint32_t branch_seq; /* makes each forwarded branch unique */
     struct proxy_hooks hooks;
     struct proxy_stats stats;
     char *out; /* scratch for serializing, outsz octets; owned */

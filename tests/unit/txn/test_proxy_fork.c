@@ -177,7 +177,11 @@ static void fork_sends_one_branch_per_target(void **state)
         assert_true(l < sizeof(br[i]));
         memcpy(br[i], b, l);
         br[i][l] = '\0';
-        assert_int_equal(br[i][l - 1], (char)('0' + i));
+        /* z9hG4bKsv<request hash>.<branch index>.<sequence> */
+        const char *idx = strchr(br[i], '.');
+        assert_non_null(idx);
+        assert_int_equal(idx[1], (char)('0' + i));
+        assert_int_equal(idx[2], '.');
         assert_true(has_text(s, "Record-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"));
     }
     assert_string_not_equal(br[0], br[1]);
