@@ -223,6 +223,34 @@ static void conn_keepalives(struct net_conn *c, struct evbuffer *in)
     }
 }
 
+static void conn_event(struct bufferevent *bev, short what, void *arg);
+
+static void conn_flushed(struct bufferevent *bev, void *arg)
+{
+    struct net_conn *c = arg;
+
+    (void)bev;
+    if (c->closing && c->alive)
+        net__conn_close(c, c->closing, true);
+}
+
+/*
+ * A framing error: nothing more is read (where the next message starts is unknown), but the
+ * answers to the messages before it, already queued, still go out; then the connection closes
+ * with @p err. The idle timer bounds a peer that never reads them.
+ */
+static void conn_close_after_flush(struct net_conn *c, int err)
+{
+    c->closing = err;
+    bufferevent_disable(c->bev, EV_READ);
+    hdr_timer_stop(c);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        net__conn_close(c, err, true);
+        return;
+    }
+    bufferevent_setcb(c->bev, NULL, conn_flushed, conn_event, c);
+}
+
 /*
  * Frame and deliver the message at the head of @p in.
  * @return true when one was delivered and the caller may look for the next
@@ -275,7 +303,7 @@ static bool conn_message(struct net_conn *c, struct evbuffer *in)
         }
         if (sv_log_enabled(SV_LOG_DEBUG))
             log_conn(c, reason ? reason : "malformed framing", 0);
-        net__conn_close(c, err, true);
+        conn_close_after_flush(c, err);
         return false;
     }
     hdr_timer_stop(c);

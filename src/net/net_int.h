@@ -58,6 +58,8 @@ struct net_conn {
     bool connecting; /* TCP connect or TLS handshake not finished */
     bool inbound;    /* accepted: counts against max_conns_per_ip */
     bool hdr_armed;  /* hdr_ev runs for a message that has started */
+    int closing;     /* nonzero: reading stopped after a framing error; close with this
+                        errno once the answers already queued have gone out */
 };
 
 /* One node per peer IP with accepted connections, for max_conns_per_ip. */
