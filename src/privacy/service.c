@@ -124,9 +124,14 @@ bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_ad
 /* What the engine needs                                                                      */
 
 /* The session case of a request at an S-CSCF or AS: `orig` on the top Route (3GPP TS 24.229
- * puts it in the Service-Route the P-CSCF uses); at the P-CSCF: from its UE face or not. */
+ * puts it in the Service-Route the P-CSCF uses). At the P-CSCF: originating when it comes from
+ * an untrusted peer (its UE) and goes into T. R26 spares only such UE -> network requests; one
+ * that leaves toward an untrusted hop as well must meet the last-hop privacy service (R59 is
+ * per branch). It happens inside a dialog: when the UE listener comes first, the node's only
+ * Record-Route names it, so the core sends its in-dialog requests there, and taking them for
+ * the UE's own would forward a `user` request's identity headers to the UE untouched. */
 static enum privacy_dir session_case(const struct privsvc *s, const struct sip_msg *m,
-                                     bool in_trusted)
+                                     bool in_trusted, bool out_trusted)
 {
     const struct sip_hdr *h;
     struct sv_slice cur, pcur;
@@ -134,7 +139,7 @@ static enum privacy_dir session_case(const struct privsvc *s, const struct sip_m
     struct sip_param prm;
 
     if (s->c.role == PRIVACY_ROLE_PCSCF)
-        return in_trusted ? PRIVACY_DIR_TERM : PRIVACY_DIR_ORIG;
+        return in_trusted || !out_trusted ? PRIVACY_DIR_TERM : PRIVACY_DIR_ORIG;
     if (!(h = sip_msg_hdr(m, SIP_HDR_ROUTE)))
         return PRIVACY_DIR_TERM;
     cur = h->value;
@@ -275,9 +280,9 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     memset(&in, 0, sizeof(in));
     in.msg = req;
     in.role = s->c.role;
-    in.dir = session_case(s, req, in_trusted);
     in.ingress_trusted = in_trusted;
     in.egress_trusted = privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1, NULL);
+    in.dir = session_case(s, req, in_trusted, in.egress_trusted);
     in.knobs = &s->c.knobs;
     struct privacy_knobs face_knobs;
     if (s->c.face_policy && hop->in_listener >= 0 && (size_t)hop->in_listener < s->c.nfaces &&
@@ -348,11 +353,22 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
     in.ingress_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, -1, NULL);
     in.egress_trusted = out_trusted;
     in.knobs = &s->c.knobs;
+    /* R78: a response of the P-CSCF's own UE carries the identity the P-CSCF asserts for it,
+       as its requests do (R27); the engine asserts only when it knows the subscriber */
+    if (s->c.role == PRIVACY_ROLE_PCSCF && !in.ingress_trusted)
+        in.sub = subscriber(s, &hop->in_addr);
     if (decide(s, &in, &hop->in_addr, ed, &v) || v.code)
         return 1; /* a response cannot be answered: it is not forwarded */
-    if (s->c.dialogs && (hop->cookie & CK_CREATES) && resp->scode >= 300 &&
-        resp->cseq.mid == SIP_METHOD_INVITE)
-        privdlg_end(s->c.dialogs, resp->callid, resp->from.tag, resp->to.tag, sv_now_ms());
+    /* The creating request's final answer: a 2xx confirms the dialog's rules; a failure
+       (from any branch of a fork) starts their linger, unless a 2xx confirmed them already:
+       the 487 of a cancelled branch must not end the answered branch's rules. */
+    unsigned perf = (hop->cookie >> CK_PERF_SHIFT) & (SIP_PRIV_ID | SIP_PRIV_USER);
+    if (s->c.dialogs && (hop->cookie & CK_CREATES) && perf && resp->scode >= 200) {
+        if (resp->scode < 300)
+            privdlg_confirm(s->c.dialogs, resp->callid, resp->from.tag, perf, sv_now_ms());
+        else
+            privdlg_fail(s->c.dialogs, resp->callid, resp->from.tag, sv_now_ms());
+    }
     return 0;
 }
 

@@ -2,7 +2,8 @@
  * @file test_service.c  The node's privacy service (src/privacy/service.c): the trust table
  * (R55: unknown peers are untrusted; faces; first match decides) and the hooks run on real
  * messages: a P-CSCF terminating request loses PAI toward its UE (R19), an unperformable
- * `critical` value refuses with the engine's code (R63), and a refused response is dropped.
+ * `critical` value refuses with the engine's code (R63), and a refused response is dropped;
+ * the UE's own responses carry the identity the P-CSCF asserts for it (R78).
  */
 #include "svtest_privacy.h"
 #include <errno.h>
@@ -154,10 +155,77 @@ static void hooks_perform_and_refuse(void **state)
     privsvc_free(s);
 }
 
+#define RESP_200                                                                                   \
+    "SIP/2.0 200 OK\r\n"                                                                           \
+    "Via: SIP/2.0/UDP 10.1.2.3;branch=z9hG4bK1\r\n"                                                \
+    "From: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=a1\r\n"                             \
+    "To: <sip:bob@home2.net>;tag=b1\r\n"                                                           \
+    "Call-ID: svc-2\r\n"                                                                           \
+    "CSeq: 1 INVITE\r\n"                                                                           \
+    "P-Asserted-Identity: <sip:mallory@home2.net>\r\n"                                             \
+    "Content-Length: 0\r\n\r\n"
+
+/* R78 (R27 for responses): the terminating P-CSCF asserts its UE's identity on the UE's own
+ * answers, replacing what the UE put there, as it does for the UE's requests; the service
+ * must hand the engine the subscriber for a response too. */
+static void response_from_ue_gets_asserted_pai(void **state)
+{
+    struct privsvc_peer peer;
+    struct sv_slice impus[1] = {SV_LIT("sip:bob@home2.net")};
+    struct privsvc_subscriber sub;
+    struct privsvc_conf c = {.node = "pcscf", .role = PRIVACY_ROLE_PCSCF, .peers = &peer,
+                             .npeers = 1, .knobs = privacy_knobs_default, .subs = &sub,
+                             .nsubs = 1};
+    struct privsvc *s;
+    struct proxy_hooks h;
+    struct proxy_hop hop;
+    struct sip_edits ed;
+    const struct sip_msg *m;
+    char out[2048];
+    size_t n = 0;
+    uint16_t code = 0;
+    const char *reason = NULL;
+    uint32_t cookie = 0;
+
+    (void)state;
+    memset(&peer, 0, sizeof(peer));
+    assert_int_equal(privsvc_cidr_parse("10.1.2.3", &peer), 0);
+    peer.transport = -1;
+    peer.trusted = true;
+    memset(&sub, 0, sizeof(sub));
+    sub.flow = A("10.0.0.9:5060");
+    sub.sub.impus = impus;
+    sub.sub.nimpus = 1;
+    sub.sub.default_impu = impus[0];
+    assert_int_equal(privsvc_alloc(&s, &c), 0);
+    /* the INVITE from the S-CSCF toward the UE leaves the branch's cookie */
+    assert_int_equal(run_request(s, "user;id", "10.1.2.3:5060", out, sizeof(out), &code,
+                                 &reason, &cookie),
+                     0);
+    m = sv_test_parse(RESP_200);
+    privsvc_hooks(s, &h);
+    memset(&hop, 0, sizeof(hop));
+    hop.in_listener = -1;
+    hop.in_tp = NET_UDP;
+    hop.in_addr = A("10.0.0.9:5060"); /* the UE answers */
+    hop.out_tp = NET_UDP;
+    hop.out_addr = A("10.1.2.3:5060");
+    hop.cookie = cookie;
+    sip_edits_init(&ed, m, NULL);
+    assert_int_equal(h.response(h.arg, m, &hop, &ed), 0);
+    assert_int_equal(sip_msg_print(m, &ed, out, sizeof(out) - 1, &n), 0);
+    out[n] = '\0';
+    assert_non_null(strstr(out, "P-Asserted-Identity: <sip:bob@home2.net>\r\n"));
+    assert_null(strstr(out, "mallory"));
+    privsvc_free(s);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cidr_parse_accepts_hosts_and_networks),
     cmocka_unit_test(trust_table_first_match_faces_and_default),
     cmocka_unit_test_setup_teardown(hooks_perform_and_refuse, sv_test_arena_setup,
+                                    sv_test_arena_teardown),
+    cmocka_unit_test_setup_teardown(response_from_ue_gets_asserted_pai, sv_test_arena_setup,
                                     sv_test_arena_teardown),
 };
 
