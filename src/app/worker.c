@@ -95,6 +95,12 @@ static int frame(const char *buf, size_t len, bool stream, size_t *msg_len, cons
     struct sip_perr perr = {0};
     int err = sip_frame(buf, len, stream ? SIP_STREAM : SIP_DGRAM, &frame_lim, msg_len, &perr);
 
+    /* A datagram is one message whatever its Content-Length says: let the parser see it all,
+       so that a request it can address gets 400 with the cause instead of silence. */
+    if (err == EBADMSG && !stream) {
+        *msg_len = len;
+        return 0;
+    }
     if (err && err != ENODATA && reason)
         *reason = perr.reason;
     return err;

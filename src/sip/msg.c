@@ -189,6 +189,10 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
     uint16_t last[SIP_HDR__N];
     const char *p, *end, *nl, *le;
     unsigned cap = HDRV_INITIAL;
+    /* A datagram whose Content-Length is wrong is still scanned to its end, so that a server
+     * can answer it 400 (RFC 4475 clerr, ncl, mcl01); on a stream sip_frame refused it. */
+    const char *cl_reason = NULL;
+    size_t cl_off = 0;
     int e;
 
     if (!lim)
@@ -288,23 +292,32 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
         last[h->id] = (uint16_t)msg->hdrc;
         msg->count[h->id]++;
 
-        if (h->id == SIP_HDR_CONTENT_LENGTH) {
+        if (h->id == SIP_HDR_CONTENT_LENGTH && !cl_reason) {
             uint32_t v;
-            if (sip__frame_clen(h->value, &v))
-                return fail(err, EBADMSG, "Content-Length: not a number", h->off);
-            if (msg->has_clen && v != msg->clen)
-                return fail(err, EBADMSG, "Content-Length: conflicting values", h->off);
-            msg->clen = v;
-            msg->has_clen = true;
+            if (sip__frame_clen(h->value, &v)) {
+                cl_reason = "Content-Length: not a number";
+                cl_off = h->off;
+            } else if (msg->has_clen && v != msg->clen) {
+                cl_reason = "Content-Length: conflicting values";
+                cl_off = h->off;
+            } else {
+                msg->clen = v;
+                msg->has_clen = true;
+            }
         }
         msg->hdrc++;
     }
 
     msg->hdr_end = (uint32_t)(p - buf);
     size_t rest = (size_t)(end - p);
-    if (msg->has_clen) {
-        if (msg->clen > rest)
-            return fail(err, EBADMSG, "Content-Length exceeds the message", msg->hdr_end);
+    if (!cl_reason && msg->has_clen && msg->clen > rest) {
+        cl_reason = "Content-Length exceeds the message";
+        cl_off = msg->hdr_end;
+    }
+    if (cl_reason) { /* the body is what the datagram holds; no Content-Length is believed */
+        msg->has_clen = false;
+        msg->clen = 0;
+    } else if (msg->has_clen) {
         rest = msg->clen;
     }
     msg->body = sv_slice_make(p, rest);
@@ -316,6 +329,8 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
      * so that a server can still answer 400 when Via, Call-ID and CSeq are usable. */
     *msgp = msg;
     e = eager_decode(msg, err);
+    if (cl_reason)
+        return fail(err, EBADMSG, cl_reason, cl_off);
     if (sl_e) {
         if (err)
             *err = sl_err;
