@@ -77,14 +77,19 @@ def test(ctx):
     check(resp.code == 416, f"unknown scheme: expected 416, got {resp.status_line}")
     step(f"unknown scheme -> {resp.status_line}")
 
+    # a bad Content-Length in a datagram is answered 400 naming the fault, not the identities
+    resp = cl.ask(cl.request("OPTIONS", ruri=AOR, headers=headers("cl"), extra=IDS, body=BODY).data
+                  .replace(f"Content-Length: {len(BODY)}".encode(), b"Content-Length: 900"),
+                  "Content-Length beyond the datagram")
+    check(resp.code == 400 and "Content-Length" in resp.status_line,
+          f"Content-Length beyond the datagram: expected 400 naming it, got {resp.status_line}")
+    step(f"Content-Length beyond the datagram -> {resp.status_line}")
+
     dropped = [
         ("bad top Via", cl.request("OPTIONS", ruri=AOR, headers=headers(
             "via", Via=f"SIP/2.0/UDP {DOMAIN};;,;,,"), extra=IDS, body=BODY).data),
         ("malformed request line", f"OPTIONS {AOR} SIP/2.0 {NAME}\r\nFrom: {FROM}\r\n\r\n"
                                    f"{BODY}".encode()),
-        ("Content-Length beyond the datagram", cl.request(
-            "OPTIONS", ruri=AOR, headers=headers("cl"), extra=IDS, body=BODY).data
-         .replace(f"Content-Length: {len(BODY)}".encode(), b"Content-Length: 900")),
         ("no end of headers", f"OPTIONS {AOR} SIP/2.0\r\nFrom: {FROM}\r\nContact: "
                               f"<sip:{USER}@{CONTACT_IP}>\r\n".encode()),
         ("a response", (f"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:{cl.port};branch=z9hG4bKr"
