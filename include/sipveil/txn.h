@@ -160,6 +160,11 @@ int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len);
  */
 int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
                 enum net_tp tp, const struct net_addr *dst, void *owner);
+/** The net listener a client transaction's UDP requests leave from (-1: the send's choice). */
+int txn_src_listener(const struct txn *ct);
+/** txn_request leaving from net listener @p src_listener over UDP (-1: the send's choice). */
+int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
+                     enum net_tp tp, const struct net_addr *dst, int src_listener, void *owner);
 
 /**
  * Terminate @p t now, whatever its state, when the TU gives up on it (a proxy's timer C,
@@ -208,6 +213,9 @@ struct proxy_listener {
      * owns the client transaction. Record-Route keeps naming addr; both addresses count as us.
      */
     struct net_addr via;
+    int via_index;       /* with via: the net listener index of that private socket */
+    bool untrusted_face; /* it faces UEs or another network: requests to untrusted next hops
+                            leave from such a listener when the pipeline asks (out_face) */
 };
 
 enum proxy_match {
@@ -258,6 +266,10 @@ struct proxy_hop {
     const struct net_conn *in_conn; /* TCP/TLS: the connection (its TLS subject); else NULL */
     enum net_tp out_tp;
     struct net_addr out_addr; /* the hop it goes to next */
+    int out_face;             /* request hook: the listener face to leave from and name in Via
+                                 and Record-Route: 1 an untrusted face, 0 a core one, -1 (as
+                                 given) any; so each side of the node sees the listener that
+                                 faces it (RFC 5658) */
     uint32_t cookie;          /* request hook: may set it; response hook: the branch's
                                  (0 for a response forwarded without a transaction) */
 };

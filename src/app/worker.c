@@ -783,6 +783,7 @@ static int node_listen(struct worker *w, size_t ni, const struct worker *w0)
         n->lsn[j].tp = tp;
         n->lsn[j].addr = bound;
         n->lsn[j].index = idx;
+        n->lsn[j].untrusted_face = l->face != APP_FACE_CORE;
         n->priv[j] = -1;
         n->nlsn = j + 1;
     }
@@ -795,6 +796,7 @@ static int node_listen(struct worker *w, size_t ni, const struct worker *w0)
         if ((n->priv[j] = bind_private(w, ni, &n->lsn[j], &bound)) < 0)
             return APP_EX_UNAVAILABLE;
         n->lsn[j].via = bound;
+        n->lsn[j].via_index = n->priv[j];
     }
     return APP_EX_OK;
 }

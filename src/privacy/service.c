@@ -283,6 +283,10 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     in.ingress_trusted = in_trusted;
     in.egress_trusted = privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1, NULL);
     in.dir = session_case(s, req, in_trusted, in.egress_trusted);
+    /* leave toward an untrusted hop from a listener facing it, toward T from a core one, so
+       that each side's Record-Route and Via name the listener facing it (RFC 5658) and its
+       in-dialog requests arrive on the right face */
+    hop->out_face = in.egress_trusted ? 0 : 1;
     in.knobs = &s->c.knobs;
     struct privacy_knobs face_knobs;
     if (s->c.face_policy && hop->in_listener >= 0 && (size_t)hop->in_listener < s->c.nfaces &&

@@ -175,8 +175,13 @@ bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri)
 
 /* Our listener to name in Via and Record-Route for transport @p tp toward @p fam: one of the
  * same transport and family, else any of the family, else the first. */
-static const struct proxy_listener *lsn_for(const struct proxy *p, enum net_tp tp, int fam)
+static const struct proxy_listener *lsn_for(const struct proxy *p, enum net_tp tp, int fam,
+                                           int face)
 {
+    for (size_t i = 0; i < p->nlsn && face >= 0; i++)
+        if (p->lsn[i].tp == tp && p->lsn[i].addr.ss.ss_family == fam &&
+            p->lsn[i].untrusted_face == (face == 1))
+            return &p->lsn[i];
     for (size_t i = 0; i < p->nlsn; i++)
         if (p->lsn[i].tp == tp && p->lsn[i].addr.ss.ss_family == fam)
             return &p->lsn[i];
@@ -604,6 +609,7 @@ void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in, const str
 {
     memset(hop, 0, sizeof(*hop));
     hop->in_listener = -1;
+    hop->out_face = -1;
     if (in) {
         hop->in_tp = in->tp;
         hop->in_addr = in->peer;
@@ -626,7 +632,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
     uint16_t code = 0;
     const char *reason = NULL;
     size_t n;
-    int err;
+    int err, face = -1;
 
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, req, &a);
@@ -635,6 +641,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
         proxy__hop_init(&hop, pc->st ? txn_flow(pc->st) : NULL, &br->tgt);
         int refused = p->hooks.request(p->hooks.arg, req, &hop, &ed, &code, &reason);
         br->cookie = hop.cookie;
+        face = hop.out_face;
         if (refused) {
             if (code < 300 || code > 699)
                 code = 500;
@@ -643,7 +650,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
             goto out;
         }
     }
-    const struct proxy_listener *lo = lsn_for(p, br->tgt.tp, br->tgt.dst.ss.ss_family);
+    const struct proxy_listener *lo = lsn_for(p, br->tgt.tp, br->tgt.dst.ss.ss_family, face);
     /* the hash finds loops (§16.3 item 4); the sequence number keeps the branch unique when
        the same request comes again as a new transaction while the branch that forwarded it
        the first time still absorbs retransmissions downstream (TCP upstream, timer J 0) */
@@ -670,7 +677,12 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
         proxy__branch_local(br, 500, "Server Internal Error (cannot forward the request)");
         goto out;
     }
-    err = txn_request(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst, br);
+    /* over UDP, out of the socket the Via names: the listener's, or a worker's private one */
+    err = txn_request_from(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst,
+                           br->tgt.tp != NET_UDP || lo->tp != NET_UDP ? -1
+                           : lo->via.len                              ? lo->via_index
+                                                                      : lo->index,
+                           br);
     sv_free(heap);
     if (err) {
         char where[80];
@@ -825,19 +837,13 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
     if (!m->via.raw.p || (m->has_max_forwards && m->max_forwards == 0) || plan_build(p, m, &pl) ||
         select_target(p, m, &pl, &t, &why))
         return;
-    const struct proxy_listener *lo = lsn_for(p, t.tp, t.dst.ss.ss_family);
     snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llxa",
              (unsigned long long)req_hash(m, m->via.branch));
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, m, &a);
-    err = plan_apply(&pl, &ed);
-    if (!err)
-        err = edit_max_forwards(m, &ed);
-    if (!err)
-        err = edit_received(&ed, m, flow);
-    if (!err)
-        err = edit_via(&ed, lo, t.tp, branch);
-    if (!err && p->hooks.request) {
+    int face = -1;
+    err = 0;
+    if (p->hooks.request) {
         uint16_t code;
         const char *reason;
         struct proxy_hop hop;
@@ -846,9 +852,21 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
             p->stats.hook_drops++;
             err = EPERM; /* an ACK gets no answer: refused means dropped */
         }
+        face = hop.out_face;
     }
+    const struct proxy_listener *lo = lsn_for(p, t.tp, t.dst.ss.ss_family, face);
+    if (!err)
+        err = plan_apply(&pl, &ed);
+    if (!err)
+        err = edit_max_forwards(m, &ed);
+    if (!err)
+        err = edit_received(&ed, m, flow);
+    if (!err)
+        err = edit_via(&ed, lo, t.tp, branch);
+    struct net_flow src = {.tp = NET_UDP, .listener = lo->via.len ? lo->via_index : lo->index};
     if (!err && !(err = proxy__print_msg(p, m, &ed, &out, &n, &heap))) {
-        if (p->send(p->send_ctx, t.tp, &t.dst, NULL, out, n))
+        if (p->send(p->send_ctx, t.tp, &t.dst, t.tp == NET_UDP && lo->tp == NET_UDP ? &src : NULL,
+                    out, n))
             p->stats.send_errors++;
         else
             p->stats.stateless++;

@@ -199,7 +199,9 @@ static void branch_send_cancel(struct branch *br)
     if (!buf)
         err = ENOMEM;
     if (!err)
-        err = txn_request(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst, NULL);
+        /* from where the INVITE left: the CANCEL carries its Via (§9.1) */
+        err = txn_request_from(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst,
+                               txn_src_listener(br->ct), NULL);
     if (buf != small)
         sv_free(buf);
     if (err)

@@ -37,18 +37,25 @@ static void cli_keep_flow(struct txn *t, struct net_flow *used)
 static int cli_send(struct txn *t, const char *buf, size_t len)
 {
     struct txn_layer *l = t->l;
-    struct net_flow used;
+    struct net_flow used, src, *from = NULL;
     int err;
 
+    if (t->tp == NET_UDP && t->src_listener >= 0) {
+        /* out of the socket our Via names, so that the responses come back to it */
+        memset(&src, 0, sizeof(src));
+        src.tp = NET_UDP;
+        src.listener = t->src_listener;
+        from = &src;
+    }
     if (l->send_flow) {
         memset(&used, 0, sizeof(used));
-        err = l->send_flow(l->send_ctx, t->tp, &t->flow.peer, NULL, buf, len, &used);
+        err = l->send_flow(l->send_ctx, t->tp, &t->flow.peer, from, buf, len, &used);
         if (err)
             net_flow_release(&used); /* a send function that set it anyway */
         else
             cli_keep_flow(t, &used);
     } else {
-        err = l->send(l->send_ctx, t->tp, &t->flow.peer, NULL, buf, len);
+        err = l->send(l->send_ctx, t->tp, &t->flow.peer, from, buf, len);
     }
     if (err) {
         l->stats.transport_errors++;
@@ -157,6 +164,17 @@ static void cli_wait(struct txn *t, uint64_t ms)
 int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len, enum net_tp tp,
                 const struct net_addr *dst, void *owner)
 {
+    return txn_request_from(ctp, l, buf, len, tp, dst, -1, owner);
+}
+
+/**
+ * txn_request, with the net listener @p src_listener that a UDP request and its
+ * retransmissions (and the ACK of a non-2xx, and a CANCEL's own transaction if started so)
+ * leave from; -1: the send function's choice.
+ */
+int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
+                     enum net_tp tp, const struct net_addr *dst, int src_listener, void *owner)
+{
     struct txn *t;
     struct sip_via v = {0};
     int err;
@@ -182,6 +200,7 @@ int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t l
     t->flow.tp = tp;
     t->flow.peer = *dst;
     t->flow.listener = -1;
+    t->src_listener = src_listener;
     t->owner = owner;
     t->hash = txn__hash_branch(t->branch);
     if ((err = cli_send(t, t->raw.p, t->raw.l))) {
@@ -343,4 +362,9 @@ void txn__client_recv(struct txn_layer *l, const struct sip_msg *msg, const stru
     else
         cli_noninvite_resp(t, msg);
     sv_deref(t);
+}
+
+int txn_src_listener(const struct txn *ct)
+{
+    return ct ? ct->src_listener : -1;
 }

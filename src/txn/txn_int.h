@@ -61,6 +61,7 @@ struct txn {
      * the request goes; over TCP/TLS, once sent, the flow it left on (has_flow: flow.conn is
      * held), so that txn_layer_conn_closed finds the transactions of a failed connection. */
     struct net_flow flow;
+    int src_listener;     /* client, UDP: the net listener requests leave from; -1: any */
     void *owner;
 
     struct sv_timer tm_retx, tm_to;

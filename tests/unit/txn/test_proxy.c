@@ -9,7 +9,7 @@
 static struct proxy *P;
 static struct proxy_route routes[4];
 static struct proxy_conf conf;
-static struct proxy_listener lsn[2];
+static struct proxy_listener lsn[3];
 static struct net_flow up; /* the UAC's flow */
 
 #define UAS "192.0.2.9:5080"
@@ -550,6 +550,44 @@ static void via_received_on_stateless_ack(void **state)
 /* Workers: a listener whose via names a worker's own socket. Requests forwarded out of it
  * carry that sent-by; Record-Route keeps the shared address; responses and stateless 2xx
  * whose top Via names either address are ours. */
+static int hook_face(void *arg, const struct sip_msg *r, struct proxy_hop *hop,
+                     struct sip_edits *ed, uint16_t *code, const char **reason)
+{
+    (void)arg;
+    (void)r;
+    (void)ed;
+    (void)code;
+    (void)reason;
+    hop->out_face = 1; /* the next hop is untrusted */
+    return 0;
+}
+
+/* RFC 5658: a request to an untrusted next hop leaves from the listener facing it (the
+ * pipeline says so through out_face): its Via and first Record-Route name that listener, it
+ * is sent from that socket, and the arrival side keeps its own Record-Route. */
+static void out_face_picks_the_listener_facing_the_next_hop(void **state)
+{
+    struct proxy_hooks h = {hook_face, NULL, NULL};
+    struct sv_arena a;
+    const struct sent *s;
+
+    (void)state;
+    lsn[2].tp = NET_UDP;
+    lsn[2].addr = addr("10.0.0.1:5062");
+    lsn[2].index = 2;
+    lsn[2].untrusted_face = true;
+    conf.nlisteners = 3;
+    start();
+    proxy_hooks_set(P, &h);
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKf1", NULL), &up);
+    sent_nth("INVITE", 0, &a, &s);
+    assert_true(has(s, "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKsv"));
+    assert_true(has(s, "Record-Route: <sip:10.0.0.1:5062;transport=udp;lr>\r\n"
+                       "Record-Route: <sip:10.0.0.1:5060;transport=udp;lr>\r\n"));
+    assert_int_equal(s->listener, 2);
+    sv_arena_close(&a);
+}
+
 static void listener_via_names_the_worker_socket(void **state)
 {
     struct sv_arena a;
@@ -658,6 +696,8 @@ static const struct CMUnitTest tests[] = {
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(via_received_on_stateless_ack, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(listener_via_names_the_worker_socket, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(out_face_picks_the_listener_facing_the_next_hop, proxy_setup,
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(failed_connect_gives_503_at_once, proxy_setup, proxy_teardown),
 };

@@ -31,6 +31,7 @@ struct sent {
     enum net_tp tp;
     struct net_addr dst;
     bool has_flow;
+    int listener; /* the flow's listener, -1 without a flow */
     char *buf; /* NUL-terminated copy */
     size_t len;
 };
@@ -97,6 +98,7 @@ static inline int fake_send(void *ctx, enum net_tp tp, const struct net_addr *ds
     s->tp = tp;
     s->dst = *dst;
     s->has_flow = flow != NULL;
+    s->listener = flow ? flow->listener : -1;
     s->buf = malloc(len + 1);
     assert_non_null(s->buf);
     memcpy(s->buf, buf, len);
