@@ -177,8 +177,9 @@ static const struct sv_cfg_item node_table[] = {
                   "`proxy`, which performs no privacy."),
     SV_CFG_LIST(struct app_node, subscribers, nsubscribers, struct app_subscriber,
                 app_subscriber_table, 0, 0, R,
-                "P-CSCF: the subscribers it serves and their identities, by the UE's "
-                "address, until registration provides them."),
+                "The subscribers the node serves, until registration and the subscriber "
+                "store provide them: at a P-CSCF found by the UE's address (`flow`), at an "
+                "S-CSCF or AS by the asserted identity of an originating request."),
     SV_CFG_END,
 };
 

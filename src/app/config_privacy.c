@@ -66,8 +66,10 @@ const struct sv_cfg_item app_privacy_table[] = {
 };
 
 const struct sv_cfg_item app_subscriber_table[] = {
-    SV_CFG_ADDRESS(struct app_subscriber, flow, NULL, R,
-                   "The UE's IP address and port (port 0: any port of that address)."),
+    SV_CFG_ADDRESS(struct app_subscriber, flow, "", R,
+                   "P-CSCF: the UE's IP address and port (port 0: any port of that address); "
+                   "empty for an S-CSCF or AS, which know the served user by the asserted "
+                   "identity."),
     SV_CFG_STRING(struct app_subscriber, impus, NULL, 1, 2048, R,
                   "The subscriber's public identities, comma-separated, the default first: "
                   "`sip:alice@home1.net, tel:+4930111001`."),
@@ -75,7 +77,8 @@ const struct sv_cfg_item app_subscriber_table[] = {
                   "An identity of the other URI family in the same implicit registration set, "
                   "asserted as a second P-Asserted-Identity (R47); empty: none."),
     SV_CFG_BOOL(struct app_subscriber, identity_blocking, "false", R,
-                "The subscriber's identity is withheld by default (R46, OIR)."),
+                "S-CSCF, AS: the subscriber's identity is withheld by default on its "
+                "originating requests: `id` is added to Privacy (R46, OIR)."),
     SV_CFG_BOOL(struct app_subscriber, user_by_policy, "false", R,
                 "With identity blocking, anonymise the From header too (R51)."),
     SV_CFG_END,
@@ -148,7 +151,7 @@ void app_config_check_privacy(const struct app_config *cfg, size_t n, struct sv_
         const struct app_subscriber *s = &node->subscribers[i];
         struct net_addr a;
         snprintf(kp, sizeof(kp), "nodes[%zu].subscribers[%zu].flow", n, i);
-        if (net_addr_parse(&a, s->flow))
+        if (*s->flow && net_addr_parse(&a, s->flow))
             sv_cfg_errorf(d, kp, "'%s' is not an IP address and port", s->flow);
         snprintf(kp, sizeof(kp), "nodes[%zu].subscribers[%zu].impus", n, i);
         check_uri_list(d, kp, s->impus);

@@ -278,7 +278,7 @@ static int privacy_tables_build(const struct rnode *n, const struct app_node *nc
         const struct app_subscriber *as = &nc->subscribers[i];
         struct privsvc_subscriber *e = &t->subs[i];
         size_t k = app_list_split(as->impus, t->impus + nimpus, 16);
-        if (net_addr_parse(&e->flow, as->flow) || !k)
+        if ((*as->flow && net_addr_parse(&e->flow, as->flow)) || !k)
             goto fail;
         e->sub.impus = t->impus + nimpus;
         e->sub.nimpus = k;

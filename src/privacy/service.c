@@ -171,6 +171,30 @@ static const struct privacy_subscriber *subscriber(const struct privsvc *s,
     return NULL;
 }
 
+/* The served user of an originating request at an S-CSCF, AS or PS: the subscriber one of whose
+ * identities the (trusted) P-Asserted-Identity names (R46, R51: identity blocking on its
+ * behalf). Only an asserted identity counts: From is whatever the UE wrote. */
+static const struct privacy_subscriber *served_user(const struct privsvc *s,
+                                                    const struct sip_msg *m)
+{
+    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_P_ASSERTED_IDENTITY); h;
+         h = sip_msg_hdr_next(m, h)) {
+        struct sv_slice cur = h->value;
+        struct sip_addr ad;
+        while (sip_addr_next(&cur, &ad) == 0) {
+            for (size_t i = 0; i < s->c.nsubs; i++) {
+                const struct privacy_subscriber *sub = &s->c.subs[i].sub;
+                for (size_t k = 0; k < sub->nimpus; k++) {
+                    struct sip_uri u;
+                    if (sip_uri_decode(&u, sub->impus[k]) == 0 && sip_uri_equal(&u, &ad.uri))
+                        return sub;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
 static bool creates_dialog(const struct sip_msg *m)
 {
     return m->req && !sv_slice_isset(m->to.tag) &&
@@ -297,6 +321,9 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     }
     if (s->c.role == PRIVACY_ROLE_PCSCF && in.dir == PRIVACY_DIR_ORIG)
         in.sub = subscriber(s, &hop->in_addr);
+    else if (s->c.role != PRIVACY_ROLE_PCSCF && s->c.role != PRIVACY_ROLE_EDGE &&
+             in.dir == PRIVACY_DIR_ORIG && in_trusted)
+        in.sub = served_user(s, req);
     err = decide(s, &in, &hop->in_addr, ed, &v);
     if (err) {
         /* never forward what could not be decided */
