@@ -12,7 +12,7 @@ CMAKE_ARGS ?=
 RUN_ARGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build run test sanitize fuzz bench clean
+.PHONY: all deps configure build run test sanitize tsan fuzz bench clean
 
 all: build
 
@@ -34,12 +34,27 @@ run: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --repeat until-pass:2
 
-# ASan + UBSan build of the unit, corpus and fuzz-replay tests (CI runs it too).
+# The integration tests that feed hostile input, threads and the privacy service through the
+# real binary; run again under the sanitizers below.
+SAN_IT = ^(privacy/(e2e_pcscf|e2e_edge|li|leak|oir)|proxy/(workers|corpus_4475|connect_503)|run/malformed_then_options)$$
+
+# ASan + UBSan build of the unit, corpus and fuzz-replay tests, and of SAN_IT (CI runs it too).
 sanitize: deps
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DSIPVEIL_BENCH=OFF \
 	  -DSIPVEIL_SANITIZER=address,undefined $(CMAKE_ARGS) >/dev/null
 	@ninja -C build-asan --quiet
 	ctest --test-dir build-asan -L 'unit|corpus|fuzz' --output-on-failure -j $(JOBS)
+	ctest --test-dir build-asan -R '$(SAN_IT)' --output-on-failure -j $(JOBS) \
+	  --repeat until-pass:2
+
+# ThreadSanitizer build of what runs several workers or shares state between them: the
+# worker tests, the dialog store's threaded unit test, LI and the leak test (CI runs it too).
+tsan: deps
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_C_COMPILER=clang -DSIPVEIL_BENCH=OFF \
+	  -DSIPVEIL_SANITIZER=thread $(CMAKE_ARGS) >/dev/null
+	@ninja -C build-tsan --quiet
+	ctest --test-dir build-tsan -R '^(privacy/dialog/|core/log/|proxy/workers|privacy/(li|leak)$$)' \
+	  --output-on-failure -j $(JOBS) --repeat until-pass:2
 
 fuzz: deps
 	bash tests/fuzz/run.sh $(or $(SECONDS),60)
@@ -48,4 +63,4 @@ bench: deps
 	bash bench/run-parse.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz build-bench
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-bench

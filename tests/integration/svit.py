@@ -364,7 +364,7 @@ class Pki:
 
 # ---- sipveil run ----
 
-_SANITIZER = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: ")
+_SANITIZER = re.compile(r"(ERROR|WARNING): (Address|Leak|Memory|Thread)Sanitizer|runtime error: ")
 
 
 def check_no_sanitizer_report(text, who):
