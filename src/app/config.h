@@ -89,6 +89,7 @@ struct app_privacy {
     bool reject_nonperformable_without_critical;
     unsigned anonymity_policy; /* enum privacy_li_policy order */
     bool ppi_mismatch_reject;
+    bool perform_user; /* `user` is in performable_priv_values */
 };
 
 /* A subscriber served statically by a P-CSCF (until registration, issue 5). */

@@ -59,6 +59,10 @@ const struct sv_cfg_item app_privacy_table[] = {
                 "Which requests without an asserted identity to refuse: `reject-anonymous` "
                 "(433 Anonymity Disallowed, RFC 5079), `reject-unidentified` (403), `both`, or "
                 "`off` (R68-R72)."),
+    SV_CFG_BOOL(struct app_privacy, perform_user, "true", R,
+                "Whether the node performs `user` (R65, R76): turn it off where the node "
+                "cannot stay in the dialog (no Record-Route); `user;critical` then gets 500 "
+                "Privacy Unavailable: user."),
     SV_CFG_BOOL(struct app_privacy, ppi_mismatch_reject, "false", R,
                 "P-CSCF: refuse (403) a P-Preferred-Identity that names no identity of the "
                 "subscriber, instead of asserting the default one (R28)."),

@@ -312,6 +312,8 @@ static void privacy_conf_of(const struct worker *w, const struct rnode *n,
     pc->knobs.reject_nonperformable_without_critical = ap->reject_nonperformable_without_critical;
     pc->knobs.li_reject_policy = (enum privacy_li_policy)ap->anonymity_policy;
     pc->knobs.ppi_mismatch_reject = ap->ppi_mismatch_reject;
+    if (!ap->perform_user || !nc->record_route) /* R76: `user` needs the node in the dialog */
+        pc->knobs.performable_priv_values &= ~(unsigned)SIP_PRIV_USER;
     pc->peers = t->peers;
     pc->npeers = nc->npeers;
     pc->untrusted_face = t->faces;

@@ -11,7 +11,8 @@ Nodes: `pcscf` (a `ue` and a `core` listener, alice served at the UE's address),
 `reject-unidentified` and the node's `off`). Python sockets play the UE, the trusted core (by
 port in `peers`), the untrusted AS and the Internet. Each case sends raw SIP and checks the
 exact header lines the next hop received, or the refusal:
-TC-01 (a, b, c), TC-02, TC-03, TC-05, TC-20, TC-21 (a, b, c), TC-22 (a, b).
+TC-01 (a, b, c), TC-02, TC-03, TC-04 (a, b; an OIR AS), TC-05, TC-19 (an edge with
+`perform_user: false`), TC-20, TC-21 (a, b, c), TC-22 (a, b).
 """
 import os
 import re
@@ -95,6 +96,26 @@ nodes:
     routes:
       - {{match: domain, value: partner.example, next_hop: "udp:127.0.0.1:{asp.port}"}}
       - {{match: default, next_hop: "udp:127.0.0.1:{core.port}"}}
+  - name: as
+    role: as
+    listeners:
+      - {{transport: udp, address: "127.0.0.1:0"}}
+    peers:
+      - {{address: 127.0.0.1, port: {core.port}, trusted: true}}
+    subscribers:
+      - {{impus: "sip:alice@home1.net", identity_blocking: true, user_by_policy: true}}
+    routes:
+      - {{match: default, next_hop: "udp:127.0.0.1:{core.port}"}}
+  - name: edge2
+    role: icscf
+    listeners:
+      - {{transport: udp, address: "127.0.0.1:0"}}
+    peers:
+      - {{address: 127.0.0.1, port: {core.port}, trusted: true}}
+    privacy:
+      perform_user: false
+    routes:
+      - {{match: default, next_hop: "udp:127.0.0.1:{asp.port}"}}
   - name: edge
     role: icscf
     listeners:
@@ -125,7 +146,7 @@ class Nodes(Proxy):
                               stdin=subprocess.DEVNULL)
         out = svit.LineReader(self.proc.p.stdout, name)
         self.by = {}
-        for _ in range(7):
+        for _ in range(9):
             m = out.wait_for(READY.pattern, 15, "the ready lines")
             self.by.setdefault(m.group(2), []).append(int(m.group(1)))
 
@@ -206,6 +227,32 @@ def tc03_05_22(nodes, core, asp):
     step("TC-22b: with an asserted identity, forwarded with its PAI")
 
 
+def tc04_19(nodes, core):
+    port = nodes.by["as"][0]
+    orig = f"<sip:127.0.0.1:{port};lr;orig>"
+    two = ('From: "Alice" <sip:alice@home1.net>;tag=a1\n'
+           "P-Asserted-Identity: <sip:alice@home1.net>\nP-Asserted-Identity: <tel:+4930111001>\n")
+    core.send(port, request(core, 13, "sip:bob@home2.net", two, route=orig))
+    m = core.recv("TC-04a")
+    got = sorted(";".join(hdrs(m, "Privacy")).replace(" ", "").lower().split(";"))
+    check_eq("TC-04a Privacy values", ["id", "user"], got)
+    check_eq("TC-04a PAI", ["<sip:alice@home1.net>", "<tel:+4930111001>"],
+             hdrs(m, "P-Asserted-Identity"))
+    check_eq("TC-04a From", ['"Alice" <sip:alice@home1.net>;tag=a1'], hdrs(m, "From"))
+    step("TC-04a: the OIR AS adds id and user for alice; both PAI and From unchanged")
+    core.send(port, request(core, 14, "sip:bob@home2.net", two + "Privacy: none\n", route=orig))
+    m = core.recv("TC-04b")
+    check_eq("TC-04b Privacy", ["none"], hdrs(m, "Privacy"))
+    step("TC-04b: Privacy none is never extended")
+    core.send(nodes.by["edge2"][0], request(core, 15, "sip:carol@example.org",
+                                            'From: "Alice" <sip:alice@home1.net>;tag=a1\n'
+                                            "Privacy: user;critical\n"))
+    m = core.recv("TC-19")
+    check(status(m).startswith("SIP/2.0 500 Privacy Unavailable: user"),
+          f"TC-19: 500 Privacy Unavailable: user, got {status(m)!r}")
+    step("TC-19: an edge that does not perform user refuses user;critical with 500")
+
+
 def tc20_21(nodes, ext, core):
     core_port, anon_port, unid_port, off_port = nodes.by["edge"]
     ext.send(off_port, request(ext, 9, "sip:bob@home2.net",
@@ -241,6 +288,7 @@ def test(ctx):
     nodes = Nodes(ctx, config(ue, core, asp))
     tc01_02(nodes, ue, core)
     tc03_05_22(nodes, core, asp)
+    tc04_19(nodes, core)
     tc20_21(nodes, ext, core)
     log = nodes.stop()
     check("alice" not in log and "carol" not in log, "no identity in the info log")
