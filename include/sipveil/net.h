@@ -125,6 +125,9 @@ struct net_stats {
     unsigned long rx_msgs, tx_msgs, rx_bytes, tx_bytes;
     unsigned long dropped_oversize, dropped_malformed, keepalives;
     unsigned long conns_open, conns_accepted, conns_refused, conns_timed_out;
+    /* recvmmsg calls that returned at least one datagram: UDP datagrams received divided by
+     * this is the mean batch the receive loop really achieves (1 when load is light). */
+    unsigned long udp_recv_calls;
 };
 
 /**

@@ -179,6 +179,8 @@ static void put_process(struct out *o, const struct app_counters *c)
         NET("net_sent_bytes_total", "counter", tx_bytes, "Octets of SIP messages sent."),
         NET("net_keepalives_total", "counter", keepalives,
             "Keep-alives (CRLF) received on connections and datagrams."),
+        NET("net_udp_receive_calls_total", "counter", udp_recv_calls,
+            "recvmmsg calls that returned datagrams: UDP datagrams over this is the mean batch."),
         NET("connections_open", "gauge", conns_open, "TCP and TLS connections open now."),
         NET("connections_accepted_total", "counter", conns_accepted,
             "TCP and TLS connections accepted."),

@@ -111,6 +111,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
             sv_log(SV_LOG_WARN, MODULE, "udp: recvmmsg: %s", strerror(errno));
         return;
     }
+    if (n > 0)
+        net->stats.udp_recv_calls++;
     /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
     sv_ref(net);
     for (int i = 0; i < n && !net->closed; i++) {

@@ -109,6 +109,33 @@ static void udp_reads_more_than_a_batch(void **state)
     event_base_free(base);
 }
 
+/* udp_recv_calls counts the recvmmsg calls that returned datagrams, so that datagrams / calls
+ * is the mean batch: 40 datagrams need at least two calls of 32 and at most one each. */
+static void udp_recv_calls_counts_batches(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct svt_peer p;
+    struct net_addr la, ca;
+    int fd = svt_udp_socket("127.0.0.1:0", &ca);
+    const struct net_stats *st;
+    char msg[512];
+
+    svt_peer_init(&p, base, NULL);
+    la = svt_listen(&p, NET_UDP, "127.0.0.1:0", NULL);
+    st = net_stats_get(p.net);
+    assert_int_equal(st->udp_recv_calls, 0);
+    for (unsigned i = 0; i < 40; i++) {
+        size_t n = svt_request(msg, sizeof(msg), i, "x");
+        assert_int_equal(sendto(fd, msg, n, 0, (struct sockaddr *)&la.ss, la.len), (ssize_t)n);
+    }
+    SVT_UNTIL(base, p.nmsgs == 40, 2000);
+    assert_int_equal(st->rx_msgs, 40);
+    assert_in_range(st->udp_recv_calls, 2, 40);
+    close(fd);
+    svt_peer_close(&p);
+    event_base_free(base);
+}
+
 /* A datagram above max_msg is dropped and counted; the next one still gets through. */
 static void udp_oversize_datagram_dropped(void **state)
 {
@@ -360,6 +387,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_round_trip_ipv4),
     cmocka_unit_test(udp_round_trip_ipv6),
     cmocka_unit_test(udp_reads_more_than_a_batch),
+    cmocka_unit_test(udp_recv_calls_counts_batches),
     cmocka_unit_test(udp_oversize_datagram_dropped),
     cmocka_unit_test(udp_malformed_datagram_dropped),
     cmocka_unit_test(udp_crlf_keepalive_stripped),
