@@ -14,6 +14,8 @@
 #include <event2/event.h>
 #include "net_int.h"
 
+#define UDP_RCVBUF (4 << 20) /* octets asked for each UDP socket's receive buffer */
+
 static const char *const MODULE = "net";
 
 /* Allocate the receive slots of the instance, once. */
@@ -136,6 +138,12 @@ int net__udp_listen(struct net_lsn *l, const struct net_addr *addr)
     err = net__sock_bind(&l->fd, SOCK_DGRAM, addr, l->net->lim.reuseport, &l->local);
     if (err)
         return err;
+    /* A burst of datagrams must wait in the kernel, not be dropped there: the default
+       receive buffer (about 200 KB, some 400 SIP messages) overflows under a burst that the
+       loop drains in a millisecond. The kernel caps the request at net.core.rmem_max. */
+    int rcvbuf = UDP_RCVBUF;
+    if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)))
+        sv_log(SV_LOG_INFO, MODULE, "UDP receive buffer: %s", strerror(errno));
     l->ev = event_new(l->net->base, l->fd, EV_READ | EV_PERSIST, udp_readable, l);
     if (!l->ev || event_add(l->ev, NULL)) {
         net__udp_close(l);
