@@ -73,6 +73,8 @@ struct worker {
     int lsn_node[MAX_LSN]; /* net listener index -> node index */
     struct sip_limits lim;
     bool trace, stopping;
+    bool armed;        /* the tick event is pending */
+    uint64_t armed_at; /* then: when it fires (monotonic ms) */
     uint64_t stop_at, next_publish;
     unsigned long unanswered;
 
@@ -427,16 +429,33 @@ static void publish(struct worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Bring the wheel to the present: run what is due, so that timers started next count from
+ * now (sv_timer_start counts from the wheel's time). Called before each message. */
+static void wheel_now(struct worker *w, uint64_t now)
+{
+    sv_wheel_run(w->wheel, now);
+}
+
+/*
+ * Make sure the tick fires by the wheel's next deadline (at most TICK_CAP_MS away). The tick
+ * is only ever moved earlier: re-arming it after every message with a delay counted from the
+ * present would push it out for as long as messages keep coming, and no timer would run.
+ */
 static void arm(struct worker *w)
 {
-    uint64_t ms = sv_wheel_next_ms(w->wheel);
+    uint64_t now = sv_now_ms(), ms = sv_wheel_next_ms(w->wheel), at;
     struct timeval tv;
 
     if (ms > TICK_CAP_MS)
         ms = TICK_CAP_MS;
+    at = now + ms;
+    if (w->armed && w->armed_at <= at)
+        return;
     tv.tv_sec = 0;
     tv.tv_usec = (suseconds_t)(ms * 1000);
     evtimer_add(w->tick, &tv);
+    w->armed = true;
+    w->armed_at = at;
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -446,7 +465,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    sv_wheel_run(w->wheel, now);
+    w->armed = false;
+    wheel_now(w, now);
     if (now >= w->next_publish) {
         publish(w);
         w->next_publish = now + PUBLISH_MS;
@@ -598,6 +618,7 @@ static void on_recv(const struct net_flow *flow, const char *buf, size_t len, vo
     char where[80];
 
     trace(w, "rx from", flow->tp, &flow->peer, buf, len);
+    wheel_now(w, sv_now_ms());
     sv_arena_init(&arena, w->arena_block, sizeof(w->arena_block));
     int e = sip_msg_parse(&msg, &arena, buf, len, flow->tp == NET_UDP ? SIP_DGRAM : SIP_STREAM,
                           &w->lim, &perr);
