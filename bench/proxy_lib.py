@@ -344,6 +344,7 @@ METRICS = {
     "sipveil_transaction_timeouts_total": "txn timeouts",
     "sipveil_transaction_dropped_messages_total": "txn dropped",
     "sipveil_send_errors_total": "send errors",
+    "sipveil_cancels_sent_total": "CANCELs sent",
     "sipveil_rejects_total": "rejects",
     "sipveil_net_dropped_messages_total": "net dropped",
 }
@@ -384,6 +385,47 @@ def metrics_delta(m0, m1):
         if v and not name.endswith("_live"):
             parts.append(f"{short} {v}")
     return ", ".join(parts) or "no 503, retransmission, timeout, drop or error"
+
+
+def udp_drops():
+    """Datagrams the kernel dropped for a full receive buffer (Udp RcvbufErrors in
+    /proc/net/snmp), machine-wide: a proxy or SIPp that stalls loses messages this way, and an
+    ACK for a 2xx lost is never retransmitted, so the UAS fails that call."""
+    try:
+        with open("/proc/net/snmp") as f:
+            rows = [ln.split() for ln in f if ln.startswith("Udp:")]
+        return int(rows[1][rows[0].index("RcvbufErrors")])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def socket_drops(pids):
+    """Datagrams dropped at the UDP sockets that processes @p pids hold (the `drops` column of
+    /proc/net/udp, counted since each socket was made): tells the proxy's losses from the rest
+    of the machine's."""
+    drops = {}
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                drops[parts[9]] = int(parts[-1])
+    except (OSError, IndexError, ValueError):
+        return None
+    total = 0
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                total += drops.get(link[8:-1], 0)
+    return total
 
 
 def _rand(bits=48):
@@ -581,7 +623,8 @@ def spread_sources(port, uas_port, n, groups, balance):
             order.append(cport)
             if not balance and len(order) == n:
                 break
-            if balance and len(by_worker) >= groups and                     all(len(v) >= need for v in by_worker.values()):
+            if balance and len(by_worker) >= groups and \
+                    all(len(v) >= need for v in by_worker.values()):
                 break
     finally:
         for c in held:
