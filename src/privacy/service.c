@@ -27,6 +27,12 @@ enum {
     CK_IN_TRUSTED = 1u << 2, /* the request came from a trusted peer: its responses go there */
     CK_CREATES = 1u << 3,    /* a dialog-creating request */
     CK_PERF_SHIFT = 8,       /* SIP_PRIV_ID/USER performed on the request */
+    /* The request's dialog rules, so that its responses need no lookup in the shared store:
+       they carry the same Call-ID and tags. */
+    CK_DLG = 1u << 4,        /* the request belongs to a private dialog (found or created) */
+    CK_ANON_TO = 1u << 5,    /* ... whose anonymous party's tag is the To tag (else From) */
+    CK_LI = 1u << 6,         /* ... of an LI target */
+    CK_DLG_SHIFT = 16,       /* ... whose functions (SIP_PRIV_ID/USER) are here */
 };
 
 /* Stored with a dialog's functions: the dialog is an LI target's, whatever later messages say
@@ -243,16 +249,18 @@ static int li_record(struct privsvc *s, const struct sip_msg *m, const struct ne
     return err;
 }
 
-/* Ask the engine about @p m and carry out what does not depend on the direction. */
+/* Ask the engine about @p m and carry out what does not depend on the direction. The dialog's
+ * rules come from the shared store when @p lookup is set; otherwise the caller has set
+ * in->dialog (and in->li_target) itself, or knows there are none. */
 static int decide(struct privsvc *s, struct privacy_input *in, const struct net_addr *src,
-                  struct sip_edits *ed, struct privacy_verdict *v)
+                  struct sip_edits *ed, struct privacy_verdict *v, bool lookup)
 {
     const struct sip_msg *m = in->msg;
     struct privdlg_found found;
     struct privacy_dialog dlg;
     int err;
 
-    if (s->c.dialogs && sv_slice_isset(m->callid) &&
+    if (lookup && s->c.dialogs && sv_slice_isset(m->callid) &&
         privdlg_find(s->c.dialogs, m->callid, m->from.tag, m->to.tag, sv_now_ms(), &found)) {
         dlg = privdlg_found_dialog(&found, m->from.tag, m->to.tag);
         dlg.funcs &= SIP_PRIV_ID | SIP_PRIV_USER;
@@ -324,7 +332,8 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     else if (s->c.role != PRIVACY_ROLE_PCSCF && s->c.role != PRIVACY_ROLE_EDGE &&
              in.dir == PRIVACY_DIR_ORIG && in_trusted)
         in.sub = served_user(s, req);
-    err = decide(s, &in, &hop->in_addr, ed, &v);
+    /* only a request inside a dialog (To tag) can find rules stored for it */
+    err = decide(s, &in, &hop->in_addr, ed, &v, sv_slice_isset(req->to.tag));
     if (err) {
         /* never forward what could not be decided */
         *code = 500;
@@ -341,6 +350,13 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     hop->cookie = CK_SET | (in.dir == PRIVACY_DIR_TERM ? CK_TERM : 0) |
                   (in_trusted ? CK_IN_TRUSTED : 0) | (creates_dialog(req) ? CK_CREATES : 0) |
                   (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) << CK_PERF_SHIFT;
+    if (in.dialog) { /* found: its responses get the same rules */
+        hop->cookie |= CK_DLG | (in.li_target ? CK_LI : 0) | in.dialog->funcs << CK_DLG_SHIFT |
+                       (in.dialog->anon_tag.p == req->to.tag.p ? CK_ANON_TO : 0);
+    } else if (creates_dialog(req) && (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER))) {
+        hop->cookie |= CK_DLG | (in.li_target ? CK_LI : 0) |
+                       (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) << CK_DLG_SHIFT;
+    }
     if (s->c.dialogs && creates_dialog(req) && (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER))) {
         unsigned funcs = (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) | (in.li_target ? DLG_LI : 0);
         err = privdlg_put(s->c.dialogs, req->callid, req->from.tag, funcs, sv_now_ms());
@@ -388,7 +404,16 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
        as its requests do (R27); the engine asserts only when it knows the subscriber */
     if (s->c.role == PRIVACY_ROLE_PCSCF && !in.ingress_trusted)
         in.sub = subscriber(s, &hop->in_addr);
-    if (decide(s, &in, &hop->in_addr, ed, &v) || v.code)
+    /* The dialog's rules: those its request found or created (the cookie); the store only for
+       a response forwarded without a transaction. */
+    struct privacy_dialog dlg;
+    if ((hop->cookie & (CK_SET | CK_DLG)) == (CK_SET | CK_DLG)) {
+        dlg.funcs = (hop->cookie >> CK_DLG_SHIFT) & (SIP_PRIV_ID | SIP_PRIV_USER);
+        dlg.anon_tag = (hop->cookie & CK_ANON_TO) ? resp->to.tag : resp->from.tag;
+        in.dialog = &dlg;
+        in.li_target = s->c.li && (hop->cookie & CK_LI);
+    }
+    if (decide(s, &in, &hop->in_addr, ed, &v, !(hop->cookie & CK_SET)) || v.code)
         return 1; /* a response cannot be answered: it is not forwarded */
     /* The creating request's final answer: a 2xx confirms the dialog's rules; a failure
        (from any branch of a fork) starts their linger, unless a 2xx confirmed them already:
