@@ -102,18 +102,18 @@ typedef void(net_close_h)(struct net_conn *conn, int err, void *arg);
 struct net_tls_conf {
     const char *cert_file; /* PEM; required for a TLS listener */
     const char *key_file;
-    const char *ca_file;   /* PEM bundle to verify peers with; NULL: system default */
-    bool verify_peer;      /* outbound: verify the server (default true) */
+    const char *ca_file;      /* PEM bundle to verify peers with; NULL: system default */
+    bool verify_peer;         /* outbound: verify the server (default true) */
     bool require_client_cert; /* listener: ask for and verify a client certificate */
 };
 
 /* A field left 0 takes its default. */
 struct net_limits {
-    unsigned max_conns;          /* all TCP/TLS connections; default 10000 */
-    unsigned max_conns_per_ip;   /* default 100 */
-    unsigned idle_timeout_ms;    /* close a connection idle this long; default 300000 */
-    unsigned header_timeout_ms;  /* a started message must be complete within; default 10000 */
-    size_t max_msg;              /* largest message; default 65536 */
+    unsigned max_conns;         /* all TCP/TLS connections; default 10000 */
+    unsigned max_conns_per_ip;  /* default 100 */
+    unsigned idle_timeout_ms;   /* close a connection idle this long; default 300000 */
+    unsigned header_timeout_ms; /* a started message must be complete within; default 10000 */
+    size_t max_msg;             /* largest message; default 65536 */
     /* Listeners set SO_REUSEPORT, so that several instances (one per worker thread) bind the
      * same address and the kernel spreads datagrams by 4-tuple and connections among them. */
     bool reuseport;

@@ -85,8 +85,8 @@ void privsvc_hooks(struct privsvc *s, struct proxy_hooks *h);
 const struct privsvc_stats *privsvc_stats_get(const struct privsvc *s);
 
 /** Whether the trust table and faces make the peer of @p hop's ingress trusted. */
-bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a,
-                    int listener, const struct net_conn *conn);
+bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a, int listener,
+                    const struct net_conn *conn);
 
 /**
  * Parse "10.0.0.0/8", "127.0.0.1", "::1", "[2001:db8::]/32" into @p peer's net and prefix.

@@ -46,8 +46,8 @@ enum txn_state {
     TXN_TRYING,      /* client/server non-INVITE */
     TXN_PROCEEDING,
     TXN_COMPLETED,
-    TXN_CONFIRMED,   /* server INVITE, after the ACK */
-    TXN_ACCEPTED,    /* RFC 6026: INVITE after a 2xx */
+    TXN_CONFIRMED, /* server INVITE, after the ACK */
+    TXN_ACCEPTED,  /* RFC 6026: INVITE after a 2xx */
     TXN_TERMINATED,
 };
 
@@ -94,8 +94,7 @@ struct txn_tu {
      */
     void (*stray)(const struct sip_msg *msg, const struct net_flow *flow, void *arg);
     /** A CANCEL matched server INVITE transaction @p inv; @p cancel_st is the CANCEL's own. */
-    void (*cancel)(struct txn *inv, struct txn *cancel_st, const struct sip_msg *cancel,
-                   void *arg);
+    void (*cancel)(struct txn *inv, struct txn *cancel_st, const struct sip_msg *cancel, void *arg);
     /**
      * A response for client transaction @p ct: every provisional, the final, and (in the
      * Accepted state, RFC 6026) retransmitted 2xx responses to INVITE.
@@ -158,8 +157,8 @@ int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len);
  * @param owner  the TU's cookie, given back in response/failed/terminated.
  * @return 0 with *@p ctp set (the layer's reference; sv_ref to keep it), or an errno.
  */
-int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
-                enum net_tp tp, const struct net_addr *dst, void *owner);
+int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len, enum net_tp tp,
+                const struct net_addr *dst, void *owner);
 /** The net listener a client transaction's UDP requests leave from (-1: the send's choice). */
 int txn_src_listener(const struct txn *ct);
 /** txn_request leaving from net listener @p src_listener over UDP (-1: the send's choice). */
@@ -184,7 +183,6 @@ const struct net_flow *txn_flow(const struct txn *t);
 void *txn_owner(const struct txn *t);
 void txn_owner_set(struct txn *t, void *owner);
 const struct txn_stats *txn_stats_get(const struct txn_layer *l);
-
 
 /* ---------------------------------------------------------------------------------------- */
 /* Stateful proxy core (RFC 3261 §16)                                                         */
@@ -238,16 +236,16 @@ struct proxy_route {
 };
 
 struct proxy_conf {
-    const char *name;   /* the node's name, for logs; borrowed */
-    const char *domain; /* the node's domain or ""/NULL; borrowed */
+    const char *name;                       /* the node's name, for logs; borrowed */
+    const char *domain;                     /* the node's domain or ""/NULL; borrowed */
     const struct proxy_listener *listeners; /* copied */
     size_t nlisteners;
     const struct proxy_route *routes; /* copied (the value strings stay borrowed) */
     size_t nroutes;
     bool record_route;
-    uint32_t timer_c_ms;      /* §16.8; 0: 180000 */
-    uint32_t max_txns;        /* live transactions beyond which new requests get 503; 0: 150000 */
-    size_t max_msg;           /* largest message forwarded; 0: 65536 */
+    uint32_t timer_c_ms; /* §16.8; 0: 180000 */
+    uint32_t max_txns;   /* live transactions beyond which new requests get 503; 0: 150000 */
+    size_t max_msg;      /* largest message forwarded; 0: 65536 */
     /* When set, client transactions send through it (see txn_send_flow_h), so that
      * proxy_conn_closed can turn a failed TCP/TLS connect into an immediate 503. */
     txn_send_flow_h *send_flow;

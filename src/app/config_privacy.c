@@ -14,13 +14,13 @@
 #define R SV_CFG_RELOAD
 
 const char *const app_face_names[] = {"core", "ue", "external", NULL};
-const char *const app_face_policy_names[] = {"node", "off", "reject-anonymous",
-                                             "reject-unidentified", "both", NULL};
+const char *const app_face_policy_names[] = {
+    "node", "off", "reject-anonymous", "reject-unidentified", "both", NULL};
 const char *const app_peer_tp_names[] = {"any", "udp", "tcp", "tls", NULL};
 static const char *const pai_names[] = {"include", "remove", NULL};
 /* the order of enum privacy_li_policy */
 static const char *const anonymity_names[] = {"off", "reject-anonymous", "reject-unidentified",
-                                               "both", NULL};
+                                              "both", NULL};
 
 const struct sv_cfg_item app_peer_table[] = {
     SV_CFG_STRING(struct app_peer, address, NULL, 1, 64, R,
@@ -43,8 +43,7 @@ const struct sv_cfg_item app_privacy_table[] = {
     SV_CFG_ENUM(struct app_privacy, pai_when_no_privacy_to_ue, pai_names, "include", R,
                 "P-CSCF: P-Asserted-Identity toward its UE when the message has no Privacy "
                 "header (R31, R36)."),
-    SV_CFG_ENUM(struct app_privacy, pai_when_no_privacy_to_untrusted_net, pai_names, "remove",
-                R,
+    SV_CFG_ENUM(struct app_privacy, pai_when_no_privacy_to_untrusted_net, pai_names, "remove", R,
                 "P-Asserted-Identity toward an untrusted network or AS when there is no "
                 "Privacy header (R40, R49)."),
     SV_CFG_BOOL(struct app_privacy, user_implies_id_toward_untrusted, "true", R,
@@ -129,8 +128,8 @@ static void check_uri_list(struct sv_cfg_diag *d, const char *kp, const char *li
 
     for (size_t i = 0; i < n; i++) {
         struct sip_uri u;
-        if (sip_uri_decode(&u, v[i]) || (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS &&
-                                         u.scheme != SIP_URI_TEL)) {
+        if (sip_uri_decode(&u, v[i]) ||
+            (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS && u.scheme != SIP_URI_TEL)) {
             sv_cfg_errorf(d, kp, "'%.*s' is not a sip, sips or tel URI", SV_FMT(v[i]));
             return;
         }
@@ -147,8 +146,9 @@ void app_config_check_privacy(const struct app_config *cfg, size_t n, struct sv_
         struct privsvc_peer p;
         snprintf(kp, sizeof(kp), "nodes[%zu].peers[%zu].address", n, i);
         if (privsvc_cidr_parse(node->peers[i].address, &p))
-            sv_cfg_errorf(d, kp, "'%s' is not an IP address or network (expected e.g. "
-                                 "127.0.0.1, 10.0.0.0/8 or ::1/128)",
+            sv_cfg_errorf(d, kp,
+                          "'%s' is not an IP address or network (expected e.g. "
+                          "127.0.0.1, 10.0.0.0/8 or ::1/128)",
                           node->peers[i].address);
     }
     for (size_t i = 0; i < node->nsubscribers; i++) {

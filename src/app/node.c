@@ -258,14 +258,14 @@ static struct app_config *reload_load(struct proc *pr)
     sv_cfg_diag_close(&d);
     if (sv_cfg_fixed_diff(app_config_table, pr->cfg, nc, key, sizeof(key))) {
         sv_log(SV_LOG_ERR, MOD,
-               "reload: %s changed, which needs a restart; the running configuration stays",
-               key);
+               "reload: %s changed, which needs a restart; the running configuration stays", key);
         goto refuse;
     }
     for (size_t i = 0; i < nc->nnodes; i++) {
         if (worker_routes_check(&nc->nodes[i])) {
-            sv_log(SV_LOG_ERR, MOD, "reload: node %s has a route that cannot be used; the "
-                                    "running configuration stays",
+            sv_log(SV_LOG_ERR, MOD,
+                   "reload: node %s has a route that cannot be used; the "
+                   "running configuration stays",
                    nc->nodes[i].name);
             goto refuse;
         }
@@ -477,8 +477,9 @@ int app_nodes_run(struct app_config *cfg, const struct app_run_opts *opts)
     pr.cfg = cfg;
     pr.nw = workers_of(cfg);
     if (cfg->log.trace)
-        sv_log(SV_LOG_WARN, MOD, "log.trace is on: whole messages, identities included, go to "
-                                 "the log");
+        sv_log(SV_LOG_WARN, MOD,
+               "log.trace is on: whole messages, identities included, go to "
+               "the log");
     rc = workers_make(&pr);
     if (rc == APP_EX_OK)
         rc = control_make(&pr, &admin_addr, &with_admin);

@@ -45,9 +45,9 @@ struct rnode {
     size_t nroutes;
     struct privsvc *ps; /* NULL for role proxy */
     struct privacy_tables {
-        struct privsvc_peer *peers;     /* owned */
-        bool *faces;                    /* by net listener index, owned */
-        int8_t *face_policy;            /* by net listener index, owned */
+        struct privsvc_peer *peers; /* owned */
+        bool *faces;                /* by net listener index, owned */
+        int8_t *face_policy;        /* by net listener index, owned */
         size_t nfaces;
         struct privsvc_subscriber *subs; /* owned */
         struct sv_slice *impus;          /* owned; the subscribers' identities */
@@ -108,8 +108,8 @@ static int frame(const char *buf, size_t len, bool stream, size_t *msg_len, cons
     return err;
 }
 
-static void trace(const struct worker *w, const char *dir, enum net_tp tp,
-                  const struct net_addr *a, const char *buf, size_t len)
+static void trace(const struct worker *w, const char *dir, enum net_tp tp, const struct net_addr *a,
+                  const char *buf, size_t len)
 {
     char where[80];
 
@@ -296,9 +296,8 @@ fail:
     return EINVAL;
 }
 
-static void privacy_conf_of(const struct worker *w, const struct rnode *n,
-                            const struct app_node *nc, const struct privacy_tables *t,
-                            struct privsvc_conf *pc)
+static void privacy_conf_of(const struct worker *w, const struct app_node *nc,
+                            const struct privacy_tables *t, struct privsvc_conf *pc)
 {
     const struct app_privacy *ap = &nc->privacy;
 
@@ -326,7 +325,6 @@ static void privacy_conf_of(const struct worker *w, const struct rnode *n,
     pc->dialogs = w->sh.dialogs;
     pc->li = w->sh.li;
     pc->li_targets = w->sh.li_targets;
-    (void)n;
 }
 
 /* The node's privacy service and its hooks; role proxy has none. @return an APP_EX_ status. */
@@ -340,7 +338,7 @@ static int privacy_start(struct worker *w, struct rnode *n)
         return APP_EX_OK;
     if (privacy_tables_build(n, n->conf, &n->pt))
         return APP_EX_CONFIG;
-    privacy_conf_of(w, n, n->conf, &n->pt, &pc);
+    privacy_conf_of(w, n->conf, &n->pt, &pc);
     if (privsvc_alloc(&n->ps, &pc))
         return APP_EX_OSERR;
     privsvc_hooks(n->ps, &h);
@@ -358,7 +356,7 @@ static int privacy_reload(struct worker *w, struct rnode *n)
         return 0;
     if (privacy_tables_build(n, n->conf, &t))
         return EINVAL;
-    privacy_conf_of(w, n, n->conf, &t, &pc);
+    privacy_conf_of(w, n->conf, &t, &pc);
     if (privsvc_conf_update(n->ps, &pc)) {
         privacy_tables_free(&t);
         return EINVAL;
@@ -567,8 +565,7 @@ static void on_close(struct net_conn *conn, int err, void *arg)
 
 /* Which node a message on @p flow is for: the receiving listener's; on a connection we opened,
  * the node whose listener the top Via (responses) or top Route (requests) names. */
-static struct rnode *node_of(struct worker *w, const struct sip_msg *m,
-                             const struct net_flow *flow)
+static struct rnode *node_of(struct worker *w, const struct sip_msg *m, const struct net_flow *flow)
 {
     if (flow->listener >= 0 && flow->listener < MAX_LSN)
         return &w->nodes[w->lsn_node[flow->listener]];

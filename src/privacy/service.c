@@ -29,10 +29,10 @@ enum {
     CK_PERF_SHIFT = 8,       /* SIP_PRIV_ID/USER performed on the request */
     /* The request's dialog rules, so that its responses need no lookup in the shared store:
        they carry the same Call-ID and tags. */
-    CK_DLG = 1u << 4,        /* the request belongs to a private dialog (found or created) */
-    CK_ANON_TO = 1u << 5,    /* ... whose anonymous party's tag is the To tag (else From) */
-    CK_LI = 1u << 6,         /* ... of an LI target */
-    CK_DLG_SHIFT = 16,       /* ... whose functions (SIP_PRIV_ID/USER) are here */
+    CK_DLG = 1u << 4,     /* the request belongs to a private dialog (found or created) */
+    CK_ANON_TO = 1u << 5, /* ... whose anonymous party's tag is the To tag (else From) */
+    CK_LI = 1u << 6,      /* ... of an LI target */
+    CK_DLG_SHIFT = 16,    /* ... whose functions (SIP_PRIV_ID/USER) are here */
 };
 
 /* Stored with a dialog's functions: the dialog is an LI target's, whatever later messages say
@@ -106,8 +106,8 @@ static bool cidr_match(const struct privsvc_peer *p, const struct net_addr *a)
     return true;
 }
 
-bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a,
-                    int listener, const struct net_conn *conn)
+bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a, int listener,
+                    const struct net_conn *conn)
 {
     if (listener >= 0 && (size_t)listener < s->c.nfaces && s->c.untrusted_face[listener])
         return false;
@@ -305,8 +305,7 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
     struct privsvc *s = arg;
     struct privacy_input in;
     struct privacy_verdict v;
-    bool in_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, hop->in_listener,
-                                     hop->in_conn);
+    bool in_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, hop->in_listener, hop->in_conn);
     int err;
 
     memset(&in, 0, sizeof(in));
@@ -358,7 +357,8 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
                        (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) << CK_DLG_SHIFT;
     }
     if (s->c.dialogs && creates_dialog(req) && (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER))) {
-        unsigned funcs = (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) | (in.li_target ? DLG_LI : 0);
+        unsigned funcs =
+            (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) | (in.li_target ? DLG_LI : 0);
         err = privdlg_put(s->c.dialogs, req->callid, req->from.tag, funcs, sv_now_ms());
         if (err) {
             /* later messages of the dialog could not get the rules: do not start it */
@@ -387,16 +387,15 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
     /* the response goes back where the request came from: the cookie knows how trusted that
        was; a response without a transaction is judged by its upstream address */
     out_trusted = (hop->cookie & CK_SET) ? (hop->cookie & CK_IN_TRUSTED) != 0
-                                         : privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1,
-                                                          NULL);
+                                         : privsvc_trusts(s, hop->out_tp, &hop->out_addr, -1, NULL);
     memset(&in, 0, sizeof(in));
     in.msg = resp;
     in.role = s->c.role;
     if (hop->cookie & CK_SET)
         in.dir = (hop->cookie & CK_TERM) ? PRIVACY_DIR_TERM : PRIVACY_DIR_ORIG;
     else
-        in.dir = s->c.role == PRIVACY_ROLE_PCSCF && !out_trusted ? PRIVACY_DIR_ORIG
-                                                                 : PRIVACY_DIR_TERM;
+        in.dir =
+            s->c.role == PRIVACY_ROLE_PCSCF && !out_trusted ? PRIVACY_DIR_ORIG : PRIVACY_DIR_TERM;
     in.ingress_trusted = privsvc_trusts(s, hop->in_tp, &hop->in_addr, -1, NULL);
     in.egress_trusted = out_trusted;
     in.knobs = &s->c.knobs;

@@ -176,7 +176,7 @@ bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri)
 /* Our listener to name in Via and Record-Route for transport @p tp toward @p fam: one of the
  * same transport and family, else any of the family, else the first. */
 static const struct proxy_listener *lsn_for(const struct proxy *p, enum net_tp tp, int fam,
-                                           int face)
+                                            int face)
 {
     for (size_t i = 0; i < p->nlsn && face >= 0; i++)
         if (p->lsn[i].tp == tp && p->lsn[i].addr.ss.ss_family == fam &&
@@ -605,7 +605,8 @@ int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
 /* Forwarding                                                                                 */
 
 /* The hop of a message that came on @p in (NULL: unknown) and goes to @p out. */
-void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in, const struct proxy_target *out)
+void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in,
+                     const struct proxy_target *out)
 {
     memset(hop, 0, sizeof(*hop));
     hop->in_listener = -1;
