@@ -439,9 +439,9 @@ static void wheel_now(struct worker *w, uint64_t now)
  * is only ever moved earlier: re-arming it after every message with a delay counted from the
  * present would push it out for as long as messages keep coming, and no timer would run.
  */
-static void arm(struct worker *w)
+static void arm(struct worker *w, uint64_t now)
 {
-    uint64_t now = sv_now_ms(), ms = sv_wheel_next_ms(w->wheel), at;
+    uint64_t ms = sv_wheel_next_ms(w->wheel), at;
     struct timeval tv;
 
     if (ms > TICK_CAP_MS)
@@ -473,7 +473,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(w->base);
         return;
     }
-    arm(w);
+    arm(w, now);
 }
 
 static void stop(struct worker *w)
@@ -615,7 +615,8 @@ static void on_recv(const struct net_flow *flow, const char *buf, size_t len, vo
     char where[80];
 
     trace(w, "rx from", flow->tp, &flow->peer, buf, len);
-    wheel_now(w, sv_now_ms());
+    uint64_t now = sv_now_ms(); /* one clock read serves the wheel and the re-arm */
+    wheel_now(w, now);
     sv_arena_init(&arena, w->arena_block, sizeof(w->arena_block));
     int e = sip_msg_parse(&msg, &arena, buf, len, flow->tp == NET_UDP ? SIP_DGRAM : SIP_STREAM,
                           &w->lim, &perr);
@@ -636,7 +637,7 @@ static void on_recv(const struct net_flow *flow, const char *buf, size_t len, vo
         sv_log_ctx_clear();
     }
     sv_arena_close(&arena);
-    arm(w);
+    arm(w, now);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -863,7 +864,7 @@ static void *thread_main(void *arg)
     frame_lim = w->lim;
     sv_log_ctx_worker((int)w->id);
     w->next_publish = sv_now_ms() + PUBLISH_MS;
-    arm(w);
+    arm(w, sv_now_ms());
     event_base_dispatch(w->base);
     publish(w);
     pthread_mutex_lock(&w->mu);

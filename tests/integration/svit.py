@@ -197,6 +197,23 @@ class LineReader:
 
 # ---- the test context ----
 
+class ConfigRun:
+    """`sipveil run --config` on a file holding @p text, its standard error in a file the
+    failure report shows, its standard output read by `self.out` (for the ready lines)."""
+
+    def __init__(self, ctx, text, stem):
+        name = ctx.unique(stem)
+        self.path = ctx.path(name + ".yaml")
+        with open(self.path, "w") as f:
+            f.write(text)
+        self.err_path = ctx.path(name + ".stderr")
+        self._err = open(self.err_path, "wb")
+        add_log(f"{name} stderr", self.err_path)
+        self.proc = Proc(name, [ctx.sipveil, "run", "--config", self.path],
+                         stdout=subprocess.PIPE, stderr=self._err, stdin=subprocess.DEVNULL)
+        self.out = LineReader(self.proc.p.stdout, name)
+
+
 class Ctx:
     """What a test receives: its arguments (paths from CMake) and a scratch directory."""
 

@@ -72,25 +72,15 @@ def conf(pt, extra_pcscf="", extra_edge=""):
             node("edge", "icscf", "external", pt.carol, extra_edge))
 
 
-class Node:
+class Node(svit.ConfigRun):
     """`sipveil run --config` on @p text; waits for the four ready lines (in config order:
     pcscf core, pcscf ue, edge core, edge external) and keeps their ports in `lsn`."""
 
     def __init__(self, ctx, text):
-        name = ctx.unique("sipveil")
-        path = ctx.path(name + ".yaml")
-        with open(path, "w") as f:
-            f.write(text)
-        self.err_path = ctx.path(name + ".stderr")
-        self._err = open(self.err_path, "wb")
-        svit.add_log(f"{name} stderr", self.err_path)
-        self.proc = svit.Proc(name, [ctx.sipveil, "run", "--config", path],
-                              stdout=subprocess.PIPE, stderr=self._err,
-                              stdin=subprocess.DEVNULL)
-        out = svit.LineReader(self.proc.p.stdout, name)
+        svit.ConfigRun.__init__(self, ctx, text, "sipveil")
         got = []
         for _ in range(4):
-            m = out.wait_for(READY, 15, "the nodes' ready lines")
+            m = self.out.wait_for(READY, 15, "the nodes' ready lines")
             got.append((m.group(2), int(m.group(1))))
         check_eq("nodes of the ready lines, in config order",
                  ["pcscf", "pcscf", "edge", "edge"], [n for n, _ in got])

@@ -17,7 +17,6 @@ TC-01 (a, b, c), TC-02, TC-03, TC-04 (a, b; an OIR AS), TC-05, TC-19 (an edge wi
 import os
 import re
 import socket
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -134,20 +133,10 @@ class Nodes(Proxy):
     """sipveil run with the text @p conf; every ready line kept by node, in listener order."""
 
     def __init__(self, ctx, conf):
-        name = ctx.unique("nodes")
-        path = ctx.path(name + ".yaml")
-        with open(path, "w") as f:
-            f.write(conf)
-        self.err_path = ctx.path(name + ".stderr")
-        self._err = open(self.err_path, "wb")
-        svit.add_log(f"{name} stderr", self.err_path)
-        self.proc = svit.Proc(name, [ctx.sipveil, "run", "--config", path],
-                              stdout=subprocess.PIPE, stderr=self._err,
-                              stdin=subprocess.DEVNULL)
-        out = svit.LineReader(self.proc.p.stdout, name)
+        svit.ConfigRun.__init__(self, ctx, conf, "nodes")
         self.by = {}
         for _ in range(9):
-            m = out.wait_for(READY.pattern, 15, "the ready lines")
+            m = self.out.wait_for(READY.pattern, 15, "the ready lines")
             self.by.setdefault(m.group(2), []).append(int(m.group(1)))
 
 

@@ -35,23 +35,14 @@ def free_tcp_port():
     return port
 
 
-class Proxy:
+class Proxy(svit.ConfigRun):
     """sipveil run --config with the text @p conf; waits for @p nready ready lines."""
 
     def __init__(self, ctx, conf, nready):
-        name = ctx.unique("proxy")
-        path = ctx.path(name + ".yaml")
-        with open(path, "w") as f:
-            f.write(conf)
-        self.err_path = ctx.path(name + ".stderr")
-        self._err = open(self.err_path, "wb")
-        svit.add_log(f"{name} stderr", self.err_path)
-        self.proc = svit.Proc(name, [ctx.sipveil, "run", "--config", path],
-                              stdout=subprocess.PIPE, stderr=self._err, stdin=subprocess.DEVNULL)
-        out = svit.LineReader(self.proc.p.stdout, name)
+        svit.ConfigRun.__init__(self, ctx, conf, "proxy")
         self.ports = {}
         for _ in range(nready):
-            m = out.wait_for(READY, 15, "the proxy's ready lines")
+            m = self.out.wait_for(READY, 15, "the proxy's ready lines")
             self.ports[m.group(1)] = int(m.group(2))
 
     def stop(self):

@@ -52,23 +52,14 @@ nodes:
 """
 
 
-class Node:
+class Node(svit.ConfigRun):
     """sipveil run --config on a file this test may rewrite (for SIGHUP)."""
 
     def __init__(self, ctx, text):
-        name = ctx.unique("workers")
-        self.path = ctx.path(name + ".yaml")
-        self.write(text)
-        self.err_path = ctx.path(name + ".stderr")
-        self._err = open(self.err_path, "wb")
-        svit.add_log(f"{name} stderr", self.err_path)
-        self.proc = svit.Proc(name, [ctx.sipveil, "run", "--config", self.path],
-                              stdout=subprocess.PIPE, stderr=self._err,
-                              stdin=subprocess.DEVNULL)
-        out = svit.LineReader(self.proc.p.stdout, name)
+        svit.ConfigRun.__init__(self, ctx, text, "workers")
         self.ports = {}
         for _ in range(3):
-            m = out.wait_for(READY, 15, "the node's ready lines")
+            m = self.out.wait_for(READY, 15, "the node's ready lines")
             self.ports[m.group(1)] = int(m.group(2))
 
     def write(self, text):
