@@ -169,9 +169,16 @@ struct app_dialogs {
     uint32_t lifetime; /* ms */
 };
 
+/* How the kernel schedules the worker threads (the order of app_sched_names). */
+enum app_sched {
+    APP_SCHED_BATCH,
+    APP_SCHED_NORMAL,
+};
+
 struct app_config {
     struct app_log_conf log;
-    uint32_t workers; /* 0 = one per core */
+    uint32_t workers;    /* 0 = one per core */
+    unsigned scheduling; /* enum app_sched */
     struct app_timers timers;
     struct app_limits limits;
     struct app_metrics metrics;
@@ -198,6 +205,7 @@ size_t app_list_split(const char *s, struct sv_slice *items, size_t max);
 extern const char *const app_role_names[];
 extern const char *const app_tp_names[];
 extern const char *const app_match_names[];
+extern const char *const app_sched_names[];
 extern const char *const app_log_target_names[];
 extern const char *const app_log_facility_names[];
 

@@ -14,6 +14,8 @@ stop, and /metrics.
 - SIGTERM with a transaction in progress: the TCP listener closes (connect refused), a new
   request gets 503 with Retry-After, and the process exits 0 once the grace time is over.
 - A busy port is still an error with SO_REUSEPORT (exit 69), not a silent share.
+- `scheduling`: the worker threads run SCHED_BATCH by default and SCHED_OTHER with
+  `scheduling: normal`; the process thread stays SCHED_OTHER (/proc/PID/task/*/stat).
 """
 import os
 import re
@@ -259,6 +261,36 @@ def test_stop(ctx, node, silent):
     step(f"SIGTERM: TCP accept stopped, new request 503 + Retry-After, exit 0 after {took:.1f} s")
 
 
+SCHED_OTHER, SCHED_BATCH = 0, 3
+
+
+def thread_policies(pid):
+    """{thread name: [scheduling policy, ...]} of process @p pid, from /proc (field 41)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            stat = f.read()
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out.setdefault("main" if int(tid) == pid else name, []).append(int(fields[41 - 3]))
+    return out
+
+
+def test_scheduling(node, want, what):
+    # the ready lines come once the sockets are bound, the worker threads just after: wait
+    end = time.monotonic() + 5
+    while True:
+        pol = thread_policies(node.proc.pid)
+        workers = [p for name, ps in pol.items() if name != "main" for p in ps]
+        if len(workers) >= 2 or time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    check_eq(f"{what}: worker threads", 2, len(workers))
+    check(all(p == want for p in workers), f"{what}: every worker's policy is {want}: {pol}")
+    check_eq(f"{what}: the process thread's policy", [SCHED_OTHER], pol["main"])
+    step(f"{what}: worker threads run policy {want}, the process thread {SCHED_OTHER}")
+
+
 def metric_sum(text, name):
     return sum(int(v) for v in re.findall(rf"(?m)^{name}(?:{{[^}}]*}})? (\d+)", text))
 
@@ -269,8 +301,9 @@ def test_timers_under_load(ctx):
     below what was created, and the counters are published meanwhile (both come from the
     worker's tick, which load must not starve)."""
     uas = Uas()
-    text = conf(uas.port).replace("t1: 100ms", "t1: 20ms\n  t4: 500ms")
+    text = "scheduling: normal\n" + conf(uas.port).replace("t1: 100ms", "t1: 20ms\n  t4: 500ms")
     node = Node(ctx, text)
+    test_scheduling(node, SCHED_OTHER, "scheduling: normal")
     cl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cl.bind((svit.LOOPBACK, 0))
     cl.setblocking(False)
@@ -321,6 +354,7 @@ def test(ctx):
     uas = Uas()
     sipp_port = svit.free_udp_port()
     node = Node(ctx, conf(uas.port))
+    test_scheduling(node, SCHED_BATCH, "default scheduling (batch)")
     test_sharding(ctx, node, uas)
     # the SIPp calls need the route to lead to SIPp: a reload is the way (tested below too)
     at = len(node.log())
