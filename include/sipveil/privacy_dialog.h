@@ -32,15 +32,20 @@
  * works for any flow on any worker. So this is the one structure on the message path that
  * threads share, and it is built so that sharing costs nearly nothing:
  *   - a hash table keyed by Call-ID, split into PRIVDLG_STRIPES stripes, each with its own
- *     mutex and its own fixed bucket array (sized from max_dialogs: it never grows, so no
- *     rehash ever runs under a lock). There is no global lock; two workers contend only when
+ *     mutex and its own fixed bucket array (one chain per dialog at max_dialogs, at most
+ *     PRIVDLG_MAX_CHAINS chains in all: it never grows, so no rehash ever runs under a lock). There is no global lock; two workers contend only when
  *     their Call-IDs fall in the same stripe, 1 in 256, and then for a few hundred ns;
  *   - the hash is SipHash with a key drawn from the kernel at alloc, so a peer cannot aim
  *     Call-IDs at one stripe or one chain;
  *   - the entry is allocated before the lock is taken and freed after it is released;
  *   - nothing that points into the store leaves a lock: a lookup copies the state out;
  *   - expired entries are reclaimed by privdlg_sweep(), stripe by stripe, so no lock is held
- *     for more than one stripe's worth of entries (max_dialogs / 256).
+ *     for more than one stripe's worth of chains (at most PRIVDLG_MAX_CHAINS / 256).
+ *
+ * The cap on chains keeps a sweep cheap and the table's memory small when max_dialogs is set
+ * far above the live set (10 million dialogs would otherwise be 128 MiB of chain heads, all
+ * touched by each sweep every 5 s): past 2^20 dialogs chains grow past one entry on average,
+ * and only in-dialog requests walk them.
  *
  * Matching. Call-IDs compare byte by byte (RFC 3261 §8.1.1.4, §20.8). Tags are tokens, and
  * tokens compare case-insensitively (RFC 3261 §7.3.1, as the transaction layer also does), so
@@ -62,6 +67,8 @@ extern "C" {
 
 /** Number of independently locked stripes of the store. */
 #define PRIVDLG_STRIPES 256
+/** The most chain heads the store allocates, over all stripes (8 MiB of pointers). */
+#define PRIVDLG_MAX_CHAINS (1u << 20)
 /** Longest tag that can be stored (octets). Real tags are 8-40 octets. */
 #define PRIVDLG_TAG_MAX 128
 /** Longest Call-ID that can be stored (octets). */

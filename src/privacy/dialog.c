@@ -5,7 +5,8 @@
  *   - a stripe's lock is held only to walk one chain (or, in a sweep, one stripe);
  *   - entries are allocated before a lock is taken, and entries that go are unlinked onto a
  *     local list under the lock and freed after it is released;
- *   - the bucket arrays are fixed at alloc, so nothing is ever resized under a lock.
+ *   - the bucket arrays are fixed at alloc (at most PRIVDLG_MAX_CHAINS heads in all), so
+ *     nothing is ever resized under a lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -311,8 +312,9 @@ int privdlg_store_alloc(struct privdlg_store **sp, const struct privdlg_conf *c)
     s->k0 = load_le64(key);
     s->k1 = load_le64(key + 8);
 
-    /* About one chain per dialog at the limit: chains stay a few entries long at most. */
-    per = (s->conf.max_dialogs + PRIVDLG_STRIPES - 1) / PRIVDLG_STRIPES;
+    /* About one chain per dialog at the limit, capped: see privacy_dialog.h. */
+    per = s->conf.max_dialogs < PRIVDLG_MAX_CHAINS ? s->conf.max_dialogs : PRIVDLG_MAX_CHAINS;
+    per = (per + PRIVDLG_STRIPES - 1) / PRIVDLG_STRIPES;
     for (s->nbuckets = 1; s->nbuckets < per; s->nbuckets <<= 1) {
     }
     s->buckets = sv_calloc(PRIVDLG_STRIPES * s->nbuckets, sizeof(*s->buckets));

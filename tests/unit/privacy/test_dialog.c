@@ -402,6 +402,28 @@ static void store_sweep_counts(void **state)
     privdlg_store_free(s);
 }
 
+/* A max_dialogs far above the live set (1<<30) does not size the table from it (the chain
+ * heads are capped at PRIVDLG_MAX_CHAINS): the store allocates, every entry is found, and
+ * a sweep reaps them all once their lifetime (refreshed by the finds) is over. */
+static void store_huge_max_dialogs(void **state)
+{
+    struct privdlg_store *s = store((size_t)1 << 30);
+    char cid[16];
+
+    (void)state;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(cid, sizeof(cid), "c%d", i);
+        assert_int_equal(put(s, cid, "a1", SIP_PRIV_ID, T0), 0);
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(cid, sizeof(cid), "c%d", i);
+        assert_true(privdlg_find(s, sv_test_heap(cid), SV_LIT("a1"), none, T0 + 1, NULL));
+    }
+    assert_int_equal(privdlg_sweep(s, T0 + 1 + LIFETIME), 5000);
+    assert_int_equal(privdlg_count(s), 0);
+    privdlg_store_free(s);
+}
+
 /* Default limits with a NULL conf, and zero fields taking their defaults. */
 static void store_defaults(void **state)
 {
@@ -653,6 +675,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(store_enospc_at_max_dialogs),
     cmocka_unit_test(store_caps_dialogs_per_callid),
     cmocka_unit_test(store_sweep_counts),
+    cmocka_unit_test(store_huge_max_dialogs),
     cmocka_unit_test(store_defaults),
     cmocka_unit_test(api_bad_arguments),
     cmocka_unit_test(oom_sweep),
