@@ -13,6 +13,9 @@
  * Every configuration loaded stays in memory until exit: the workers borrow from them.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -458,6 +461,23 @@ static void proc_free(struct proc *pr)
     free(pr->cfgs);
 }
 
+/*
+ * Keep freed heap memory instead of handing it back to the kernel after every burst. With
+ * glibc's defaults each worker thread's arena is trimmed as soon as 128 KiB at its top are
+ * free, and grown again page by page (an mprotect and a page fault per page) when the next
+ * burst comes: measured at 2,000 calls/s, one mprotect per proxied call and a tenth of the
+ * proxy's CPU. A server's working set comes back, so the process keeps its high-water mark,
+ * as Kamailio's preallocated pools do. Allocations up to 4 MiB stay in the arenas.
+ */
+static void heap_settle(void)
+{
+#ifdef __GLIBC__
+    if (!mallopt(M_TRIM_THRESHOLD, 512 << 20) || !mallopt(M_MMAP_THRESHOLD, 4 << 20))
+        sv_log(SV_LOG_WARN, MOD, "could not tune the allocator (mallopt); running with its "
+                                 "defaults");
+#endif
+}
+
 int app_nodes_run(struct app_config *cfg, const struct app_run_opts *opts)
 {
     struct proc pr;
@@ -465,6 +485,7 @@ int app_nodes_run(struct app_config *cfg, const struct app_run_opts *opts)
     bool with_admin = false;
     int rc;
 
+    heap_settle();
     memset(&pr, 0, sizeof(pr));
     pr.opts = opts;
     pr.done_fd = -1;
