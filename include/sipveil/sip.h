@@ -454,6 +454,14 @@ struct sip_msg {
 int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf, size_t len,
                   enum sip_transport_kind mode, const struct sip_limits *lim, struct sip_perr *err);
 
+/**
+ * Copy parsed message @p src for @p bytes, a copy of its src->raw.l octets, without a parse:
+ * *@p dst with its header index in @p hv (room for src->hdrc lines), every slice pointing
+ * into @p bytes, dst->arena NULL. Equal to what sip_msg_parse of @p bytes gives.
+ */
+void sip_msg_copy(struct sip_msg *dst, struct sip_hdr *hv, const struct sip_msg *src,
+                  const char *bytes);
+
 /** First header line of @p id, or NULL. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
 /** The next line with the same id as @p h, or NULL. */

@@ -161,9 +161,16 @@ int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t l
                 const struct net_addr *dst, void *owner);
 /** The net listener a client transaction's UDP requests leave from (-1: the send's choice). */
 int txn_src_listener(const struct txn *ct);
-/** txn_request leaving from net listener @p src_listener over UDP (-1: the send's choice). */
-int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
-                     enum net_tp tp, const struct net_addr *dst, int src_listener, void *owner);
+/** What a caller of txn_request_ex may add. */
+struct txn_req_opts {
+    int src_listener;       /* net listener the UDP request leaves from; -1: the send's choice */
+    struct sv_slice branch; /* the top Via's branch, when the caller wrote it (any memory); the
+                               request is then trusted to be well-formed and is not parsed */
+};
+/** txn_request with options @p o (NULL: none). */
+int txn_request_ex(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
+                   enum net_tp tp, const struct net_addr *dst, const struct txn_req_opts *o,
+                   void *owner);
 
 /**
  * Terminate @p t now, whatever its state, when the TU gives up on it (a proxy's timer C,

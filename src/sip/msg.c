@@ -366,3 +366,105 @@ const struct sip_hdr *sip_msg_hdr_byname(const struct sip_msg *msg, struct sv_sl
     }
     return NULL;
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Copies                                                                                     */
+
+/* A field added to one of these structs must be rebased in sip_msg_copy (and compared in
+ * tests/corpus/corpus_check.c): these sizes make the build say so. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_msg) == 1280, "rebase the new field");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_uri) == 128, "rebase the new field");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_via) == 160, "rebase the new field");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_addr) == 216, "rebase the new field");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_hdr) == 48, "rebase the new field");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_cseq) == 32, "rebase the new field");
+
+/* The frame of a rebase: slices into [from, from + len] move to the same offset from to. */
+struct rebase {
+    uintptr_t from, end;
+    const char *to;
+};
+
+/* Slices that are unset or point elsewhere (static text) stay as they are. */
+static void rb_slice(const struct rebase *r, struct sv_slice *s)
+{
+    uintptr_t p = (uintptr_t)s->p;
+
+    if (s->p && p >= r->from && p <= r->end)
+        s->p = r->to + (p - r->from);
+}
+
+static void rb_uri(const struct rebase *r, struct sip_uri *u)
+{
+    rb_slice(r, &u->raw);
+    rb_slice(r, &u->scheme_s);
+    rb_slice(r, &u->user);
+    rb_slice(r, &u->password);
+    rb_slice(r, &u->host);
+    rb_slice(r, &u->params);
+    rb_slice(r, &u->headers);
+}
+
+static void rb_addr(const struct rebase *r, struct sip_addr *a)
+{
+    rb_slice(r, &a->raw);
+    rb_slice(r, &a->dname);
+    rb_slice(r, &a->uri_s);
+    rb_uri(r, &a->uri);
+    rb_slice(r, &a->params);
+    rb_slice(r, &a->tag);
+}
+
+static void rb_via(const struct rebase *r, struct sip_via *v)
+{
+    rb_slice(r, &v->raw);
+    rb_slice(r, &v->proto);
+    rb_slice(r, &v->version);
+    rb_slice(r, &v->transport);
+    rb_slice(r, &v->host);
+    rb_slice(r, &v->params);
+    rb_slice(r, &v->branch);
+    rb_slice(r, &v->received);
+    rb_slice(r, &v->maddr);
+}
+
+/**
+ * Copy a parsed message for a copy of its bytes, without parsing them again: what a fresh
+ * sip_msg_parse of @p bytes would give. A transaction that keeps the request it received
+ * uses it (the parse is most of a message's CPU). Every slice field of struct sip_msg and of
+ * the structs in it must be listed above: tests/corpus/corpus_check.c compares the copy
+ * with a fresh parse over the whole torture corpus (roundtrip).
+ *
+ * @param dst    out: the message; dst->arena is NULL (nothing may be allocated with it)
+ * @param hv     out: room for src->hdrc header lines; dst->hdrv points to it
+ * @param src    the parsed message
+ * @param bytes  src->raw.l octets, the same text as src->raw
+ */
+void sip_msg_copy(struct sip_msg *dst, struct sip_hdr *hv, const struct sip_msg *src,
+                  const char *bytes)
+{
+    const struct rebase r = {(uintptr_t)src->raw.p, (uintptr_t)src->raw.p + src->raw.l, bytes};
+
+    memcpy(dst, src, sizeof(*dst));
+    dst->arena = NULL;
+    dst->hdrv = hv;
+    if (src->hdrc)
+        memcpy(hv, src->hdrv, src->hdrc * sizeof(*hv));
+    for (unsigned i = 0; i < dst->hdrc; i++) {
+        rb_slice(&r, &hv[i].name);
+        rb_slice(&r, &hv[i].value);
+    }
+    rb_slice(&r, &dst->raw);
+    rb_slice(&r, &dst->start);
+    rb_slice(&r, &dst->method);
+    rb_slice(&r, &dst->ruri_s);
+    rb_uri(&r, &dst->ruri);
+    rb_slice(&r, &dst->reason);
+    rb_slice(&r, &dst->version);
+    rb_slice(&r, &dst->body);
+    rb_via(&r, &dst->via);
+    rb_addr(&r, &dst->from);
+    rb_addr(&r, &dst->to);
+    rb_slice(&r, &dst->cseq.method);
+    rb_slice(&r, &dst->callid);
+}

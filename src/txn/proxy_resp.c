@@ -198,10 +198,11 @@ static void branch_send_cancel(struct branch *br)
         err = sip_cancel_build(req, buf, n, &n);
     if (!buf)
         err = ENOMEM;
-    if (!err)
+    if (!err) {
         /* from where the INVITE left: the CANCEL carries its Via (§9.1) */
-        err = txn_request_from(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst,
-                               txn_src_listener(br->ct), NULL);
+        struct txn_req_opts o = {.src_listener = txn_src_listener(br->ct)};
+        err = txn_request_ex(&cct, p->l, buf, n, br->tgt.tp, &br->tgt.dst, &o, NULL);
+    }
     if (buf != small)
         sv_free(buf);
     if (err)

@@ -164,16 +164,17 @@ static void cli_wait(struct txn *t, uint64_t ms)
 int txn_request(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len, enum net_tp tp,
                 const struct net_addr *dst, void *owner)
 {
-    return txn_request_from(ctp, l, buf, len, tp, dst, -1, owner);
+    return txn_request_ex(ctp, l, buf, len, tp, dst, NULL, owner);
 }
 
 /**
- * txn_request, with the net listener @p src_listener that a UDP request and its
- * retransmissions (and the ACK of a non-2xx, and a CANCEL's own transaction if started so)
- * leave from; -1: the send function's choice.
+ * txn_request with options: the net listener that a UDP request and its retransmissions (and
+ * the ACK of a non-2xx, and a CANCEL's own transaction if started so) leave from, and the
+ * branch the caller wrote, which spares the parse of a request it has just built.
  */
-int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
-                     enum net_tp tp, const struct net_addr *dst, int src_listener, void *owner)
+int txn_request_ex(struct txn **ctp, struct txn_layer *l, const char *buf, size_t len,
+                   enum net_tp tp, const struct net_addr *dst, const struct txn_req_opts *o,
+                   void *owner)
 {
     struct txn *t;
     struct sip_via v = {0};
@@ -181,7 +182,7 @@ int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, siz
 
     if (!ctp || !l || !buf || !len || !dst)
         return EINVAL;
-    if ((err = txn__alloc(&t, l, buf, len, false)))
+    if ((err = txn__alloc_client(&t, l, buf, len, o ? o->branch : (struct sv_slice){0})))
         return err;
     v.branch = t->branch;
     /* An ACK is no transaction: the one for a 2xx is the TU's to send (§17.1.1.3, §13.2.2.4) */
@@ -200,7 +201,7 @@ int txn_request_from(struct txn **ctp, struct txn_layer *l, const char *buf, siz
     t->flow.tp = tp;
     t->flow.peer = *dst;
     t->flow.listener = -1;
-    t->src_listener = src_listener;
+    t->src_listener = o ? o->src_listener : -1;
     t->owner = owner;
     t->hash = txn__hash_branch(t->branch);
     if ((err = cli_send(t, t->raw.p, t->raw.l))) {

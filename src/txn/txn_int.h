@@ -99,12 +99,16 @@ struct txn_layer {
 
 /* ---- txn_layer.c ---- */
 
+/** A server transaction holding a copy of received request @p msg (bytes and parsed form);
+ * not yet linked anywhere. @return 0 or ENOMEM */
+int txn__alloc_server(struct txn **tp, struct txn_layer *l, const struct sip_msg *msg);
 /**
- * Allocate a transaction holding a copy of @p buf, parsed (@p server) or with only its
- * branch and method picked out (client); not yet linked anywhere.
- * @return 0, ENOMEM, or EBADMSG when the copy does not parse as one message.
+ * A client transaction holding a copy of request @p buf with its branch and method picked
+ * out: @p branch, when the caller wrote it, is found in the copy; unset: the copy is parsed.
+ * Not yet linked anywhere. @return 0, ENOMEM, EBADMSG (does not parse), EINVAL (no branch)
  */
-int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len, bool server);
+int txn__alloc_client(struct txn **tp, struct txn_layer *l, const char *buf, size_t len,
+                      struct sv_slice branch);
 /** Leave the layer: stop timers, unlink, tu->terminated (if @p notify), drop the layer's ref. */
 void txn__terminate(struct txn *t, bool notify);
 /** Terminate from the event loop rather than now: a zero-delay timer (see txn_respond). */

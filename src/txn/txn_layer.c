@@ -288,61 +288,108 @@ static void txn_dtor(void *arg)
         net_flow_release(&t->flow);
 }
 
-/**
- * Allocate a transaction with its own copy of a request, in one block: the struct, the
- * bytes, and for a server transaction the parsed message with a header index sized to the
- * request's lines. A client transaction keeps only its branch and method (slices of the
- * copy); txn_request_msg parses the rest if it is ever asked.
- * @param tp      out: the transaction (refcount 1: the layer's), set only on success
- * @param l       the layer
- * @param buf     the request
- * @param len     its length
- * @param server  keep the parsed message
- * @return 0, ENOMEM, or EBADMSG when the copy does not parse
- */
-int txn__alloc(struct txn **tp, struct txn_layer *l, const char *buf, size_t len, bool server)
+/* The block of a transaction: the struct, then @p len octets of request at *off (16-aligned),
+ * then @p extra octets at *xoff. The bytes are copied in; the rest is zero. */
+static struct txn *txn_block(struct txn_layer *l, const char *buf, size_t len, size_t extra,
+                             size_t *xoff)
 {
     size_t off = (sizeof(struct txn) + 15u) & ~(size_t)15u;
-    size_t moff = (off + len + 15u) & ~(size_t)15u, nhdr = 0, sz = off + len;
+    size_t moff = (off + len + 15u) & ~(size_t)15u;
     struct txn *t;
-    char *copy;
-    int err;
 
-    if (len > SIZE_MAX / 2)
-        return ENOMEM;
-    if (server) {
-        nhdr = header_lines(buf, len);
-        sz = moff + msg_size(nhdr);
-    }
-    t = sv_zalloc(sz, txn_dtor);
+    if (len > SIZE_MAX / 4 || extra > SIZE_MAX / 4)
+        return NULL;
+    t = sv_zalloc(moff + extra, txn_dtor);
     if (!t)
-        return ENOMEM;
-    copy = (char *)t + off;
-    memcpy(copy, buf, len);
-    t->raw = sv_slice_make(copy, len);
+        return NULL;
+    memcpy((char *)t + off, buf, len);
+    t->raw = sv_slice_make((char *)t + off, len);
     t->l = l;
     sv_timer_init(&t->tm_retx);
     sv_timer_init(&t->tm_to);
-    if (server) {
-        t->req = (struct sip_msg *)(void *)((char *)t + moff);
-        err = parse_into(copy, len, t->req, nhdr);
-    } else {
-        _Alignas(16) char blk[8192];
-        struct sv_arena a;
-        struct sip_msg *m = NULL;
-        sv_arena_init(&a, blk, sizeof(blk));
-        err = parse_copy(copy, len, &a, &m);
-        if (!err && (!m->req || !m->via.branch.p))
-            err = EINVAL; /* no request, or no branch to be matched by */
-        if (!err) {
-            t->branch = m->via.branch;
-            t->method = m->method;
-            t->mid = m->mid;
-        }
-        sv_arena_close(&a);
+    *xoff = moff;
+    return t;
+}
+
+/**
+ * Allocate a server transaction with its own copy of received request @p msg, in one block:
+ * the struct, the bytes, and the parsed message with its header index, copied from @p msg
+ * (sip_msg_copy) rather than parsed again. Not yet linked anywhere.
+ * @return 0 or ENOMEM
+ */
+int txn__alloc_server(struct txn **tp, struct txn_layer *l, const struct sip_msg *msg)
+{
+    size_t moff;
+    struct txn *t = txn_block(l, msg->raw.p, msg->raw.l, msg_size(msg->hdrc), &moff);
+
+    if (!t)
+        return ENOMEM;
+    t->req = (struct sip_msg *)(void *)((char *)t + moff);
+    sip_msg_copy(t->req, (struct sip_hdr *)(t->req + 1), msg, t->raw.p);
+    *tp = t;
+    return 0;
+}
+
+/* The method of the request line of @p raw: the octets before the first space. */
+static int method_of(struct sv_slice raw, struct sv_slice *method)
+{
+    const char *sp = memchr(raw.p, ' ', raw.l);
+
+    if (!sp || sp == raw.p)
+        return EBADMSG;
+    *method = sv_slice_make(raw.p, (size_t)(sp - raw.p));
+    return 0;
+}
+
+/* Pick the branch and method of the client request in t->raw: by a parse, or, when the
+ * caller wrote the branch (@p branch set), by finding it in the copy and reading the method
+ * off the request line. @return 0, EBADMSG, or EINVAL (a response, no branch). */
+static int client_ids(struct txn *t, struct sv_slice branch)
+{
+    _Alignas(16) char blk[8192];
+    struct sv_arena a;
+    struct sip_msg *m = NULL;
+    int err;
+
+    if (branch.p) {
+        const char *at = branch.l ? memmem(t->raw.p, t->raw.l, branch.p, branch.l) : NULL;
+        if (!at || (err = method_of(t->raw, &t->method)))
+            return EINVAL;
+        t->branch = sv_slice_make(at, branch.l);
+        t->mid = sip_method_lookup(t->method);
+        return 0;
     }
-    if (err) {
-        t->req = NULL;
+    sv_arena_init(&a, blk, sizeof(blk));
+    err = parse_copy(t->raw.p, t->raw.l, &a, &m);
+    if (!err && (!m->req || !m->via.branch.p))
+        err = EINVAL; /* no request, or no branch to be matched by */
+    if (!err) {
+        t->branch = m->via.branch;
+        t->method = m->method;
+        t->mid = m->mid;
+    }
+    sv_arena_close(&a);
+    return err;
+}
+
+/**
+ * Allocate a client transaction with its own copy of request @p buf, in one block. It keeps
+ * only its branch and method (slices of the copy); txn_request_msg parses the rest if it is
+ * ever asked. Not yet linked anywhere.
+ * @param branch  the branch of the request's top Via when the caller wrote it (any memory:
+ *                it is found in the copy), so that nothing is parsed; unset: parse
+ * @return 0, ENOMEM, EBADMSG (does not parse), or EINVAL (no request, no branch)
+ */
+int txn__alloc_client(struct txn **tp, struct txn_layer *l, const char *buf, size_t len,
+                      struct sv_slice branch)
+{
+    size_t xoff;
+    struct txn *t = txn_block(l, buf, len, 0, &xoff);
+    int err;
+
+    if (!t)
+        return ENOMEM;
+    if ((err = client_ids(t, branch))) {
         sv_deref(t);
         return err;
     }

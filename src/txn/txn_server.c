@@ -374,7 +374,7 @@ static struct txn *srv_create(struct txn_layer *l, const struct sip_msg *msg,
                               const struct net_flow *flow)
 {
     struct txn *t;
-    int err = txn__alloc(&t, l, msg->raw.p, msg->raw.l, true);
+    int err = txn__alloc_server(&t, l, msg);
 
     if (err) {
         l->stats.dropped++;

@@ -5,7 +5,8 @@
  *
  *   expect <file> <expectation>     parse as a datagram, run the proxy checks, compare
  *   expect-stream <file> <token>    parse as a stream: parse, enodata or malformed
- *   roundtrip <file>                serialize without edits (and with identity edits): same bytes
+ *   roundtrip <file>                serialize without edits (and with identity edits): same bytes;
+ *                                   sip_msg_copy equals a fresh parse of the copied bytes
  *   truncate <file>                 every prefix on a guard page: ENODATA (stream), EBADMSG (dgram)
  *   field <file> <what> <value>     one decoded field against a value (see field_get)
  *
@@ -362,6 +363,127 @@ static int print_same(const struct sip_msg *msg, const struct sip_edits *ed, con
     return 0;
 }
 
+/* ---- sip_msg_copy against a fresh parse ---- */
+
+struct same {
+    const char *mname;
+    int bad;
+};
+
+static void same_slice(struct same *sm, const char *field, struct sv_slice a, struct sv_slice b)
+{
+    if (a.p != b.p || a.l != b.l) {
+        printf("%s: sip_msg_copy: %s differs from a fresh parse\n", sm->mname, field);
+        sm->bad = 1;
+    }
+}
+
+static void same_uri(struct same *sm, const char *f, const struct sip_uri *a,
+                     const struct sip_uri *b)
+{
+    same_slice(sm, f, a->raw, b->raw);
+    same_slice(sm, f, a->scheme_s, b->scheme_s);
+    same_slice(sm, f, a->user, b->user);
+    same_slice(sm, f, a->password, b->password);
+    same_slice(sm, f, a->host, b->host);
+    same_slice(sm, f, a->params, b->params);
+    same_slice(sm, f, a->headers, b->headers);
+    if (a->scheme != b->scheme || a->host_type != b->host_type || a->port != b->port ||
+        a->has_port != b->has_port)
+        same_slice(sm, f, SV_LIT("scalars"), SV_LIT("differ"));
+}
+
+static void same_addr(struct same *sm, const char *f, const struct sip_addr *a,
+                      const struct sip_addr *b)
+{
+    same_slice(sm, f, a->raw, b->raw);
+    same_slice(sm, f, a->dname, b->dname);
+    same_slice(sm, f, a->uri_s, b->uri_s);
+    same_uri(sm, f, &a->uri, &b->uri);
+    same_slice(sm, f, a->params, b->params);
+    same_slice(sm, f, a->tag, b->tag);
+    if (a->dname_quoted != b->dname_quoted || a->angle != b->angle)
+        same_slice(sm, f, SV_LIT("flags"), SV_LIT("differ"));
+}
+
+static void same_via(struct same *sm, const struct sip_via *a, const struct sip_via *b)
+{
+    same_slice(sm, "via", a->raw, b->raw);
+    same_slice(sm, "via", a->proto, b->proto);
+    same_slice(sm, "via", a->version, b->version);
+    same_slice(sm, "via", a->transport, b->transport);
+    same_slice(sm, "via", a->host, b->host);
+    same_slice(sm, "via", a->params, b->params);
+    same_slice(sm, "via", a->branch, b->branch);
+    same_slice(sm, "via", a->received, b->received);
+    same_slice(sm, "via", a->maddr, b->maddr);
+    if (a->host_type != b->host_type || a->port != b->port || a->has_port != b->has_port ||
+        a->rport != b->rport || a->rport_val != b->rport_val || a->ttl != b->ttl)
+        same_slice(sm, "via", SV_LIT("scalars"), SV_LIT("differ"));
+}
+
+/*
+ * sip_msg_copy of @p msg for a second copy of its bytes must equal a fresh parse of that copy:
+ * every slice at the same place, every scalar and the header index the same. A slice field
+ * that sip_msg_copy forgot would still point into the first copy and differ here.
+ */
+static int copy_same(const struct sip_msg *msg, enum sip_transport_kind mode, const char *mname)
+{
+    struct same sm = {mname, 0};
+    struct ctx cx2; /* the fresh parse must not reset the arena that holds @p msg */
+    struct sip_msg *fresh, copy;
+    struct sip_perr perr;
+    char *bytes = malloc(msg->raw.l + 1);
+    struct sip_hdr *hv = malloc((msg->hdrc + 1) * sizeof(*hv));
+
+    if (!bytes || !hv) {
+        free(bytes);
+        free(hv);
+        return 1;
+    }
+    memcpy(bytes, msg->raw.p, msg->raw.l);
+    sip_msg_copy(&copy, hv, msg, bytes);
+    sv_arena_init(&cx2.arena, cx2.block, sizeof(cx2.block));
+    if (parse(&cx2, bytes, msg->raw.l, mode, &fresh, &perr)) {
+        printf("%s: the copied bytes do not parse\n", mname);
+        sm.bad = 1;
+    } else {
+        same_slice(&sm, "raw", copy.raw, fresh->raw);
+        same_slice(&sm, "start", copy.start, fresh->start);
+        same_slice(&sm, "method", copy.method, fresh->method);
+        same_slice(&sm, "ruri_s", copy.ruri_s, fresh->ruri_s);
+        same_uri(&sm, "ruri", &copy.ruri, &fresh->ruri);
+        same_slice(&sm, "reason", copy.reason, fresh->reason);
+        same_slice(&sm, "version", copy.version, fresh->version);
+        same_slice(&sm, "body", copy.body, fresh->body);
+        same_via(&sm, &copy.via, &fresh->via);
+        same_addr(&sm, "from", &copy.from, &fresh->from);
+        same_addr(&sm, "to", &copy.to, &fresh->to);
+        same_slice(&sm, "cseq", copy.cseq.method, fresh->cseq.method);
+        same_slice(&sm, "callid", copy.callid, fresh->callid);
+        for (unsigned i = 0; i < copy.hdrc && i < fresh->hdrc; i++) {
+            same_slice(&sm, "header name", hv[i].name, fresh->hdrv[i].name);
+            same_slice(&sm, "header value", hv[i].value, fresh->hdrv[i].value);
+            if (memcmp(&hv[i].off, &fresh->hdrv[i].off,
+                       sizeof(*hv) - offsetof(struct sip_hdr, off)) != 0)
+                same_slice(&sm, "header index", SV_LIT("entries"), SV_LIT("differ"));
+        }
+        if (copy.arena || copy.req != fresh->req || copy.mid != fresh->mid ||
+            copy.scode != fresh->scode || copy.hdrc != fresh->hdrc ||
+            memcmp(copy.first, fresh->first, sizeof(copy.first)) ||
+            memcmp(copy.count, fresh->count, sizeof(copy.count)) ||
+            copy.hdr_end != fresh->hdr_end || copy.cseq.num != fresh->cseq.num ||
+            copy.cseq.mid != fresh->cseq.mid || copy.max_forwards != fresh->max_forwards ||
+            copy.has_max_forwards != fresh->has_max_forwards || copy.clen != fresh->clen ||
+            copy.has_clen != fresh->has_clen)
+            same_slice(&sm, "scalars", SV_LIT("scalars"), SV_LIT("differ"));
+    }
+    sv_arena_close(&cx2.arena);
+    free(bytes);
+    free(hv);
+    return sm.bad;
+}
+
 static int roundtrip_mode(struct ctx *cx, const struct input *in, enum sip_transport_kind mode)
 {
     const char *mname = mode == SIP_DGRAM ? "dgram" : "stream";
@@ -380,7 +502,7 @@ static int roundtrip_mode(struct ctx *cx, const struct input *in, enum sip_trans
         printf("%s: msg->raw does not start at the input\n", mname);
         return 1;
     }
-    if (print_same(msg, NULL, mname))
+    if (print_same(msg, NULL, mname) || copy_same(msg, mode, mname))
         return 1;
 
     /*

@@ -454,6 +454,34 @@ static void request_rejects_what_is_no_transaction(void **state)
     assert_int_equal(stats()->created, 1);
 }
 
+/* txn_request_ex with the branch the caller wrote: no parse, the transaction matches its
+ * responses by that branch and method, leaves from the listener asked for, and a branch that
+ * is not in the request is refused. */
+static void request_ex_with_known_branch(void **state)
+{
+    struct txn *ct = NULL;
+    struct net_addr dst = addr("198.51.100.7:5080");
+    const char *text = req_text("OPTIONS", VIA_US, NULL, 7, NULL);
+    char branch[] = "z9hG4bKus0001"; /* a copy: the layer must not keep the caller's memory */
+    struct txn_req_opts o = {.src_listener = 3, .branch = sv_slice_cstr(branch)};
+    struct txn_req_opts wrong = {.src_listener = -1, .branch = SV_LIT("z9hG4bKnotthere")};
+
+    (void)state;
+    assert_int_equal(txn_request_ex(&ct, F.l, text, strlen(text), NET_UDP, &dst, &wrong, NULL),
+                     EINVAL);
+    assert_null(ct);
+    assert_int_equal(txn_request_ex(&ct, F.l, text, strlen(text), NET_UDP, &dst, &o,
+                                    &owner_cookie),
+                     0);
+    memset(branch, 'x', sizeof(branch) - 1);
+    assert_int_equal(txn_src_listener(ct), 3);
+    assert_int_equal(txn_kind_get(ct), TXN_CLIENT_NONINVITE);
+    resp(200, NULL, "OPTIONS");
+    assert_int_equal(ev_count(EV_RESPONSE), 1);
+    assert_int_equal(ev_nth(EV_RESPONSE, 0)->code, 200);
+    assert_ptr_equal(ev_nth(EV_RESPONSE, 0)->owner, &owner_cookie);
+}
+
 /* ---- the TU acting from inside callbacks ---- */
 
 static void terminate_in_failed(struct txn *ct, int err)
@@ -630,6 +658,8 @@ static const struct CMUnitTest tests[] = {
                                     txn_teardown),
     cmocka_unit_test_setup_teardown(response_matched_by_branch_and_method, txn_setup, txn_teardown),
     cmocka_unit_test_setup_teardown(unmatched_2xx_is_stray_others_dropped, txn_setup, txn_teardown),
+    cmocka_unit_test_setup_teardown(request_ex_with_known_branch, txn_setup,
+                                    txn_teardown),
     cmocka_unit_test_setup_teardown(request_rejects_what_is_no_transaction, txn_setup,
                                     txn_teardown),
     cmocka_unit_test_setup_teardown(failed_callback_may_terminate, txn_setup, txn_teardown),
