@@ -70,6 +70,16 @@ const char *sv_slice_chr(struct sv_slice s, char c);
  */
 int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out);
 
+/* Number formatting for the message path, where snprintf's format parsing costs more than the
+ * work. No terminating NUL is written; each returns the octets written. */
+#define SV_U32_DIGITS 10
+/** @p v in decimal into @p buf (room for SV_U32_DIGITS). */
+size_t sv_fmt_u32(char *buf, uint32_t v);
+/** @p v in lower-case hex without leading zeros into @p buf (room for 8). */
+size_t sv_fmt_hex32(char *buf, uint32_t v);
+/** @p v in 16 lower-case hex digits, leading zeros kept, into @p buf. @return 16 */
+size_t sv_fmt_hex64(char *buf, uint64_t v);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Memory                                                                                     */
 

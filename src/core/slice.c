@@ -51,6 +51,40 @@ const char *sv_slice_chr(struct sv_slice s, char c)
     return s.l ? memchr(s.p, c, s.l) : NULL;
 }
 
+size_t sv_fmt_u32(char *buf, uint32_t v)
+{
+    char tmp[SV_U32_DIGITS];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+size_t sv_fmt_hex32(char *buf, uint32_t v)
+{
+    size_t n = 1;
+
+    for (uint32_t x = v >> 4; x; x >>= 4)
+        n++;
+    for (size_t i = n; i-- > 0; v >>= 4)
+        buf[i] = hexdig[v & 15u];
+    return n;
+}
+
+size_t sv_fmt_hex64(char *buf, uint64_t v)
+{
+    for (size_t i = 16; i-- > 0; v >>= 4)
+        buf[i] = hexdig[v & 15u];
+    return 16;
+}
+
 int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out)
 {
     uint64_t v = 0;

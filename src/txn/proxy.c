@@ -275,14 +275,13 @@ void proxy__answer(struct proxy *p, struct txn *st, uint16_t code, const char *r
 static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
 {
     uint64_t h = 0xcbf29ce484222325ull;
-    char cs[16];
+    char cs[SV_U32_DIGITS];
 
     h = fnv64(h, m->ruri_s);
     h = fnv64(h, m->from.tag);
     h = fnv64(h, m->to.tag);
     h = fnv64(h, m->callid);
-    snprintf(cs, sizeof(cs), "%u", (unsigned)m->cseq.num);
-    h = fnv64(h, sv_slice_cstr(cs));
+    h = fnv64(h, sv_slice_make(cs, sv_fmt_u32(cs, m->cseq.num)));
     return fnv64(h, topvia);
 }
 
@@ -294,11 +293,9 @@ static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
  */
 static uint64_t req_hash_via(const struct sip_msg *m, const struct sip_via *v)
 {
-    char port[8];
-
-    snprintf(port, sizeof(port), "%u", v->has_port ? (unsigned)v->port : 0u);
-    uint64_t h =
-        fnv64(fnv64(fnv64(0x84222325cbf29ce4ull, v->transport), v->host), sv_slice_cstr(port));
+    char port[SV_U32_DIGITS];
+    struct sv_slice ps = sv_slice_make(port, sv_fmt_u32(port, v->has_port ? v->port : 0u));
+    uint64_t h = fnv64(fnv64(fnv64(0x84222325cbf29ce4ull, v->transport), v->host), ps);
     h = fnv64(h, v->branch);
     return req_hash(m, sv_slice_make((const char *)&h, sizeof(h)));
 }
@@ -328,8 +325,8 @@ static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
         struct sip_via v;
         while (sip_via_next(&cur, &v) == 0) {
             if (have_prev && prev_ours) {
-                char hex[17];
-                snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)req_hash_via(m, &v));
+                char hex[16];
+                sv_fmt_hex64(hex, req_hash_via(m, &v));
                 if (prev.branch.l >= sizeof(BRANCH_PREFIX) - 1 + 16 &&
                     memcmp(prev.branch.p + sizeof(BRANCH_PREFIX) - 1, hex, 16) == 0)
                     return true;
@@ -474,19 +471,16 @@ static int edit_max_forwards(const struct sip_msg *m, struct sip_edits *ed)
 
     if (!h)
         return sip_edit_hdr_insert(ed, sip_msg_hdr(m, SIP_HDR_VIA), "Max-Forwards", SV_LIT("70"));
-    if (!(v = sv_arena_alloc(ed->arena, 12)))
+    if (!(v = sv_arena_alloc(ed->arena, SV_U32_DIGITS)))
         return ENOMEM;
-    int k = snprintf(v, 12, "%u", m->max_forwards ? (unsigned)m->max_forwards - 1 : 0u);
-    return sip_edit_hdr_set(ed, h, sv_slice_make(v, (size_t)k));
+    size_t k = sv_fmt_u32(v, m->max_forwards ? m->max_forwards - 1u : 0u);
+    return sip_edit_hdr_set(ed, h, sv_slice_make(v, k));
 }
 
-/* "host:port" of a listener's Via address (its own unless it names another) into the arena. */
-static struct sv_slice hostport(struct sv_arena *a, const struct proxy_listener *l)
+/* The text proxy_alloc wrote for listener @p l of @p p. */
+static const struct lsn_text *ltext(const struct proxy *p, const struct proxy_listener *l)
 {
-    char buf[80];
-
-    net_addr_str(l->via.len ? &l->via : &l->addr, buf, sizeof(buf));
-    return sv_arena_dup(a, sv_slice_cstr(buf));
+    return &p->ltext[l - p->lsn];
 }
 
 /* Where our Record-Route goes: on top of the existing ones, else after the Via lines, so that
@@ -505,28 +499,51 @@ static const struct sip_hdr *rr_place(const struct sip_msg *m)
     return i < m->hdrc ? &m->hdrv[i] : NULL;
 }
 
-static int edit_rr(struct sip_edits *ed, const struct proxy_listener *l, enum net_tp tp)
+/* Octets @p parts (NULL-terminated list of slices) joined into the arena; unset on ENOMEM. */
+static struct sv_slice arena_cat(struct sv_arena *a, const struct sv_slice *parts)
 {
-    char buf[128], hp[80];
-    int k = snprintf(buf, sizeof(buf), "<sip:%s;transport=%s;lr>",
-                     net_addr_str(&l->addr, hp, sizeof(hp)), tp_lower(tp));
-    struct sv_slice v = sv_arena_dup(ed->arena, sv_slice_make(buf, (size_t)k));
+    size_t n = 0;
+    char *out, *w;
+
+    for (const struct sv_slice *s = parts; s->p; s++)
+        n += s->l;
+    if (!(out = sv_arena_alloc(a, n ? n : 1)))
+        return (struct sv_slice){0};
+    w = out;
+    for (const struct sv_slice *s = parts; s->p; s++) {
+        memcpy(w, s->p, s->l);
+        w += s->l;
+    }
+    return sv_slice_make(out, n);
+}
+
+static int edit_rr(const struct proxy *p, struct sip_edits *ed, const struct proxy_listener *l,
+                   enum net_tp tp)
+{
+    const struct lsn_text *lt = ltext(p, l);
+    const struct sv_slice parts[] = {SV_LIT("<sip:"),
+                                     sv_slice_make(lt->hp, lt->hp_len),
+                                     SV_LIT(";transport="),
+                                     sv_slice_cstr(tp_lower(tp)),
+                                     SV_LIT(";lr>"),
+                                     {0}};
+    struct sv_slice v = arena_cat(ed->arena, parts);
 
     return v.p ? sip_edit_hdr_insert(ed, rr_place(ed->msg), "Record-Route", v) : ENOMEM;
 }
 
 /* Our Via with @p branch; rport for UDP (RFC 3581). */
-static int edit_via(struct sip_edits *ed, const struct proxy_listener *l, enum net_tp tp,
-                    const char *branch)
+static int edit_via(const struct proxy *p, struct sip_edits *ed, const struct proxy_listener *l,
+                    enum net_tp tp, struct sv_slice branch)
 {
-    char b[64];
-    int k = snprintf(b, sizeof(b), "%s%s", branch, tp == NET_UDP ? ";rport" : "");
-    struct sv_slice bs = sv_arena_dup(ed->arena, sv_slice_make(b, (size_t)k));
-    struct sv_slice hp = hostport(ed->arena, l);
+    const struct lsn_text *lt = ltext(p, l);
+    const struct sv_slice parts[] = {branch, tp == NET_UDP ? SV_LIT(";rport") : SV_LIT(""),
+                                     {0}};
+    struct sv_slice bs = arena_cat(ed->arena, parts);
 
-    if (!bs.p || !hp.p)
+    if (!bs.p)
         return ENOMEM;
-    return sip_edit_via_push(ed, net_tp_name(tp), hp, bs);
+    return sip_edit_via_push(ed, net_tp_name(tp), sv_slice_make(lt->via_hp, lt->via_hp_len), bs);
 }
 
 /*
@@ -543,7 +560,7 @@ static int edit_received(struct sip_edits *ed, const struct sip_msg *m, const st
 {
     const struct sip_via *v = &m->via;
     struct net_addr sent_by;
-    char ip[INET6_ADDRSTRLEN + 12], port[8];
+    char ip[INET6_ADDRSTRLEN + 12], port[1 + SV_U32_DIGITS];
     const void *src;
     bool rport = v->rport && !v->rport_val, recv;
     int fam, err;
@@ -565,9 +582,10 @@ static int edit_received(struct sip_edits *ed, const struct sip_msg *m, const st
         while (sip_param_next(&cur, &prm) == 0) {
             if (!sv_slice_caseeq_cstr(prm.name, "rport"))
                 continue;
-            int k = snprintf(port, sizeof(port), "=%u", (unsigned)net_addr_port(&fl->peer));
+            port[0] = '=';
+            size_t k = 1 + sv_fmt_u32(port + 1, net_addr_port(&fl->peer));
             err = sip_edit_range(ed, sv_slice_make(prm.name.p + prm.name.l, 0),
-                                 sv_slice_make(port, (size_t)k));
+                                 sv_slice_make(port, k));
             if (err)
                 return err;
             break;
@@ -603,6 +621,23 @@ int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Forwarding                                                                                 */
+
+/* Our branch: BRANCH_PREFIX, the loop hash (§16.3 item 4) in hex, the branch index and a
+ * sequence number, "z9hG4bKsv<16 hex>.<idx>.<seq hex>", NUL-terminated into @p buf (48
+ * octets). @return its length */
+static size_t branch_make(char *buf, uint64_t hash, unsigned idx, uint32_t seq)
+{
+    size_t n = sizeof(BRANCH_PREFIX) - 1;
+
+    memcpy(buf, BRANCH_PREFIX, n);
+    n += sv_fmt_hex64(buf + n, hash);
+    buf[n++] = '.';
+    n += sv_fmt_u32(buf + n, idx);
+    buf[n++] = '.';
+    n += sv_fmt_hex32(buf + n, seq);
+    buf[n] = '\0';
+    return n;
+}
 
 /* The hop of a message that came on @p in (NULL: unknown) and goes to @p out. */
 void proxy__hop_init(struct proxy_hop *hop, const struct net_flow *in,
@@ -655,22 +690,21 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
     /* the hash finds loops (§16.3 item 4); the sequence number keeps the branch unique when
        the same request comes again as a new transaction while the branch that forwarded it
        the first time still absorbs retransmissions downstream (TCP upstream, timer J 0) */
-    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llx.%u.%x",
-             (unsigned long long)req_hash_via(req, &req->via), idx, ++p->branch_seq);
+    size_t bl = branch_make(branch, req_hash_via(req, &req->via), idx, ++p->branch_seq);
     err = plan_apply(pl, &ed);
     if (!err)
         err = edit_max_forwards(req, &ed);
     if (!err)
         err = edit_received(&ed, req, pc->st ? txn_flow(pc->st) : NULL);
     if (!err)
-        err = edit_via(&ed, lo, br->tgt.tp, branch);
+        err = edit_via(p, &ed, lo, br->tgt.tp, sv_slice_make(branch, bl));
     if (!err && p->rr && creates_dialog(req->mid)) {
         const struct net_flow *fl = pc->st ? txn_flow(pc->st) : NULL;
         const struct proxy_listener *li = fl ? lsn_by_index(p, fl->listener) : NULL;
-        err = edit_rr(&ed, lo, br->tgt.tp);
+        err = edit_rr(p, &ed, lo, br->tgt.tp);
         /* a different transport or interface upstream: a second one for that side (RFC 5658) */
         if (!err && li && (li != lo || fl->tp != br->tgt.tp))
-            err = edit_rr(&ed, li, fl->tp);
+            err = edit_rr(p, &ed, li, fl->tp);
     }
     if (!err)
         err = proxy__print_msg(p, req, &ed, &out, &n, &heap);
@@ -678,12 +712,13 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
         proxy__branch_local(br, 500, "Server Internal Error (cannot forward the request)");
         goto out;
     }
-    /* over UDP, out of the socket the Via names: the listener's, or a worker's private one */
-    err = txn_request_from(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst,
-                           br->tgt.tp != NET_UDP || lo->tp != NET_UDP ? -1
-                           : lo->via.len                              ? lo->via_index
-                                                                      : lo->index,
-                           br);
+    /* over UDP, out of the socket the Via names: the listener's, or a worker's private one;
+     * the branch we wrote spares the transaction a parse of what we have just printed */
+    struct txn_req_opts o = {.src_listener = br->tgt.tp != NET_UDP || lo->tp != NET_UDP ? -1
+                                             : lo->via.len ? lo->via_index
+                                                           : lo->index,
+                             .branch = sv_slice_make(branch, bl)};
+    err = txn_request_ex(&br->ct, p->l, out, n, br->tgt.tp, &br->tgt.dst, &o, br);
     sv_free(heap);
     if (err) {
         char where[80];
@@ -838,8 +873,11 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
     if (!m->via.raw.p || (m->has_max_forwards && m->max_forwards == 0) || plan_build(p, m, &pl) ||
         select_target(p, m, &pl, &t, &why))
         return;
-    snprintf(branch, sizeof(branch), BRANCH_PREFIX "%016llxa",
-             (unsigned long long)req_hash(m, m->via.branch));
+    memcpy(branch, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1);
+    size_t bl = sizeof(BRANCH_PREFIX) - 1;
+    bl += sv_fmt_hex64(branch + bl, req_hash(m, m->via.branch));
+    branch[bl++] = 'a';
+    branch[bl] = '\0';
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, m, &a);
     int face = -1;
@@ -863,7 +901,7 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
     if (!err)
         err = edit_received(&ed, m, flow);
     if (!err)
-        err = edit_via(&ed, lo, t.tp, branch);
+        err = edit_via(p, &ed, lo, t.tp, sv_slice_make(branch, bl));
     struct net_flow src = {.tp = NET_UDP, .listener = lo->via.len ? lo->via_index : lo->index};
     if (!err && !(err = proxy__print_msg(p, m, &ed, &out, &n, &heap))) {
         if (p->send(p->send_ctx, t.tp, &t.dst, t.tp == NET_UDP && lo->tp == NET_UDP ? &src : NULL,
@@ -911,6 +949,15 @@ static const struct txn_tu proxy_tu = {
  * @param conf      the node: listeners (at least one), routes, options (copied)
  * @return 0, EINVAL or ENOMEM
  */
+/* The text of listener @p l that every forwarded request carries, written once. */
+static void ltext_make(struct lsn_text *lt, const struct proxy_listener *l)
+{
+    net_addr_str(&l->addr, lt->hp, sizeof(lt->hp));
+    lt->hp_len = strlen(lt->hp);
+    net_addr_str(l->via.len ? &l->via : &l->addr, lt->via_hp, sizeof(lt->via_hp));
+    lt->via_hp_len = strlen(lt->via_hp);
+}
+
 int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_timers *tm,
                 txn_send_h *send, void *send_ctx, const struct proxy_conf *conf)
 {
@@ -937,6 +984,10 @@ int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_time
         (p->nroutes && !(p->routes = sv_calloc(p->nroutes, sizeof(*p->routes)))))
         goto fail;
     memcpy(p->lsn, conf->listeners, p->nlsn * sizeof(*p->lsn));
+    if (!(p->ltext = sv_calloc(p->nlsn, sizeof(*p->ltext))))
+        goto fail;
+    for (size_t i = 0; i < p->nlsn; i++)
+        ltext_make(&p->ltext[i], &p->lsn[i]);
     if (p->nroutes)
         memcpy(p->routes, conf->routes, p->nroutes * sizeof(*p->routes));
     if ((err = txn_layer_alloc(&p->l, wheel, &p->tm, send, send_ctx, &proxy_tu, p)))
@@ -946,6 +997,7 @@ int proxy_alloc(struct proxy **pp, struct sv_wheel *wheel, const struct txn_time
     return 0;
 fail:
     sv_free(p->out);
+    sv_free(p->ltext);
     sv_free(p->lsn);
     sv_free(p->routes);
     sv_free(p);
@@ -1013,6 +1065,7 @@ void proxy_free(struct proxy *p)
         sv_deref(pc); /* the destructor unlinks it */
     }
     sv_free(p->out);
+    sv_free(p->ltext);
     sv_free(p->lsn);
     sv_free(p->routes);
     sv_free(p);

@@ -17,6 +17,13 @@
 #define PROXY_MAX_ROUTES 64
 #define BRANCH_PREFIX "z9hG4bKsv"
 
+/* What a forwarded request says of a listener, as text: written once by proxy_alloc. */
+struct lsn_text {
+    char hp[80];     /* "host:port" of its address (Record-Route) */
+    char via_hp[80]; /* of the address our Via names (a worker's private socket, or addr) */
+    size_t hp_len, via_hp_len;
+};
+
 struct proxy {
     struct txn_layer *l;
     struct sv_wheel *wheel;
@@ -26,6 +33,7 @@ struct proxy {
     const char *name;           /* borrowed from the conf */
     const char *domain;         /* borrowed; "" when none */
     struct proxy_listener *lsn; /* owned copy */
+    struct lsn_text *ltext;     /* owned; one per lsn */
     size_t nlsn;
     struct proxy_route *routes; /* owned copy */
     size_t nroutes;

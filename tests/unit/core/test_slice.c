@@ -2,6 +2,7 @@
  * @file test_slice.c  Slice helpers: equality, trimming, search, decimal decoding.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "svtest.h"
@@ -125,7 +126,41 @@ static void slice_u32_non_digit(void **state)
     assert_int_equal(v, 7);
 }
 
+/* The formatters agree with printf on edges and on a sweep of values. */
+static void fmt_numbers_match_printf(void **state)
+{
+    static const uint32_t u[] = {0, 1, 9, 10, 99, 100, 4095, 65535, 999999999, 1000000000,
+                                 4294967295u};
+    static const uint64_t h[] = {0, 1, 0xabcdefull, 0x8000000000000000ull, UINT64_MAX};
+    char buf[32], want[32];
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < SV_ARRAY_SIZE(u); i++) {
+        n = sv_fmt_u32(buf, u[i]);
+        snprintf(want, sizeof(want), "%u", (unsigned)u[i]);
+        assert_int_equal(n, strlen(want));
+        assert_memory_equal(buf, want, n);
+        n = sv_fmt_hex32(buf, u[i]);
+        snprintf(want, sizeof(want), "%x", (unsigned)u[i]);
+        assert_int_equal(n, strlen(want));
+        assert_memory_equal(buf, want, n);
+    }
+    for (uint32_t v = 0; v < 200000; v += 7) {
+        n = sv_fmt_u32(buf, v * 2654435761u);
+        snprintf(want, sizeof(want), "%u", (unsigned)(v * 2654435761u));
+        assert_int_equal(n, strlen(want));
+        assert_memory_equal(buf, want, n);
+    }
+    for (size_t i = 0; i < SV_ARRAY_SIZE(h); i++) {
+        assert_int_equal(sv_fmt_hex64(buf, h[i]), 16);
+        snprintf(want, sizeof(want), "%016llx", (unsigned long long)h[i]);
+        assert_memory_equal(buf, want, 16);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(fmt_numbers_match_printf),
     cmocka_unit_test(slice_eq_exact),
     cmocka_unit_test(slice_eq_empty),
     cmocka_unit_test(slice_caseeq_ascii),
