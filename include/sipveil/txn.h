@@ -351,7 +351,9 @@ void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flo
 /**
  * Forward a request already accepted on server transaction @p st to @p n targets in parallel
  * (§16.6, §16.7). The proxy calls it with the targets it selected; a location service (the
- * registrar) will call it with several contacts. @return 0, or an errno (nothing sent).
+ * registrar) will call it with several contacts. For an INVITE it also owes the 100 (Trying)
+ * of §17.2.1: sent 200 ms on unless a provisional or final response went upstream before.
+ * @return 0, or an errno (nothing sent).
  */
 int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targets, size_t n);
 /** Refuse new requests with 503 + Retry-After from now on; work in progress goes on. */

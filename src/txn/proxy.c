@@ -753,6 +753,29 @@ out:
  * @return 0 (each branch then ends with a response upstream), EINVAL, EBUSY (forwarded
  *         already), EBADMSG (Route does not decode) or ENOMEM
  */
+/*
+ * §17.2.1: a 100 (Trying) is owed unless a provisional or final response goes upstream within
+ * 200 ms. The downstream 180 nearly always does, so the 100 waits for that long rather than
+ * going out with every INVITE: one message fewer per call, and the UAC still hears from us
+ * well before its first retransmission (T1).
+ */
+#define TRYING_DELAY_MS 200u
+
+void proxy__answered(struct pctx *pc)
+{
+    pc->answered = true;
+    sv_timer_cancel(&pc->t100);
+}
+
+static void trying_h(void *arg)
+{
+    struct pctx *pc = arg;
+
+    if (!pc->answered && pc->st && txn_state_get(pc->st) == TXN_PROCEEDING)
+        proxy__answer(pc->p, pc->st, 100, "Trying", "");
+    pc->answered = true;
+}
+
 int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targets, size_t n)
 {
     const struct sip_msg *req;
@@ -773,6 +796,9 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     pc->invite = req->mid == SIP_METHOD_INVITE;
     pc->cidh = proxy__cid_hash(req);
     pc->nbr = (unsigned)n;
+    sv_timer_init(&pc->t100);
+    if (pc->invite)
+        sv_timer_start(p->wheel, &pc->t100, TRYING_DELAY_MS, trying_h, pc);
     pc->next = p->live;
     if (p->live)
         p->live->pprev = &pc->next;
@@ -851,8 +877,7 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
         proxy__answer(p, st, 404, why, "");
         return;
     }
-    if (req->mid == SIP_METHOD_INVITE)
-        proxy__answer(p, st, 100, "Trying", ""); /* §16.2: the answer may take longer than 200 ms */
+    /* an INVITE's 100 (Trying) is proxy_fork's: in 200 ms unless a response went up before */
     if (proxy_fork(p, st, &t, 1))
         proxy__answer(p, st, 500, "Server Internal Error", "");
 }

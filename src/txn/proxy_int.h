@@ -71,6 +71,8 @@ struct pctx {
     struct txn *st;             /* NULL once it has terminated */
     uint32_t cidh;              /* Call-ID hash, for logs */
     bool invite, cancelled, final_sent;
+    bool answered;        /* a response went upstream (a 100 of ours included) */
+    struct sv_timer t100; /* INVITE: a 100 (Trying) upstream if nothing else went by 200 ms */
     unsigned nbr;
     char *best; /* the best final so far, ready to send upstream; owned */
     size_t best_len;
@@ -84,6 +86,8 @@ struct pctx {
 
 /* ---- proxy.c ---- */
 
+/** A response went upstream for @p pc: no 100 (Trying) is due any more. */
+void proxy__answered(struct pctx *pc);
 /** The class of a status code (1..6), 0 when out of range. */
 unsigned proxy__cls(uint16_t code);
 /** A hash of the Call-ID, for logs. */

@@ -22,6 +22,7 @@ void proxy__pctx_dtor(void *arg)
 
     for (unsigned i = 0; i < pc->nbr; i++)
         sv_timer_cancel(&pc->br[i].tm);
+    sv_timer_cancel(&pc->t100);
     sv_free(pc->best);
     sv_free(pc->auth);
     if (pc->pprev) {
@@ -133,6 +134,7 @@ static void maybe_finish(struct pctx *pc)
         if (!pc->br[i].code)
             return;
     pc->final_sent = true;
+    proxy__answered(pc);
     if (!pc->best) {
         proxy__answer(p, pc->st, 500, "Server Internal Error", "");
         return;
@@ -292,6 +294,7 @@ static void forward_resp(struct pctx *pc, struct branch *br, const struct sip_ms
         keep_best(pc, (int)(br - pc->br), resp->scode, send_code, out, n);
     } else if (pc->st && txn_respond(pc->st, resp->scode, out, n) == 0) {
         proxy__count_out(p, resp->scode);
+        proxy__answered(pc);
     }
     sv_free(heap);
 out:

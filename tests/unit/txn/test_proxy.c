@@ -116,7 +116,8 @@ static bool has(const struct sent *s, const char *text)
     return strstr(s->buf, text) != NULL;
 }
 
-/* §16.6: Via with our branch and rport, Record-Route with lr, Max-Forwards - 1; §16.2: 100. */
+/* §16.6: Via with our branch and rport, Record-Route with lr, Max-Forwards - 1; §17.2.1: the
+ * 100 (Trying) comes 200 ms on when nothing else went upstream by then, and only once. */
 static void invite_forwarded_with_via_rr_and_max_forwards(void **state)
 {
     const struct sent *s;
@@ -125,6 +126,13 @@ static void invite_forwarded_with_via_rr_and_max_forwards(void **state)
     (void)state;
     start();
     recv_on(req("INVITE", RURI_UAS, "z9hG4bKc1", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 100"), 0);
+    advance(199);
+    assert_int_equal(sent_count("SIP/2.0 100"), 0);
+    advance(1);
+    assert_int_equal(sent_count("SIP/2.0 100"), 1);
+    assert_addr(&sent_last()->dst, "192.0.2.1:5070");
+    advance(1000);
     assert_int_equal(sent_count("SIP/2.0 100"), 1);
     const struct sip_msg *m = sent_nth("INVITE", 0, &a, &s);
     assert_addr(&s->dst, UAS);
@@ -138,6 +146,25 @@ static void invite_forwarded_with_via_rr_and_max_forwards(void **state)
     assert_int_equal(m->count[SIP_HDR_RECORD_ROUTE], 1); /* same interface: one (RFC 5658) */
     sv_arena_close(&a);
     assert_int_equal(proxy_stats_get(P)->forwarded, 1);
+}
+
+/* §17.2.1: a provisional from downstream within 200 ms stands for the 100 (Trying): none is
+ * sent, then or later; a final does the same for a request that is answered at once. */
+static void no_100_when_an_answer_went_up_first(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKd1", NULL), &up);
+    advance(50);
+    downstream("INVITE", 0, 180);
+    advance(1000);
+    assert_int_equal(sent_count("SIP/2.0 180"), 1);
+    assert_int_equal(sent_count("SIP/2.0 100"), 0);
+    recv_on(req("INVITE", RURI_UAS, "z9hG4bKd2", NULL), &up);
+    downstream("INVITE", 1, 486);
+    assert_int_equal(sent_count("SIP/2.0 486"), 1);
+    advance(1000); /* timer G retransmits the 486 meanwhile: no ACK comes here */
+    assert_int_equal(sent_count("SIP/2.0 100"), 0);
 }
 
 /* §16.7: provisional and 2xx go upstream at once, without our Via. */
@@ -644,7 +671,6 @@ static void failed_connect_gives_503_at_once(void **state)
     F.conn = c;
     recv_on(req("INVITE", "sip:bob@b.example", "z9hG4bKf1", NULL), &up);
     assert_int_equal(sent_count("INVITE sip:bob@b.example"), 1);
-    assert_int_equal(sent_count("SIP/2.0 100"), 1);
     proxy_conn_closed(P, c, ECONNREFUSED);
     assert_int_equal(sent_count("SIP/2.0 503"), 1);
     assert_addr(&sent_last()->dst, "192.0.2.1:5070");
@@ -664,6 +690,8 @@ static void failed_connect_gives_503_at_once(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(no_100_when_an_answer_went_up_first, proxy_setup,
+                                    proxy_teardown),
     cmocka_unit_test_setup_teardown(invite_forwarded_with_via_rr_and_max_forwards, proxy_setup,
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(responses_relayed_without_our_via, proxy_setup,
