@@ -63,10 +63,15 @@ int sip_resp_build(const struct sip_msg *req, uint16_t code, const char *reason,
                    struct sv_slice totag, struct sv_slice extra, char *buf, size_t sz, size_t *n)
 {
     struct out o = {buf, sz, 0};
-    char line[48];
+    char line[16];
 
-    int l = snprintf(line, sizeof(line), "SIP/2.0 %03u ", code);
-    put(&o, sv_slice_make(line, (size_t)l));
+    /* "SIP/2.0 " and the three digits of a status code (100-699), then a space */
+    memcpy(line, "SIP/2.0 ", 8);
+    line[8] = (char)('0' + code / 100 % 10);
+    line[9] = (char)('0' + code / 10 % 10);
+    line[10] = (char)('0' + code % 10);
+    line[11] = ' ';
+    put(&o, sv_slice_make(line, 12));
     puts_(&o, reason ? reason : "");
     puts_(&o, "\r\n");
     put_all(&o, req, SIP_HDR_VIA);
@@ -106,9 +111,10 @@ static int build_hop(const struct sip_msg *req, const char *method, struct sv_sl
     put_first(&o, req, SIP_HDR_FROM);
     put_hdr(&o, "To", to);
     put_first(&o, req, SIP_HDR_CALL_ID);
-    int l = snprintf(cseq, sizeof(cseq), "%u ", req->cseq.num);
+    size_t l = sv_fmt_u32(cseq, req->cseq.num);
+    cseq[l++] = ' ';
     puts_(&o, "CSeq: ");
-    put(&o, sv_slice_make(cseq, (size_t)l));
+    put(&o, sv_slice_make(cseq, l));
     puts_(&o, method);
     puts_(&o, "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
     return finish(&o, n);
