@@ -546,6 +546,11 @@ def check_forwarding(port, uas_port, what, privacy):
                              f"do the privacy step Kamailio's configuration does, and the SIPp "
                              f"UAS would fail every call. No figures; `--privacy none` compares "
                              f"both proxies forwarding the identity unchanged")
+        frm = (_headers(text, "from") + _headers(text, "f"))[:1]
+        if "user" in privacy.split(";") and not (frm and "anonymous.invalid" in frm[0]):
+            raise BenchError(f"{what} forwarded the MESSAGE with From {frm} despite 'Privacy: "
+                             f"{privacy}': the From is not anonymised, so the two proxies would "
+                             f"not do the same work")
         if privacy == "none" and len(pai) != 2:
             raise BenchError(f"{what} forwarded the MESSAGE with {len(pai)} P-Asserted-Identity "
                              f"line(s) instead of 2 despite 'Privacy: none'")
@@ -564,7 +569,8 @@ def check_forwarding(port, uas_port, what, privacy):
             if got[0].startswith("SIP/2.0 200") and callid in got[0]:
                 break
         return (f"MESSAGE forwarded to {LOOPBACK}:{uas_port} with {len(vias)} Via, "
-                f"P-Asserted-Identity {'kept' if pai else 'removed'}, 200 relayed back")
+                f"P-Asserted-Identity {'kept' if pai else 'removed'}"
+                f"{', From anonymised' if 'user' in privacy.split(';') else ''}, 200 relayed back")
     finally:
         uas.close()
         cli.close()
