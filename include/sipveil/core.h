@@ -250,6 +250,8 @@ unsigned sv_wheel_run(struct sv_wheel *w, uint64_t now_ms);
 uint64_t sv_wheel_next_ms(const struct sv_wheel *w);
 /** Timers currently running. */
 size_t sv_wheel_count(const struct sv_wheel *w);
+/** The wheel's time: the now_ms of its last run (or of its alloc); timers count from it. */
+uint64_t sv_wheel_time(const struct sv_wheel *w);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Misc                                                                                       */

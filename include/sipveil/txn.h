@@ -56,6 +56,11 @@ const char *txn_state_name(enum txn_state s);
 /** RFC 3261 timer values; defaults T1 500 ms, T2 4 s, T4 5 s. Tests shorten them. */
 struct txn_timers {
     unsigned t1_ms, t2_ms, t4_ms;
+    /* When not 0: the timers that only end a finished transaction (D, H, I, J, K, L, M) are
+     * rounded up to a multiple of this many ms of wheel time, so that the transactions of a
+     * busy second expire in a few batches rather than one by one (a worker wakes for each
+     * distinct deadline). They only ever run later, never earlier, than RFC 3261 says. */
+    unsigned linger_grain_ms;
 };
 
 extern const struct txn_timers txn_timers_default;

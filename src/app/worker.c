@@ -3,8 +3,9 @@
  * instance and a stateful proxy per node, in a thread of its own (see worker.h).
  *
  * The wheel is driven by one libevent timer, re-armed after every run and every received
- * message from sv_wheel_next_ms() (capped at 100 ms, so requests of the process thread and the
- * once-a-second publication of counters are never late). The tick's deadline is rounded up to
+ * message from sv_wheel_next_ms() (capped at 250 ms, so that the once-a-second publication of
+ * counters is never much late; requests of the process thread come by an eventfd and need no
+ * tick). The tick's deadline is rounded up to
  * a TICK_GRAIN_MS boundary: the wheel counts milliseconds, but a transaction timer a few ms
  * late changes nothing (T1 is 500 ms), while waking once per ms to expire transactions one by
  * one was a fifth of the CPU of a proxied call. Between ticks the wheel is brought to the
@@ -35,8 +36,11 @@
 
 #define MOD "worker"
 #define STOP_GRACE_MS 2000u
-#define TICK_CAP_MS 100u
+#define TICK_CAP_MS 250u
 #define TICK_GRAIN_MS 16u /* Kamailio's timer ticks at 1/16 s; we stay finer */
+/* Finished transactions end on 256 ms boundaries (struct txn_timers): after a busy second a
+ * worker wakes 4 times a second to expire them in batches, not 60 times. */
+#define LINGER_GRAIN_MS 256u
 #define PUBLISH_MS 1000u
 #define MAX_LSN 256
 
@@ -376,7 +380,7 @@ static int privacy_reload(struct worker *w, struct rnode *n)
 static void apply_reload(struct worker *w, const struct app_config *cfg,
                          const struct li_targets *targets)
 {
-    struct txn_timers tm = {cfg->timers.t1, cfg->timers.t2, cfg->timers.t4};
+    struct txn_timers tm = {cfg->timers.t1, cfg->timers.t2, cfg->timers.t4, LINGER_GRAIN_MS};
     struct net_limits nl;
     size_t ok = 0;
 
@@ -849,7 +853,8 @@ const struct net_addr *worker_listener_addr(const struct worker *w, size_t n, si
 
 int worker_start(struct worker *w)
 {
-    struct txn_timers tm = {w->cfg->timers.t1, w->cfg->timers.t2, w->cfg->timers.t4};
+    struct txn_timers tm = {w->cfg->timers.t1, w->cfg->timers.t2, w->cfg->timers.t4,
+                            LINGER_GRAIN_MS};
 
     for (size_t i = 0; i < w->nnodes; i++) {
         struct rnode *n = &w->nodes[i];

@@ -452,6 +452,11 @@ uint64_t sv_wheel_next_ms(const struct sv_wheel *w)
     return e <= w->now ? 0 : e - w->now;
 }
 
+uint64_t sv_wheel_time(const struct sv_wheel *w)
+{
+    return w->now;
+}
+
 /**
  * The number of timers on the wheel. Cancelling does not tell the wheel (sv_timer_cancel
  * gets no wheel), so this counts the lists: O(live timers), for tests and statistics.

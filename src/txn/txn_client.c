@@ -138,7 +138,7 @@ static void cli_wait(struct txn *t, uint64_t ms)
 {
     sv_timer_cancel(&t->tm_retx);
     if (ms)
-        sv_timer_start(t->l->wheel, &t->tm_to, ms, cli_to_h, t);
+        sv_timer_start(t->l->wheel, &t->tm_to, txn__linger_ms(t->l, ms), cli_to_h, t);
     else
         txn__terminate_soon(t);
 }

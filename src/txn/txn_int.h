@@ -114,6 +114,8 @@ void txn__terminate(struct txn *t, bool notify);
 /** Terminate from the event loop rather than now: a zero-delay timer (see txn_respond). */
 void txn__terminate_soon(struct txn *t);
 
+/** @p ms rounded up to the linger grain (struct txn_timers): see txn_layer.c. */
+uint64_t txn__linger_ms(const struct txn_layer *l, uint64_t ms);
 uint32_t txn__hash_branch(struct sv_slice branch);
 uint32_t txn__hash_2543(const struct sip_msg *m);
 void txn__tab_add(struct txn_tab *tab, struct txn *t);

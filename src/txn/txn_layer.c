@@ -8,7 +8,7 @@
 #include <assert.h>
 #include "txn_int.h"
 
-const struct txn_timers txn_timers_default = {500, 4000, 5000}; /* RFC 3261 §17.1.1.1, A.1 */
+const struct txn_timers txn_timers_default = {500, 4000, 5000, 0}; /* RFC 3261 §17.1.1.1, A.1 */
 
 #define TAB_INITIAL 256u
 
@@ -660,6 +660,20 @@ void txn_owner_set(struct txn *t, void *owner)
 const struct txn_stats *txn_stats_get(const struct txn_layer *l)
 {
     return &l->stats;
+}
+
+/**
+ * @p ms, lengthened so that it ends on a multiple of the layer's linger grain of wheel time
+ * (unchanged with no grain): the delay of a timer that only ends a finished transaction.
+ */
+uint64_t txn__linger_ms(const struct txn_layer *l, uint64_t ms)
+{
+    uint64_t g = l->tm.linger_grain_ms, at;
+
+    if (!g || !ms)
+        return ms;
+    at = sv_wheel_time(l->wheel) + ms;
+    return ms + (g - at % g) % g;
 }
 
 /**

@@ -274,7 +274,7 @@ static void srv_to_h(void *arg)
 static void srv_wait(struct txn *t, uint64_t ms)
 {
     if (ms)
-        sv_timer_start(t->l->wheel, &t->tm_to, ms, srv_to_h, t);
+        sv_timer_start(t->l->wheel, &t->tm_to, txn__linger_ms(t->l, ms), srv_to_h, t);
     else
         txn__terminate_soon(t);
 }

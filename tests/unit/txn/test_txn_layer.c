@@ -11,8 +11,8 @@ static void alloc_rejects_bad_arguments(void **state)
     struct sv_wheel *w;
     struct txn_layer *l = NULL;
     struct txn_tu no_request = {.terminated = tu_terminated};
-    struct txn_timers t1_zero = {0, 4000, 5000}, t2_small = {500, 400, 5000},
-                      t4_zero = {500, 4000, 0};
+    struct txn_timers t1_zero = {0, 4000, 5000, 0}, t2_small = {500, 400, 5000, 0},
+                      t4_zero = {500, 4000, 0, 0};
 
     assert_int_equal(sv_wheel_alloc(&w, 0), 0);
     assert_int_equal(txn_layer_alloc(NULL, w, NULL, fake_send, NULL, &test_tu, NULL), EINVAL);

@@ -335,6 +335,34 @@ static void noninvite_proceeding_completed_timer_j(void **state)
     assert_int_equal(ev_count(EV_REQUEST), 1);
 }
 
+/* With a linger grain (struct txn_timers), timer J ends on the next multiple of the grain
+ * of wheel time at or after 64*T1, never before: 100 + 32000 = 32100 becomes 32256. A timer
+ * already on the grain keeps its time. */
+static void linger_grain_rounds_timer_j_up(void **state)
+{
+    struct txn_timers tm = {T1, T2, T4, 256};
+    struct txn *st;
+
+    (void)state;
+    assert_int_equal(txn_layer_timers_set(F.l, &tm), 0);
+    st = create(options(), &udp);
+    advance(100);
+    assert_int_equal(respond(st, 200), 0);
+    advance(64 * T1 - 1);
+    assert_int_equal(ev_count(EV_TERMINATED), 0);
+    advance(32256 - 100 - 64 * T1);
+    assert_int_equal(ev_count(EV_TERMINATED), 0);
+    advance(1);
+    assert_int_equal(ev_count(EV_TERMINATED), 1);
+    assert_int_equal(ev_nth(EV_TERMINATED, 0)->at, 32256);
+    advance(256 * 200 - F.now); /* a multiple of 256 again: 64*T1 = 125 grains, no rounding */
+    st = create(options(), &udp);
+    assert_int_equal(respond(st, 200), 0);
+    advance(64 * T1);
+    assert_int_equal(ev_count(EV_TERMINATED), 2);
+    assert_int_equal(ev_nth(EV_TERMINATED, 1)->at, 256 * 200 + 64 * T1);
+}
+
 /* Trying --final--> Completed directly; over TCP timer J is zero. */
 static void noninvite_tcp_final_terminates_at_once(void **state)
 {
@@ -449,6 +477,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(invite_tcp_2xx_accepted_timer_l, server_setup, txn_teardown),
     cmocka_unit_test_setup_teardown(noninvite_trying_absorbs, server_setup, txn_teardown),
     cmocka_unit_test_setup_teardown(noninvite_resend_failure_terminates, server_setup,
+                                    txn_teardown),
+    cmocka_unit_test_setup_teardown(linger_grain_rounds_timer_j_up, server_setup,
                                     txn_teardown),
     cmocka_unit_test_setup_teardown(noninvite_proceeding_completed_timer_j, server_setup,
                                     txn_teardown),

@@ -222,7 +222,7 @@ static const struct txn_tu test_tu = {
     .terminated = tu_terminated,
 };
 
-static const struct txn_timers test_timers = {T1, T2, T4};
+static const struct txn_timers test_timers = {T1, T2, T4, 0};
 
 /* ---- fixtures ---- */
 
