@@ -887,7 +887,10 @@ static void sched_apply(const struct worker *w)
 static void *thread_main(void *arg)
 {
     struct worker *w = arg;
+    char name[16];
 
+    snprintf(name, sizeof(name), "sv-w%u", w->id); /* top -H, ps -L and /proc show it */
+    pthread_setname_np(pthread_self(), name);
     sched_apply(w);
     frame_lim = w->lim;
     sv_log_ctx_worker((int)w->id);

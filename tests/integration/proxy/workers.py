@@ -14,8 +14,9 @@ stop, and /metrics.
 - SIGTERM with a transaction in progress: the TCP listener closes (connect refused), a new
   request gets 503 with Retry-After, and the process exits 0 once the grace time is over.
 - A busy port is still an error with SO_REUSEPORT (exit 69), not a silent share.
-- `scheduling`: the worker threads run SCHED_BATCH by default and SCHED_OTHER with
-  `scheduling: normal`; the process thread stays SCHED_OTHER (/proc/PID/task/*/stat).
+- `scheduling`: the worker threads (named sv-w0, sv-w1) run SCHED_BATCH by default and
+  SCHED_OTHER with `scheduling: normal`; the process thread stays SCHED_OTHER
+  (/proc/PID/task/*/stat).
 """
 import os
 import re
@@ -276,12 +277,17 @@ def thread_policies(pid):
     return out
 
 
+def worker_policies(pol):
+    """The policies of the worker threads (named sv-w<N>); a sanitizer's own threads are not."""
+    return [p for name, ps in pol.items() if name.startswith("sv-w") for p in ps]
+
+
 def test_scheduling(node, want, what):
     # the ready lines come once the sockets are bound, the worker threads just after: wait
     end = time.monotonic() + 5
     while True:
         pol = thread_policies(node.proc.pid)
-        workers = [p for name, ps in pol.items() if name != "main" for p in ps]
+        workers = worker_policies(pol)
         if len(workers) >= 2 or time.monotonic() > end:
             break
         time.sleep(0.01)
