@@ -14,6 +14,8 @@ PKGS=(
   libevent-dev libssl-dev libxml2-dev libyaml-dev libjansson-dev libsqlite3-dev libhiredis-dev
   # tests: unit framework, real SIP peer, wire checker
   libcmocka-dev sip-tester tshark python3
+  # interop: a softphone no one here wrote, and a SIP scanner (user enumeration must fail)
+  baresip sipvicious
   # benchmark peers: libosip2 (linked only into bench/), Kamailio (run only by bench/)
   libosip2-dev kamailio
 )

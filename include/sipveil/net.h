@@ -171,6 +171,22 @@ int net_send(struct net *net, enum net_tp tp, const struct net_addr *dst,
  */
 void net_accept_stop(struct net *net);
 
+/**
+ * The TLS settings of an instance's outbound connections when it has no TLS listener (a
+ * client such as `sipveil ua`): verify servers against @p tls->ca_file (NULL: the system's
+ * store) when verify_peer is set, present cert_file/key_file when both are given. It replaces
+ * what a first TLS listener would otherwise set; connections already open keep theirs.
+ * @return 0, EINVAL (bad arguments, a CA or certificate file that does not load) or ENOMEM.
+ */
+int net_tls_client_set(struct net *net, const struct net_tls_conf *tls);
+
+/**
+ * The local address of an outbound TCP/TLS connection, known once it is up (connected, and
+ * for TLS the handshake done). @return 0 with *@p a set, EINPROGRESS while connecting, or
+ * ENOTCONN for a connection that has closed.
+ */
+int net_conn_local(const struct net_conn *c, struct net_addr *a);
+
 /** TLS: the verified peer certificate's subject (RFC 2253 form), or NULL. */
 const char *net_conn_peer_subject(const struct net_conn *c);
 bool net_conn_alive(const struct net_conn *c);

@@ -80,6 +80,23 @@ int privsvc_alloc(struct privsvc **sp, const struct privsvc_conf *c);
 void privsvc_free(struct privsvc *s);
 /** A reload: new knobs, peers, faces and subscribers (borrowed, as for alloc). */
 int privsvc_conf_update(struct privsvc *s, const struct privsvc_conf *c);
+/**
+ * Subscribers known by registration, looked up before the static `subscribers` table: the one
+ * registered from a UE's flow (P-CSCF: R27 asserts its identity), the one owning an asserted
+ * IMPU (S-CSCF, AS: R46, R47, R51). Each fills *@p out with texts in @p a and returns 0 when
+ * found, ENOENT when not. Called on the service's worker thread.
+ */
+struct privsvc_lookup {
+    int (*by_flow)(void *arg, enum net_tp tp, const struct net_addr *ue, struct sv_arena *a,
+                   struct privacy_subscriber *out);
+    int (*by_impu)(void *arg, const struct sip_uri *impu, struct sv_arena *a,
+                   struct privacy_subscriber *out);
+    void *arg;
+};
+
+/** Install (or clear with NULL) the registration lookups; they survive reloads. */
+void privsvc_lookup_set(struct privsvc *s, const struct privsvc_lookup *l);
+
 /** The proxy hooks that run this service (arg is @p s). */
 void privsvc_hooks(struct privsvc *s, struct proxy_hooks *h);
 const struct privsvc_stats *privsvc_stats_get(const struct privsvc *s);

@@ -235,10 +235,28 @@ enum proxy_match {
     PROXY_MATCH_DEFAULT,    /* everything */
 };
 
-/** Where a request goes. */
+/** The most targets one request is forked to. */
+#define PROXY_MAX_TARGETS 8
+#define PROXY_TARGET_ADDS 4
+
+/** A header line a route hook adds to a forwarded request, on top of those of its name. */
+struct proxy_hdr_add {
+    const char *name; /* NULL: unused */
+    struct sv_slice value;
+};
+
+/**
+ * Where a request goes. The slices are set by a route hook or a location service and are
+ * borrowed for the proxy_fork call only; static routes leave them unset.
+ */
 struct proxy_target {
     enum net_tp tp;
     struct net_addr dst;
+    struct sv_slice ruri;  /* a new Request-URI (a registered contact); unset: as routed */
+    struct sv_slice route; /* Route values put before the request's own, one line
+                              ("<sip:a;lr>,<sip:b;lr>": a Service-Route, a Path); unset: none */
+    struct proxy_hdr_add add[PROXY_TARGET_ADDS]; /* Path, P-Visited-Network-ID, ... */
+    const struct sip_hdr *del[2]; /* header lines of the request to leave out; NULL: none */
 };
 
 struct proxy_route {
@@ -307,6 +325,46 @@ struct proxy_hooks {
     void *arg;
 };
 
+/** What the proxy tells a route hook about a new request, after its Route processing. */
+struct proxy_req_info {
+    const struct sip_uri *ruri; /* the Request-URI (after a strict-route repair) */
+    bool ruri_is_us;            /* it names this node */
+    bool has_route;             /* a Route is left after ours: the request is routed already */
+    const struct sip_uri *top_route; /* the Route left on top after ours; NULL: none */
+    bool routed_to_us;          /* a Route of ours was on top (removed when forwarded) */
+    struct sv_slice our_route_params; /* the parameters of that Route's URI (";lr;orig") */
+};
+
+enum proxy_route_verdict {
+    PROXY_ROUTE_DEFAULT = 0, /* route as the proxy would (Route, static routes); the
+                                result's add/route/ruri still apply to that target */
+    PROXY_ROUTE_ANSWER,      /* answer with code, reason and hdrs */
+    PROXY_ROUTE_FORK,        /* forward to the result's targets */
+};
+
+/** A route hook's decision. Texts live in the arena the hook was given, or are static. */
+struct proxy_route_res {
+    uint16_t code;      /* ANSWER: 200..699 */
+    const char *reason; /* ANSWER */
+    const char *hdrs;   /* ANSWER: extra header lines, each ending in CRLF; NULL: none */
+    struct proxy_target tgt[PROXY_MAX_TARGETS]; /* FORK: 1..n; DEFAULT: tgt[0]'s ruri, route
+                                                   and add apply to the target chosen */
+    size_t n;
+};
+
+/**
+ * The route hook: the node's own logic (registrar, location service, Service-Route, iFC),
+ * called once per new request after validation and Route processing, before the static
+ * routes. @p flow is where the request came from; @p arena lasts until the request has been
+ * answered or forwarded.
+ */
+typedef enum proxy_route_verdict(proxy_route_h)(void *arg, struct txn *st,
+                                                const struct sip_msg *req,
+                                                const struct net_flow *flow,
+                                                const struct proxy_req_info *info,
+                                                struct sv_arena *arena,
+                                                struct proxy_route_res *res);
+
 /* Rejections the proxy counts, by code. */
 enum proxy_rej {
     PROXY_REJ_400 = 0,
@@ -351,6 +409,8 @@ int proxy_conf_update(struct proxy *p, const struct proxy_conf *conf);
 /** A reload: T1, T2, T4 of what starts from now on. @return 0 or EINVAL (unchanged). */
 int proxy_timers_set(struct proxy *p, const struct txn_timers *tm);
 void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h);
+/** Set (or clear, with NULL) the route hook. */
+void proxy_route_hook_set(struct proxy *p, proxy_route_h *h, void *arg);
 /** Feed a received message (parsed; syntax-checked by the caller or not: the proxy checks). */
 void proxy_recv(struct proxy *p, const struct sip_msg *msg, const struct net_flow *flow);
 /**
@@ -373,6 +433,12 @@ struct txn_layer *proxy_txn_layer(const struct proxy *p);
 const struct proxy_stats *proxy_stats_get(const struct proxy *p);
 /** The Call-ID hash that log lines carry (`call=` and `cid`), never the Call-ID itself. */
 uint32_t proxy_callid_hash(const struct sip_msg *m);
+/**
+ * The target a SIP URI with a numeric host names: its port (5060, or 5061 for sips) and its
+ * transport parameter (udp, tcp, tls). Only tp and dst of @p t are written.
+ * @return false for a name (not resolved), another scheme or transport
+ */
+bool proxy_uri_target(const struct sip_uri *u, struct proxy_target *t);
 /** Whether @p uri names this node (a listener's host:port). */
 bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri);
 

@@ -12,6 +12,7 @@
 #define APP_EX_DATAERR 65  /* sipveil parse: malformed message */
 #define APP_EX_SEMANTIC 66 /* sipveil parse: well-formed, but a server would refuse it */
 #define APP_EX_NOINPUT 66
+#define APP_EX_NOUSER 67 /* sipveil sub: no such subscriber */
 #define APP_EX_UNAVAILABLE 69
 #define APP_EX_SOFTWARE 70
 #define APP_EX_OSERR 71
@@ -22,9 +23,13 @@
 int app_cmd_parse(int argc, char **argv);
 int app_cmd_run(int argc, char **argv);
 int app_cmd_li(int argc, char **argv);
+int app_cmd_ua(int argc, char **argv);
+int app_cmd_sub(int argc, char **argv);
 void app_usage_parse(FILE *f);
 void app_usage_run(FILE *f);
 void app_usage_li(FILE *f);
+void app_usage_ua(FILE *f);
+void app_usage_sub(FILE *f);
 
 /** Read all of @p path ("-" or NULL: stdin) into a malloc'd buffer. @return 0 or errno. */
 int app_read_all(const char *path, char **buf, size_t *len, size_t max);

@@ -13,11 +13,13 @@
 #include <sipveil/net.h>
 #include "app.h"
 #include "config.h"
+#include "lab.h"
 #include "node.h"
 
 void app_usage_run(FILE *f)
 {
     fprintf(f, "Usage: sipveil run [--config FILE [--check-config]] [--listen ADDR:PORT]\n"
+               "                   [--print-lab-config] [--print-lab-subscribers] [--lab-init]\n"
                "                   [--log-level LEVEL] [--trace] [--syslog]\n"
                "\n"
                "Start sipveil: every node of the configuration runs as a transaction-stateful\n"
@@ -31,7 +33,16 @@ void app_usage_run(FILE *f)
                "                                  are not resolved: no DNS in this release)\n"
                "Nodes with role pcscf, icscf, scscf, as or ps also run the privacy service\n"
                "(RFC 3323/3325/5079) with their trust table; see docs/privacy.md and\n"
-               "docs/proxy.md. Registration and presence come in later releases; see README.md.\n"
+               "docs/proxy.md. The IMS roles register and route subscribers from the\n"
+               "subscriber store (docs/ims.md).\n"
+               "\n"
+               "Without --config and --listen it starts the all-in-one lab (docs/lab.md): a\n"
+               "P-CSCF on 127.0.0.1:5060 (UDP, TCP; TLS 5061), an I-CSCF on 4060 with the\n"
+               "edge's external face on 5090, an S-CSCF on 6060 and an AS on 7060, for the\n"
+               "home domain ims.example. On its first start, in the current directory, it\n"
+               "makes var/ (0700), a demo CA and TLS certificate in var/tls/, and the store\n"
+               "var/sipveil.db with the demo subscribers alice, bob, carol and dave; LI\n"
+               "records go to var/li.jsonl.\n"
                "\n"
                "Options:\n"
                "  --config FILE        Load the YAML configuration FILE and run every node in\n"
@@ -42,9 +53,16 @@ void app_usage_run(FILE *f)
                "                       standard output, and exit 0; or print the errors, each\n"
                "                       'FILE:LINE:COL: key: what is wrong (expected ...)', on\n"
                "                       standard error and exit 78. Nothing is started.\n"
-               "  --listen ADDR:PORT   Without --config: one node 'proxy' on this UDP address;\n"
-               "                       IPv6 as [ADDR]:PORT; port 0 picks a free port. Without\n"
-               "                       --listen and --config: UDP and TCP 127.0.0.1:5060.\n"
+               "  --listen ADDR:PORT   Without --config: one plain proxy node 'proxy' on this\n"
+               "                       UDP address instead of the lab; IPv6 as [ADDR]:PORT;\n"
+               "                       port 0 picks a free port.\n"
+               "  --print-lab-config   Print the lab's configuration (YAML) and exit: a\n"
+               "                       starting point for a --config file of your own.\n"
+               "  --print-lab-subscribers\n"
+               "                       Print the lab's demo subscribers (YAML for 'sipveil sub\n"
+               "                       import', docs/subscribers.md) and exit.\n"
+               "  --lab-init           Make the lab's first-start material (var/, var/tls/, the\n"
+               "                       demo subscribers in var/sipveil.db) and exit.\n"
                "  --log-level LEVEL    err, warn, notice (default), info or debug; overrides the\n"
                "                       file's log.level.\n"
                "  --trace              Write every SIP message received and sent, in full, to\n"
@@ -139,10 +157,43 @@ static void apply_log_options(struct app_config *cfg, bool trace, bool to_syslog
                "standard error");
 }
 
+/* The all-in-one lab (lab.c): its configuration, its first-start material, its nodes. */
+static int run_lab(bool level_given, bool trace, bool to_syslog)
+{
+    struct app_config cfg;
+    struct sv_cfg_diag d;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    sv_cfg_diag_init(&d, 0);
+    rc = sv_cfg_load_mem(app_config_table, &cfg, "<lab>", app_lab_config, strlen(app_lab_config),
+                         &d);
+    if (rc)
+        sv_cfg_diag_print(&d, stderr);
+    sv_cfg_diag_close(&d);
+    if (rc)
+        return APP_EX_SOFTWARE;
+    if (!level_given)
+        sv_log_set_level((enum sv_log_level)cfg.log.level);
+    apply_log_options(&cfg, trace, to_syslog);
+    if ((rc = app_lab_prepare(cfg.store)) == APP_EX_OK) {
+        sv_log(SV_LOG_NOTICE, "run",
+               "the all-in-one lab: P-CSCF 127.0.0.1:5060 (TLS 5061), I-CSCF 4060 (edge 5090), "
+               "S-CSCF 6060, AS 7060; home domain ims.example (docs/lab.md)");
+        struct app_run_opts o = {.show_node = true, .keep_log_level = level_given,
+                                 .force_trace = trace, .force_syslog = to_syslog};
+        rc = app_nodes_run(&cfg, &o);
+        sv_log_open_stderr();
+    }
+    app_config_free(&cfg);
+    return rc;
+}
+
 int app_cmd_run(int argc, char **argv)
 {
     const char *listen_s = NULL, *config = NULL;
     bool check_only = false, level_given = false, trace = false, to_syslog = false;
+    bool print_lab = false, print_subs = false, lab_init = false;
     struct app_config cfg;
     int rc;
 
@@ -155,6 +206,12 @@ int app_cmd_run(int argc, char **argv)
             listen_s = argv[++i];
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config = argv[++i];
+        } else if (strcmp(argv[i], "--lab-init") == 0) {
+            lab_init = true;
+        } else if (strcmp(argv[i], "--print-lab-config") == 0) {
+            print_lab = true;
+        } else if (strcmp(argv[i], "--print-lab-subscribers") == 0) {
+            print_subs = true;
         } else if (strcmp(argv[i], "--check-config") == 0) {
             check_only = true;
         } else if (strcmp(argv[i], "--trace") == 0) {
@@ -185,6 +242,27 @@ int app_cmd_run(int argc, char **argv)
                         "of --config are its nodes'\n");
         return APP_EX_USAGE;
     }
+    if (lab_init) {
+        /* the lab's first-start material only: for a --config run built from the lab's */
+        struct app_config lc;
+        struct sv_cfg_diag d;
+        memset(&lc, 0, sizeof(lc));
+        sv_cfg_diag_init(&d, 0);
+        rc = sv_cfg_load_mem(app_config_table, &lc, "<lab>", app_lab_config,
+                             strlen(app_lab_config), &d);
+        sv_cfg_diag_close(&d);
+        if (rc)
+            return APP_EX_SOFTWARE;
+        rc = app_lab_prepare(lc.store);
+        app_config_free(&lc);
+        return rc;
+    }
+    if (print_lab || print_subs) {
+        fputs(print_lab ? app_lab_config : app_lab_subscribers, stdout);
+        return fflush(stdout) ? APP_EX_IOERR : APP_EX_OK;
+    }
+    if (!config && !listen_s)
+        return run_lab(level_given, trace, to_syslog);
     if (!config) {
         struct net_addr a;
         if (listen_s && net_addr_parse(&a, listen_s)) {

@@ -181,10 +181,17 @@ static const struct sv_cfg_item node_table[] = {
                 "The subscribers the node serves, until registration and the subscriber "
                 "store provide them: at a P-CSCF found by the UE's address (`flow`), at an "
                 "S-CSCF or AS by the asserted identity of an originating request."),
+    SV_CFG_STRUCT(struct app_node, ims, app_ims_table, 0,
+                  "The IMS role's settings (docs/ims.md): registrar, authentication, "
+                  "Path and Service-Route. Used by roles `pcscf`, `icscf`, `scscf` and `as`."),
     SV_CFG_END,
 };
 
 const struct sv_cfg_item app_config_table[] = {
+    SV_CFG_STRING(struct app_config, store, "var/sipveil.db", 1, 4096, 0,
+                  "The subscriber store (SQLite; created 0600): subscriptions, credentials and "
+                  "registrations. `sipveil sub` provisions it. Opened only when a node of "
+                  "role `icscf`, `scscf` or `as` runs with `ims.enabled`."),
     SV_CFG_STRUCT(struct app_config, log, log_table, R, "Logging."),
     SV_CFG_UINT(struct app_config, workers, "0", 0, 256, 0,
                 "Worker threads, each with its own event loop; 0: one per CPU core."),

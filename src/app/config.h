@@ -101,6 +101,21 @@ struct app_subscriber {
     bool user_by_policy;
 };
 
+/* The IMS roles' settings (include/sipveil/ims.h: struct ims_conf). */
+struct app_ims {
+    bool enabled;
+    char *uri;   /* how others reach the node; "": sip:<first listener> */
+    char *realm; /* "": the domain */
+    bool digest_md5, digest_sha256, sha256_first;
+    uint32_t auth_retries;
+    uint32_t min_expires, max_expires, default_expires; /* s */
+    bool pseudonym_requires_protected_register;
+    char *default_scscf;
+    char *visited_network;
+    bool flow_check;
+    uint32_t register_rate;
+};
+
 struct app_node {
     char *name;
     unsigned role; /* enum app_role */
@@ -115,6 +130,7 @@ struct app_node {
     struct app_privacy privacy;
     struct app_subscriber *subscribers;
     size_t nsubscribers;
+    struct app_ims ims;
 };
 
 enum app_log_target {
@@ -176,6 +192,7 @@ enum app_sched {
 };
 
 struct app_config {
+    char *store; /* the subscriber store's SQLite file */
     struct app_log_conf log;
     uint32_t workers;    /* 0 = one per core */
     unsigned scheduling; /* enum app_sched */
@@ -195,6 +212,8 @@ extern const struct sv_cfg_item app_privacy_table[];
 extern const struct sv_cfg_item app_subscriber_table[];
 extern const struct sv_cfg_item app_li_table[];
 extern const struct sv_cfg_item app_dialogs_table[];
+/* config_ims.c */
+extern const struct sv_cfg_item app_ims_table[];
 extern const char *const app_face_names[];
 extern const char *const app_face_policy_names[];
 extern const char *const app_peer_tp_names[];

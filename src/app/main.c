@@ -35,6 +35,14 @@ static void usage(FILE *f)
             "          Check that every line of a lawful-interception sink FILE is a complete\n"
             "          record and print how many there are (exit 0), or name the first bad\n"
             "          line (exit 65). See 'sipveil help li'.\n"
+            "  sub [--db PATH] add|del|list|show|import ...\n"
+            "          Provision the subscriber store: subscribers, their identities and\n"
+            "          credentials; import YAML. See 'sipveil help sub'.\n"
+            "  ua [options] register|unregister|message|options|call|listen ...\n"
+            "          A command-line IMS UE: register to a P-CSCF (Digest or AKA), send\n"
+            "          MESSAGE, OPTIONS or a call, or answer requests, with the privacy\n"
+            "          options of RFC 3323; prints the identity headers it receives. See\n"
+            "          'sipveil help ua'.\n"
             "  version Print the version and the libraries sipveil was built with.\n"
             "  help [COMMAND]\n"
             "          Show this text, or the full help of COMMAND.\n"
@@ -80,6 +88,10 @@ static int cmd_help(int argc, char **argv)
         app_usage_run(stdout);
     else if (strcmp(argv[1], "li") == 0)
         app_usage_li(stdout);
+    else if (strcmp(argv[1], "ua") == 0)
+        app_usage_ua(stdout);
+    else if (strcmp(argv[1], "sub") == 0)
+        app_usage_sub(stdout);
     else if (strcmp(argv[1], "config") == 0)
         return app_config_reference(stdout) || fflush(stdout) ? APP_EX_IOERR : APP_EX_OK;
     else if (strcmp(argv[1], "version") == 0)
@@ -111,6 +123,10 @@ int main(int argc, char **argv)
         return app_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "li") == 0)
         return app_cmd_li(argc - 1, argv + 1);
+    if (strcmp(cmd, "ua") == 0)
+        return app_cmd_ua(argc - 1, argv + 1);
+    if (strcmp(cmd, "sub") == 0)
+        return app_cmd_sub(argc - 1, argv + 1);
     fprintf(stderr, "sipveil: unknown command '%s'; try 'sipveil --help'\n", cmd);
     return APP_EX_USAGE;
 }

@@ -31,6 +31,7 @@
 #include "admin.h"
 #include "app.h"
 #include "node.h"
+#include "node_ims.h"
 #include "worker.h"
 
 #define MOD "node"
@@ -52,6 +53,7 @@ struct proc {
     bool stopping;
     struct app_admin *admin;
     struct worker_shared sh;
+    struct app_ims_set ims; /* the store and the IMS nodes' state */
     struct li_targets **targets; /* every set loaded (workers borrow them); ntargets */
     size_t ntargets;
     struct event *sweep;
@@ -211,6 +213,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (pr->sh.dialogs)
         privdlg_sweep(pr->sh.dialogs, sv_now_ms());
+    app_ims_sweep(&pr->ims);
 }
 
 /* What every worker shares: the dialog store, the LI sink and targets. @return APP_EX_. */
@@ -360,6 +363,9 @@ static int workers_make(struct proc *pr)
 
     if ((rc = shared_make(pr)) != APP_EX_OK)
         return rc;
+    if ((rc = app_ims_alloc(&pr->ims, pr->cfg)) != APP_EX_OK)
+        return rc;
+    pr->sh.ims = pr->ims.st;
     pr->w = calloc(pr->nw, sizeof(*pr->w));
     pr->ctr_nodes = calloc(pr->cfg->nnodes, sizeof(*pr->ctr_nodes));
     pr->wn = calloc(pr->cfg->nnodes, sizeof(*pr->wn));
@@ -373,6 +379,8 @@ static int workers_make(struct proc *pr)
         }
         rc = worker_listen(pr->w[k], k ? pr->w[0] : NULL);
     }
+    if (rc == APP_EX_OK)
+        rc = app_ims_start(&pr->ims, pr->cfg, pr->w[0]);
     for (unsigned k = 0; k < pr->nw && rc == APP_EX_OK; k++)
         rc = worker_start(pr->w[k]);
     return rc;
@@ -445,6 +453,7 @@ static void proc_free(struct proc *pr)
         event_free(pr->shup);
     if (pr->sweep)
         event_free(pr->sweep);
+    app_ims_free(&pr->ims);
     privdlg_store_free(pr->sh.dialogs);
     li_sink_close(pr->sh.li);
     for (size_t i = 0; i < pr->ntargets; i++)

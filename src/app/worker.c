@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <sipveil/ims.h>
 #include <sipveil/net.h>
 #include <sipveil/privacy_service.h>
 #include <sipveil/sip.h>
@@ -54,6 +55,7 @@ struct rnode {
     struct proxy_route *routes; /* nroutes, owned */
     size_t nroutes;
     struct privsvc *ps; /* NULL for role proxy */
+    struct ims_node *ims; /* NULL unless an IMS role */
     struct privacy_tables {
         struct privsvc_peer *peers; /* owned */
         bool *faces;                /* by net listener index, owned */
@@ -719,6 +721,7 @@ void worker_free(struct worker *w)
     if (!w)
         return;
     for (size_t i = 0; w->nodes && i < w->nnodes; i++) {
+        ims_node_free(w->nodes[i].ims);
         proxy_free(w->nodes[i].px);
         privsvc_free(w->nodes[i].ps);
         privacy_tables_free(&w->nodes[i].pt);
@@ -869,6 +872,8 @@ int worker_start(struct worker *w)
             return APP_EX_OSERR;
         if ((rc = privacy_start(w, n)) != APP_EX_OK)
             return rc;
+        if (w->sh.ims && w->sh.ims[i] && ims_node_alloc(&n->ims, w->sh.ims[i], n->px, n->ps))
+            return APP_EX_OSERR;
     }
     return APP_EX_OK;
 }

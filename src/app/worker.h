@@ -53,6 +53,8 @@ struct worker_shared {
     struct privdlg_store *dialogs;       /* the privacy rules of dialogs; NULL: none */
     struct li_sink *li;                  /* NULL: no lawful interception */
     const struct li_targets *li_targets; /* NULL: none; a reload hands a new set */
+    struct ims_state *const *ims;        /* by node index (NULL: no IMS role); filled by the
+                                            main thread before worker_start */
 };
 
 /**

@@ -143,6 +143,21 @@ bool net_conn_alive(const struct net_conn *c)
     return c && c->alive;
 }
 
+/**
+ * @param c  a connection (held through a flow).
+ * @param a  out: its local address, once up.
+ * @return 0, EINPROGRESS (connect or handshake not finished) or ENOTCONN (closed).
+ */
+int net_conn_local(const struct net_conn *c, struct net_addr *a)
+{
+    if (!c || !c->alive || !a)
+        return ENOTCONN;
+    if (c->connecting)
+        return EINPROGRESS;
+    *a = c->flow.local;
+    return 0;
+}
+
 /* ---- timers ---- */
 
 static void conn_idle(evutil_socket_t fd, short what, void *arg)

@@ -391,6 +391,27 @@ fail:
     return -err;
 }
 
+/**
+ * Outbound TLS settings without a TLS listener (see net.h).
+ * @param net  the instance.
+ * @param tls  ca_file, verify_peer, and cert_file/key_file for mutual TLS.
+ * @return 0, EINVAL or ENOMEM.
+ */
+int net_tls_client_set(struct net *net, const struct net_tls_conf *tls)
+{
+    SSL_CTX *cctx = NULL;
+    int err;
+
+    if (!net || net->closed || !tls)
+        return EINVAL;
+    if ((err = net__tls_client_ctx(&cctx, tls)))
+        return err;
+    SSL_CTX_free(net->client_ctx); /* open connections keep a reference of their own */
+    net->client_ctx = cctx;
+    net->client_ctx_conf = true;
+    return 0;
+}
+
 void net_accept_stop(struct net *net)
 {
     if (!net || net->closed)

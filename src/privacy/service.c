@@ -42,8 +42,18 @@ enum {
 struct privsvc {
     struct privsvc_conf c;
     struct privsvc_stats st;
+    struct privsvc_lookup lk; /* registrations (issue 5); zero: none */
+    struct privacy_subscriber found; /* what the last lookup found, valid for one hook call */
     char reason[96]; /* the last refusal's reason: the proxy copies it at once */
 };
+
+void privsvc_lookup_set(struct privsvc *s, const struct privsvc_lookup *l)
+{
+    if (l)
+        s->lk = *l;
+    else
+        memset(&s->lk, 0, sizeof(s->lk));
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Trust                                                                                      */
@@ -159,9 +169,11 @@ static enum privacy_dir session_case(const struct privsvc *s, const struct sip_m
 }
 
 /* The statically served subscriber at the UE's address, for the originating P-CSCF. */
-static const struct privacy_subscriber *subscriber(const struct privsvc *s,
-                                                   const struct net_addr *ue)
+static const struct privacy_subscriber *subscriber(struct privsvc *s, enum net_tp tp,
+                                                   const struct net_addr *ue, struct sv_arena *ar)
 {
+    if (s->lk.by_flow && s->lk.by_flow(s->lk.arg, tp, ue, ar, &s->found) == 0)
+        return &s->found;
     for (size_t i = 0; i < s->c.nsubs; i++) {
         const struct privsvc_subscriber *e = &s->c.subs[i];
         struct net_addr a = *ue;
@@ -180,14 +192,16 @@ static const struct privacy_subscriber *subscriber(const struct privsvc *s,
 /* The served user of an originating request at an S-CSCF, AS or PS: the subscriber one of whose
  * identities the (trusted) P-Asserted-Identity names (R46, R51: identity blocking on its
  * behalf). Only an asserted identity counts: From is whatever the UE wrote. */
-static const struct privacy_subscriber *served_user(const struct privsvc *s,
-                                                    const struct sip_msg *m)
+static const struct privacy_subscriber *served_user(struct privsvc *s, const struct sip_msg *m,
+                                                    struct sv_arena *a)
 {
     for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_P_ASSERTED_IDENTITY); h;
          h = sip_msg_hdr_next(m, h)) {
         struct sv_slice cur = h->value;
         struct sip_addr ad;
         while (sip_addr_next(&cur, &ad) == 0) {
+            if (s->lk.by_impu && s->lk.by_impu(s->lk.arg, &ad.uri, a, &s->found) == 0)
+                return &s->found;
             for (size_t i = 0; i < s->c.nsubs; i++) {
                 const struct privacy_subscriber *sub = &s->c.subs[i].sub;
                 for (size_t k = 0; k < sub->nimpus; k++) {
@@ -327,10 +341,10 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
         in.knobs = &face_knobs;
     }
     if (s->c.role == PRIVACY_ROLE_PCSCF && in.dir == PRIVACY_DIR_ORIG)
-        in.sub = subscriber(s, &hop->in_addr);
+        in.sub = subscriber(s, hop->in_tp, &hop->in_addr, ed->arena);
     else if (s->c.role != PRIVACY_ROLE_PCSCF && s->c.role != PRIVACY_ROLE_EDGE &&
              in.dir == PRIVACY_DIR_ORIG && in_trusted)
-        in.sub = served_user(s, req);
+        in.sub = served_user(s, req, ed->arena);
     /* only a request inside a dialog (To tag) can find rules stored for it */
     err = decide(s, &in, &hop->in_addr, ed, &v, sv_slice_isset(req->to.tag));
     if (err) {
@@ -402,7 +416,7 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
     /* R78: a response of the P-CSCF's own UE carries the identity the P-CSCF asserts for it,
        as its requests do (R27); the engine asserts only when it knows the subscriber */
     if (s->c.role == PRIVACY_ROLE_PCSCF && !in.ingress_trusted)
-        in.sub = subscriber(s, &hop->in_addr);
+        in.sub = subscriber(s, hop->in_tp, &hop->in_addr, ed->arena);
     /* The dialog's rules: those its request found or created (the cookie); the store only for
        a response forwarded without a transaction. */
     struct privacy_dialog dlg;

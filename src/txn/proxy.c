@@ -135,7 +135,7 @@ static bool addr_is_us(const struct proxy *p, const struct net_addr *a)
  * Where a SIP URI points, without DNS: its numeric host, its port (5060, or 5061 for sips
  * and transport=tls), and its transport (§19.1.1 "transport", sips: TLS).
  */
-static bool uri_target(const struct sip_uri *u, struct proxy_target *t)
+bool proxy_uri_target(const struct sip_uri *u, struct proxy_target *t)
 {
     struct sv_slice tpv;
     bool tls = u->scheme == SIP_URI_SIPS;
@@ -168,9 +168,9 @@ static bool uri_target(const struct sip_uri *u, struct proxy_target *t)
  */
 bool proxy_uri_is_us(const struct proxy *p, const struct sip_uri *uri)
 {
-    struct proxy_target t;
+    struct proxy_target t = {0};
 
-    return uri_target(uri, &t) && addr_is_us(p, &t.dst);
+    return proxy_uri_target(uri, &t) && addr_is_us(p, &t.dst);
 }
 
 /* Our listener to name in Via and Record-Route for transport @p tp toward @p fam: one of the
@@ -282,6 +282,11 @@ static uint64_t req_hash(const struct sip_msg *m, struct sv_slice topvia)
     h = fnv64(h, m->to.tag);
     h = fnv64(h, m->callid);
     h = fnv64(h, sv_slice_make(cs, sv_fmt_u32(cs, m->cseq.num)));
+    /* and the Route set as received (§16.6 item 8 names it): an IMS request spirals through
+       the S-CSCF twice with the same Request-URI, originating then terminating, and only its
+       Route (";orig" or not) tells the two passes apart */
+    for (const struct sip_hdr *r = sip_msg_hdr(m, SIP_HDR_ROUTE); r; r = sip_msg_hdr_next(m, r))
+        h = fnv64(h, r->value);
     return fnv64(h, topvia);
 }
 
@@ -350,6 +355,8 @@ struct plan {
     unsigned ndel;
     bool has_route;      /* a Route is left after ours are removed */
     struct sip_addr top; /* that Route */
+    bool ours;           /* a Route of ours was on top */
+    struct sv_slice our_params; /* its URI parameters (";lr;orig") */
 };
 
 /* @return 0, or EBADMSG (a Route that does not decode, or too many of them). */
@@ -383,6 +390,10 @@ static int plan_build(const struct proxy *p, const struct sip_msg *m, struct pla
     }
     /* our own Route values on top (two after a double Record-Route, RFC 5658) */
     while (first < last && proxy_uri_is_us(p, &av[first].uri)) {
+        if (!pl->ours) {
+            pl->ours = true;
+            pl->our_params = av[first].uri.params;
+        }
         pl->del_h[pl->ndel] = hv[first];
         pl->del_e[pl->ndel++] = av[first].raw;
         first++;
@@ -394,14 +405,26 @@ static int plan_build(const struct proxy *p, const struct sip_msg *m, struct pla
     return 0;
 }
 
-static int plan_apply(const struct plan *pl, struct sip_edits *ed)
+static int plan_apply(const struct plan *pl, const struct proxy_target *t, struct sip_edits *ed)
 {
     int err = 0;
 
-    if (pl->new_ruri.p)
+    if (t->ruri.l)
+        err = sip_edit_ruri_set(ed, t->ruri);
+    else if (pl->new_ruri.p)
         err = sip_edit_ruri_set(ed, pl->new_ruri);
     for (unsigned i = 0; i < pl->ndel && !err; i++)
         err = sip_edit_elem_del(ed, pl->del_h[i], pl->del_e[i]);
+    /* on top of the request's own: a preloaded route set and the hook's header lines (Path
+       goes above any Path already there, RFC 3327 §5.2) */
+    if (!err && t->route.l)
+        err = sip_edit_hdr_prepend(ed, "Route", t->route);
+    for (unsigned i = 0; i < 2 && !err; i++)
+        if (t->del[i])
+            err = sip_edit_hdr_del(ed, t->del[i]);
+    for (unsigned i = 0; i < PROXY_TARGET_ADDS && !err; i++)
+        if (t->add[i].name)
+            err = sip_edit_hdr_prepend(ed, t->add[i].name, t->add[i].value);
     return err;
 }
 
@@ -431,13 +454,13 @@ static int select_target(const struct proxy *p, const struct sip_msg *m, const s
                 return 0;
             }
         }
-        if (uri_target(&pl->top.uri, t))
+        if (proxy_uri_target(&pl->top.uri, t))
             return 0;
         *why = "Not Found (the next Route has no IP address; names are not resolved yet)";
         return ENOENT;
     }
     /* a mid-dialog request goes to its remote target */
-    if (in_dialog && !us && uri_target(&pl->ruri, t))
+    if (in_dialog && !us && proxy_uri_target(&pl->ruri, t))
         return 0;
     for (size_t i = 0; i < p->nroutes; i++) {
         const struct proxy_route *r = &p->routes[i];
@@ -450,7 +473,7 @@ static int select_target(const struct proxy *p, const struct sip_msg *m, const s
             return 0;
         }
     }
-    if (!us && uri_target(&pl->ruri, t))
+    if (!us && proxy_uri_target(&pl->ruri, t))
         return 0;
     *why = us ? "Not Found (addressed to this node, which has no route for it)"
               : "Not Found (no route for the Request-URI; names are not resolved yet)";
@@ -691,7 +714,7 @@ static int forward_branch(struct pctx *pc, struct branch *br, unsigned idx,
        the same request comes again as a new transaction while the branch that forwarded it
        the first time still absorbs retransmissions downstream (TCP upstream, timer J 0) */
     size_t bl = branch_make(branch, req_hash_via(req, &req->via), idx, ++p->branch_seq);
-    err = plan_apply(pl, &ed);
+    err = plan_apply(pl, &br->tgt, &ed);
     if (!err)
         err = edit_max_forwards(req, &ed);
     if (!err)
@@ -811,14 +834,72 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     }
     txn_owner_set(st, pc); /* the context's first reference is the server transaction's */
     sv_ref(pc);
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
         forward_branch(pc, &pc->br[i], i, req, &pl);
+        /* the caller's texts are gone after this call */
+        pc->br[i].tgt.ruri = pc->br[i].tgt.route = (struct sv_slice){0};
+        memset(pc->br[i].tgt.add, 0, sizeof(pc->br[i].tgt.add));
+        memset(pc->br[i].tgt.del, 0, sizeof(pc->br[i].tgt.del));
+    }
     sv_deref(pc);
     return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Transaction-user callbacks                                                                 */
+
+/* The node's route hook decides: an answer of its own, its targets, or the static routes with
+ * its additions. */
+static void route_by_hook(struct proxy *p, struct txn *st, const struct sip_msg *req,
+                          const struct net_flow *flow, const struct plan *pl)
+{
+    char blk[4096];
+    struct sv_arena a;
+    struct proxy_route_res res;
+    struct proxy_req_info info = {.ruri = &pl->ruri,
+                                  .ruri_is_us = proxy_uri_is_us(p, &pl->ruri),
+                                  .has_route = pl->has_route,
+                                  .top_route = pl->has_route ? &pl->top.uri : NULL,
+                                  .routed_to_us = pl->ours,
+                                  .our_route_params = pl->our_params};
+    const char *why = NULL;
+    int err = 0;
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    memset(&res, 0, sizeof(res));
+    switch (p->route_h(p->route_arg, st, req, flow, &info, &a, &res)) {
+    case PROXY_ROUTE_ANSWER:
+        if (res.code < 200 || res.code > 699)
+            res.code = 500;
+        proxy__answer(p, st, res.code, res.reason ? res.reason : "Refused",
+                      res.hdrs ? res.hdrs : "");
+        break;
+    case PROXY_ROUTE_FORK:
+        if (res.n < 1 || res.n > PROXY_MAX_TARGETS)
+            err = EINVAL;
+        else
+            err = proxy_fork(p, st, res.tgt, res.n);
+        break;
+    case PROXY_ROUTE_DEFAULT:
+    default: {
+        struct proxy_target t = res.tgt[0];
+        if (select_target(p, req, pl, &t, &why)) {
+            proxy__answer(p, st, 404, why, "");
+            break;
+        }
+        /* select_target set tp and dst; the hook's additions stay */
+        t.ruri = res.tgt[0].ruri;
+        t.route = res.tgt[0].route;
+        memcpy(t.add, res.tgt[0].add, sizeof(t.add));
+        memcpy(t.del, res.tgt[0].del, sizeof(t.del));
+        err = proxy_fork(p, st, &t, 1);
+        break;
+    }
+    }
+    if (err)
+        proxy__answer(p, st, 500, "Server Internal Error", "");
+    sv_arena_close(&a);
+}
 
 static void tu_request(struct txn *st, const struct sip_msg *req, const struct net_flow *flow,
                        void *arg)
@@ -827,7 +908,7 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
     struct proxy *p = arg;
     struct sip_status sst;
     struct plan pl;
-    struct proxy_target t;
+    struct proxy_target t = {0};
     const char *why = NULL;
 
     (void)flow;
@@ -873,6 +954,10 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
         proxy__answer(p, st, 200, "OK", OPTIONS_EXTRA);
         return;
     }
+    if (p->route_h) {
+        route_by_hook(p, st, req, flow, &pl);
+        return;
+    }
     if (select_target(p, req, &pl, &t, &why)) {
         proxy__answer(p, st, 404, why, "");
         return;
@@ -890,7 +975,7 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
     struct sv_arena a;
     struct sip_edits ed;
     struct plan pl;
-    struct proxy_target t;
+    struct proxy_target t = {0};
     const char *why;
     size_t n;
     int err;
@@ -920,7 +1005,7 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
     }
     const struct proxy_listener *lo = lsn_for(p, t.tp, t.dst.ss.ss_family, face);
     if (!err)
-        err = plan_apply(&pl, &ed);
+        err = plan_apply(&pl, &(struct proxy_target){0}, &ed);
     if (!err)
         err = edit_max_forwards(m, &ed);
     if (!err)
@@ -1097,6 +1182,12 @@ void proxy_free(struct proxy *p)
 }
 
 /** Install the pipeline's hooks (NULL: none). */
+void proxy_route_hook_set(struct proxy *p, proxy_route_h *h, void *arg)
+{
+    p->route_h = h;
+    p->route_arg = arg;
+}
+
 void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h)
 {
     if (h)

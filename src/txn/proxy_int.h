@@ -13,7 +13,7 @@
 
 #include "txn_int.h"
 
-#define PROXY_MAX_BRANCHES 8
+#define PROXY_MAX_BRANCHES PROXY_MAX_TARGETS
 #define PROXY_MAX_ROUTES 64
 #define BRANCH_PREFIX "z9hG4bKsv"
 
@@ -42,6 +42,8 @@ struct proxy {
     bool draining; /* proxy_drain(): new requests get 503 */
     uint32_t branch_seq; /* makes each forwarded branch unique */
     struct proxy_hooks hooks;
+    proxy_route_h *route_h; /* the node's route hook; NULL: static routing only */
+    void *route_arg;
     struct proxy_stats stats;
     char *out; /* scratch for serializing, outsz octets; owned */
     size_t outsz;

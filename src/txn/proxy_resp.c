@@ -416,7 +416,7 @@ void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m, const struct net
     struct sip_via v, up;
     struct sv_arena a;
     struct sip_edits ed;
-    struct proxy_target t;
+    struct proxy_target t = {0};
     size_t n;
     bool tls;
 

@@ -318,10 +318,10 @@ static void unrouted_gets_404(void **state)
 static void static_routes_in_order(void **state)
 {
     (void)state;
-    routes[0] = (struct proxy_route){PROXY_MATCH_DOMAIN, "a.example", {NET_UDP, addr(UAS)}};
+    routes[0] = (struct proxy_route){PROXY_MATCH_DOMAIN, "a.example", {.tp = NET_UDP, .dst = addr(UAS)}};
     routes[1] = (struct proxy_route){PROXY_MATCH_RURI, "sip:carol@b.example",
-                                     {NET_TCP, addr("192.0.2.10:5090")}};
-    routes[2] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_UDP, addr("192.0.2.11:5060")}};
+                                     {.tp = NET_TCP, .dst = addr("192.0.2.10:5090")}};
+    routes[2] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_UDP, .dst = addr("192.0.2.11:5060")}};
     conf.nroutes = 3;
     start();
     recv_on(req("MESSAGE", "sip:x@a.example", "z9hG4bKr1", NULL), &up);
@@ -341,7 +341,7 @@ static void transport_change_double_record_route(void **state)
     const struct sent *s;
 
     (void)state;
-    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_TCP, addr(UAS)}};
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_TCP, .dst = addr(UAS)}};
     conf.nroutes = 1;
     start();
     recv_on(req("INVITE", "sip:bob@b.example", "z9hG4bKr4", NULL), &up);
@@ -384,7 +384,7 @@ static void strict_route_repaired(void **state)
 static void loop_detected_482(void **state)
 {
     (void)state;
-    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_UDP, addr("10.0.0.1:5060")}};
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_UDP, .dst = addr("10.0.0.1:5060")}};
     conf.nroutes = 1;
     start();
     recv_on(req("MESSAGE", "sip:bob@b.example", "z9hG4bKr7", NULL), &up);
@@ -662,7 +662,7 @@ static void failed_connect_gives_503_at_once(void **state)
     struct net_conn *c = fake_conn(), *other = fake_conn();
 
     (void)state;
-    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_TCP, addr(UAS)}};
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_TCP, .dst = addr(UAS)}};
     conf.nroutes = 1;
     conf.send_flow = fake_send_flow;
     start();

@@ -49,7 +49,7 @@ static int fork_setup(void **state)
     F.l = proxy_txn_layer(P);
     F.l->tu.request = keep_request;
     for (unsigned i = 0; i < 3; i++)
-        tg[i] = (struct proxy_target){NET_UDP, addr(tg_s[i])};
+        tg[i] = (struct proxy_target){.tp = NET_UDP, .dst = addr(tg_s[i])};
     up = flow_of(NET_UDP, UAC);
     st = NULL;
     return 0;

@@ -58,7 +58,7 @@ static int mem_setup(void **state)
     memset(lsn, 0, sizeof(lsn));
     lsn[0].tp = NET_UDP;
     lsn[0].addr = addr("10.0.0.1:5060");
-    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {NET_UDP, addr(UAS)}};
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_UDP, .dst = addr(UAS)}};
     conf.name = "t";
     conf.listeners = lsn;
     conf.nlisteners = 1;

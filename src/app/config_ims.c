@@ -1,0 +1,55 @@
+/**
+ * @file config_ims.c  The `ims` block of a node: the settings of the IMS roles (registrar,
+ * authentication, Path, Service-Route, the P-CSCF's flow check).
+ */
+#include <stddef.h>
+#include "config.h"
+
+const struct sv_cfg_item app_ims_table[] = {
+    SV_CFG_BOOL(struct app_ims, enabled, "false", 0,
+                "Run the IMS procedures of the node's role (docs/ims.md): the S-CSCF's "
+                "registrar and location service, the P-CSCF's registration-based flow check, "
+                "Path and Service-Route, the I-CSCF's choice of S-CSCF, iFC. They need the "
+                "subscriber store (`store`). Off: the node is a privacy-service proxy whose "
+                "served subscribers come from its static `subscribers` table. The lab turns "
+                "it on."),
+    SV_CFG_STRING(struct app_ims, uri, "", 0, 255, 0,
+                  "The node's SIP URI as the other nodes reach it: the P-CSCF's Path, the "
+                  "S-CSCF's Service-Route. Empty: `sip:` and the first listener's address."),
+    SV_CFG_STRING(struct app_ims, realm, "", 0, 127, 0,
+                  "S-CSCF: the Digest realm. Empty: the node's domain."),
+    SV_CFG_BOOL(struct app_ims, digest_md5, "true", 0,
+                "S-CSCF: challenge with Digest MD5 (RFC 3261)."),
+    SV_CFG_BOOL(struct app_ims, digest_sha256, "true", 0,
+                "S-CSCF: challenge with Digest SHA-256 (RFC 8760)."),
+    SV_CFG_BOOL(struct app_ims, sha256_first, "false", 0,
+                "S-CSCF: put the SHA-256 challenge before the MD5 one (RFC 8760 prefers it; "
+                "some UEs, SIPp 3.6 among them, read only the first WWW-Authenticate and know "
+                "only MD5)."),
+    SV_CFG_UINT(struct app_ims, auth_retries, "3", 1, 100, 0,
+                "S-CSCF: wrong answers to a challenge before REGISTER gets 403 Forbidden. An "
+                "unknown identity is answered the same way, so that REGISTER tells nobody "
+                "who is a subscriber."),
+    SV_CFG_UINT(struct app_ims, min_expires, "60", 1, 86400, 0,
+                "S-CSCF: the shortest registration accepted, in seconds; shorter gets 423 "
+                "with Min-Expires."),
+    SV_CFG_UINT(struct app_ims, max_expires, "7200", 1, 604800, 0,
+                "S-CSCF: the longest registration granted, in seconds."),
+    SV_CFG_UINT(struct app_ims, default_expires, "3600", 1, 604800, 0,
+                "S-CSCF: the registration time when REGISTER names none, in seconds."),
+    SV_CFG_BOOL(struct app_ims, pseudonym_requires_protected_register, "true", 0,
+                "S-CSCF: a REGISTER for a pseudonym IMPU gets 403 before any challenge unless "
+                "the P-CSCF says the UE's link is protected (TLS or IPsec), R83."),
+    SV_CFG_STRING(struct app_ims, default_scscf, "", 0, 255, 0,
+                  "I-CSCF: the S-CSCF for identities the store assigns none, "
+                  "e.g. `sip:127.0.0.1:6060`."),
+    SV_CFG_STRING(struct app_ims, visited_network, "", 0, 127, 0,
+                  "P-CSCF: the P-Visited-Network-ID it adds to REGISTER. Empty: the domain."),
+    SV_CFG_BOOL(struct app_ims, flow_check, "true", 0,
+                "P-CSCF: accept requests from UEs only from the flow (transport, address, "
+                "port) that registered, and answer others 403 (R30)."),
+    SV_CFG_UINT(struct app_ims, register_rate, "100", 0, 1000000, 0,
+                "P-CSCF: REGISTERs per second accepted from one IP address, twice that in a "
+                "burst; more get 503 with Retry-After (a registration flood). 0: no limit."),
+    SV_CFG_END,
+};

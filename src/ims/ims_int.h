@@ -1,0 +1,151 @@
+/**
+ * @file ims_int.h  Private to the IMS layer: the shared state of one node (state.c), the
+ * registrar (registrar.c) and the route hooks (route.c) meet here.
+ *
+ * Locking: one mutex per ims_state guards everything in it. Every critical section is a hash
+ * lookup or an insert plus a copy out; store calls (SQLite) are made outside it, except the
+ * binding writes that must stay in order with the table.
+ */
+#ifndef IMS_INT_H
+#define IMS_INT_H
+
+#include <pthread.h>
+
+#include <sipveil/ims.h>
+#include <sipveil/net.h>
+#include <sipveil/sip.h>
+
+#define MOD "ims"
+
+/* ---- S-CSCF: the registered implicit registration sets and their contacts ---------------- */
+
+struct loc_binding {
+    struct loc_binding *next;
+    char *contact; /* owned */
+    char *path;    /* owned; "" when none */
+    char *callid;  /* owned */
+    uint32_t cseq;
+    int64_t expires_at; /* Unix seconds */
+};
+
+struct loc_id {
+    const char *uri;     /* canonical; in the set's blob */
+    const char *display; /* in the blob; "" when none */
+    bool barred, pseudonym;
+};
+
+/*
+ * A registered set: what the registration downloaded of its profile, compactly (one
+ * allocation: the struct, the identities, the iFC and their texts), and its contacts.
+ */
+struct loc_irs {
+    struct loc_irs *next; /* hash chain by id */
+    int64_t id, sub_id;
+    bool identity_blocking, user_by_policy;
+    size_t nids, nifc;
+    struct loc_id *ids;    /* the set, default first */
+    struct store_ifc *ifc; /* sorted by priority */
+    struct loc_binding *b;
+    size_t nb;
+};
+
+/* IMPU (canonical text) -> registered set, for the terminating lookup. */
+struct loc_impu {
+    struct loc_impu *next;
+    struct loc_irs *irs;
+    char uri[]; /* canonical */
+};
+
+/* ---- S-CSCF: authentication in progress ---------------------------------------------------- */
+
+/* Per IMPI: failed answers, and the AKA vector of the last challenge. */
+struct auth_slot {
+    struct auth_slot *next;
+    char impi[STORE_ID_MAX];
+    uint32_t failures;
+    int64_t last_s; /* last touched, Unix seconds: swept after a while */
+    bool has_av;
+    struct auth_aka_vector av;
+    int64_t av_issued_s;
+};
+
+/* ---- P-CSCF: registrations learnt from the 200 OK to REGISTER ----------------------------- */
+
+struct preg {
+    struct preg *next;
+    enum net_tp tp;
+    struct net_addr flow; /* the UE's source address and port */
+    bool confirmed;       /* a 200 OK came: the flow may send requests */
+    int64_t expires_at;
+    uint32_t want_expires; /* what the pending REGISTER asked for */
+    char contact[STORE_CONTACT_MAX]; /* the pending REGISTER's first Contact URI */
+    char *impus;         /* owned; P-Associated-URI values, comma-separated, default first */
+    char *service_route; /* owned; the Service-Route values, comma-separated */
+};
+
+#define IMS_HASH_BITS 16
+#define IMS_RATE_SLOTS 4096
+
+/* A token bucket per source address (hashed; a collision shares a bucket, erring strict). */
+struct rate_slot {
+    struct net_addr ip; /* port zeroed */
+    double tokens;
+    int64_t last_ms;
+};
+
+struct ims_state {
+    struct ims_conf c;
+    char *domain, *uri, *realm, *default_scscf, *visited; /* owned copies */
+    pthread_mutex_t mu;
+    struct ims_stats st;
+    /* S-CSCF */
+    struct auth_nonce_key nk;
+    struct auth_replay *replay;
+    struct auth_slot *slots[1u << 10];
+    struct loc_irs *irs[1u << IMS_HASH_BITS];
+    struct loc_impu *impus[1u << IMS_HASH_BITS];
+    size_t nirs, nbindings;
+    /* P-CSCF */
+    struct preg *pregs[1u << IMS_HASH_BITS];
+    size_t npregs;
+    struct rate_slot rate[IMS_RATE_SLOTS];
+};
+
+uint32_t ims__hash(const void *p, size_t n);
+int64_t ims__now_s(void);
+
+/* state.c: the location service (callers hold s->mu) */
+struct loc_irs *ims__irs_find(struct ims_state *s, int64_t id);
+struct loc_irs *ims__irs_by_impu(struct ims_state *s, const char *canon);
+/** Put the registered set (a copy of @p prof) in the tables, or refresh its profile. */
+struct loc_irs *ims__irs_upsert(struct ims_state *s, const struct store_profile *prof);
+/** Add or replace the binding @p contact of @p irs. @return 0 or ENOMEM. */
+int ims__binding_set(struct ims_state *s, struct loc_irs *irs, const char *contact,
+                     const char *path, const char *callid, uint32_t cseq, int64_t expires_at);
+void ims__binding_del(struct ims_state *s, struct loc_irs *irs, const char *contact);
+/** Drop a set without bindings from the tables. */
+void ims__irs_drop_if_empty(struct ims_state *s, struct loc_irs *irs);
+struct auth_slot *ims__slot(struct ims_state *s, const char *impi, bool create);
+
+/* state.c: the P-CSCF's registrations (callers hold s->mu) */
+struct preg *ims__preg_find(struct ims_state *s, enum net_tp tp, const struct net_addr *flow,
+                            bool create);
+void ims__preg_del(struct ims_state *s, struct preg *r);
+/** Whether one more REGISTER from @p peer's address fits its rate (callers hold s->mu). */
+bool ims__rate_ok(struct ims_state *s, const struct net_addr *peer, int64_t now_ms);
+
+/* registrar.c */
+/** The S-CSCF's answer to REGISTER. */
+enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg *req,
+                                       const struct net_flow *flow, bool from_trusted,
+                                       struct sv_arena *a, struct proxy_route_res *res);
+
+/* util */
+/** The numeric host:port (and transport parameter) of a SIP URI as a proxy target. */
+bool ims__uri_target(const struct sip_uri *u, struct proxy_target *t);
+bool ims__text_target(const char *uri, struct proxy_target *t);
+/** printf into the arena. @return the NUL-terminated text, or NULL (ENOMEM). */
+char *ims__afmt(struct sv_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ims__has_param(struct sv_slice params, const char *name, struct sv_slice *value);
+
+#endif

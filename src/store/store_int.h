@@ -1,0 +1,99 @@
+/**
+ * @file store_int.h  Private to the store layer: the SQLite store's handle, its statement
+ * cache and the helpers that sqlite.c (open, schema, statements), sqlite_sub.c (subscriptions
+ * and lookups) and sqlite_binding.c (registrations) share. Every function here expects the
+ * store's mutex to be held by its caller.
+ */
+#ifndef SIPVEIL_STORE_INT_H
+#define SIPVEIL_STORE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include <sipveil/store.h>
+
+/* The statements of the cache; their SQL is stmt_sql[] in sqlite.c. */
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SUB_BY_IMPI,
+    ST_SUB_DEL,
+    ST_SUB_INS,
+    ST_IMPI_INS,
+    ST_AKA_INS,
+    ST_IRS_INS,
+    ST_IMPU_INS,
+    ST_IFC_INS,
+    ST_SUB_ROW,
+    ST_IMPIS_OF_SUB,
+    ST_SETS_OF_SUB,
+    ST_IMPUS_OF_IRS,
+    ST_IFC_OF_SUB,
+    ST_SUB_IDS,
+    ST_IMPU_FIND,
+    ST_CRED,
+    ST_SQN_SET,
+    ST_BIND_PUT,
+    ST_BIND_DEL,
+    ST_BIND_DEL_ALL,
+    ST_BIND_PAGE,
+    ST_COUNT
+};
+
+struct sqlite_store {
+    struct store base; /* first: the public handle */
+    sqlite3 *db;
+    pthread_mutex_t mu; /* guards db and every statement */
+    sqlite3_stmt *st[ST_COUNT];
+};
+
+static inline struct sqlite_store *ss_of(struct store *st)
+{
+    return (struct sqlite_store *)st;
+}
+
+static inline void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* A fixed-size string field is valid when it holds its NUL. */
+static inline bool fits(const char *f, size_t sz)
+{
+    return memchr(f, '\0', sz) != NULL;
+}
+#define FITS(f) fits((f), sizeof(f))
+
+/** An SQLite result code as an errno (SQLITE_CONSTRAINT is EEXIST; callers refine it). */
+int store__errno_of(int rc);
+/** The cached statement @p id, reset and unbound; NULL with *err set if it cannot be made. */
+sqlite3_stmt *store__stmt(struct sqlite_store *ss, enum stmt_id id, int *err);
+/** Step a statement that returns no rows, then reset it. @return 0 or an errno. */
+int store__step_done(sqlite3_stmt *s);
+/** Run cached statement @p id (BEGIN, COMMIT, ROLLBACK). @return 0 or an errno. */
+int store__exec(struct sqlite_store *ss, enum stmt_id id);
+/** Copy text column @p i into a field of @p sz bytes; EIO if it does not fit. */
+int store__col_text(sqlite3_stmt *s, int i, char *dst, size_t sz);
+/** Copy blob column @p i of exactly @p sz bytes; EIO otherwise. */
+int store__col_blob(sqlite3_stmt *s, int i, uint8_t *dst, size_t sz);
+
+/* The function table's entries (sqlite_sub.c, sqlite_binding.c). */
+int store__sq_sub_put(struct store *st, const struct store_sub *sub);
+int store__sq_sub_del(struct store *st, const char *impi);
+int store__sq_sub_get(struct store *st, const char *impi, struct store_sub *out);
+int store__sq_sub_each(struct store *st, int (*cb)(void *arg, const struct store_sub *sub),
+                       void *arg);
+int store__sq_profile_get(struct store *st, const char *impu, struct store_profile *out);
+int store__sq_cred_get(struct store *st, const char *impi, struct store_cred *out, int64_t *sub_id);
+int store__sq_aka_sqn_set(struct store *st, const char *impi, uint64_t sqn);
+int store__sq_binding_put(struct store *st, const struct store_binding *b);
+int store__sq_binding_del(struct store *st, int64_t irs_id, const char *contact);
+int store__sq_binding_each(struct store *st, int (*cb)(void *arg, const struct store_binding *b),
+                           void *arg);
+
+#endif
