@@ -5,6 +5,7 @@ the UEs and at the untrusted peer behind the edge.
 
 - TC-01 with registration: alice's PPI naming her tel URI is asserted (R27); a PPI naming
   someone else gives her default IMPU (R29); PPI never leaves the P-CSCF.
+- A call alice -> bob with Privacy: id: INVITE, ACK and BYE reach bob's UE without PAI (R74).
 - carol (identity blocking agreed with the home network, LI target): her MESSAGE passes the
   identity-blocking AS by her iFC; bob's UE receives no PAI (TC-04, R46, R51) while the LI sink
   has her true identity (R62), and nothing else does.
@@ -82,6 +83,21 @@ def test(ctx):
     check_eq("PAI at bob's UE for a foreign PPI (R29)",
              ["<sip:alice@ims.example>", "<tel:+15551000001>"], got.all("p-asserted-identity"))
     step("PPI chooses among alice's own identities, else her default (TC-01, R27, R29)")
+
+    # a call alice -> bob with Privacy: id over the whole path, dialog included
+    uas, uwork = imsit.sipp_uas(ctx, "bob-ue", "uas_call.xml", b_uas)
+    msgs = send(ctx, lab, "alice", "alice-pw", imsit.free_port_pair(), "sip:bob@ims.example",
+                xml="reg_call.xml", privacy="Privacy: id")
+    imsit.finish(uas, "bob's UE (call)")
+    bob = pvit.trace(uwork)
+    for method in ("INVITE", "ACK", "BYE"):
+        m = pvit.first(bob, False, lambda x, mm=method: x.method == mm, f"the {method} at bob")
+        check_eq(f"PAI in the {method} at bob's UE (Privacy: id, dialog-wide)", [],
+                 m.all("p-asserted-identity"))
+    ok = pvit.first(msgs, False, lambda m: m.code == 200 and "INVITE" in (m.cseq or ""),
+                    "the 200 to alice's INVITE")
+    check(ok.all("record-route"), "the 200 at alice has no Record-Route")
+    step("alice called bob with Privacy: id: INVITE, ACK and BYE reached him without PAI")
 
     # carol: identity blocking by the AS on her behalf, and LI
     uas, uwork = imsit.sipp_uas(ctx, "bob-ue", "uas_message.xml", b_uas)

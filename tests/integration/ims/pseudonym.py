@@ -9,6 +9,8 @@ alice calls it.
 - alice (a SIPp UE over UDP) calls sip:blue-fox@ims.example; the INVITE reaches bob's UE over
   its TLS connection; nothing alice receives (100, 180, 200, the BYE's 200) contains "bob",
   bob's tel number or a display name: the only identity she learns is blue-fox (R81, R84).
+- TC-26: bob's UE sends a MESSAGE as blue-fox (PPI blue-fox): alice receives PAI blue-fox
+  alone, without bob's tel alias (R84).
 - What the UE must do (docs/lab.md): its Contact has no user part, its responses carry no
   display name and no identity of its own; the P-CSCF asserts blue-fox for it.
 
@@ -159,6 +161,28 @@ def test(ctx):
         for pai in m.all("p-asserted-identity"):
             check_eq(f"PAI alice received in {m}", "<sip:blue-fox@ims.example>", pai)
     step("nothing alice received names bob, his number or a display name (R81, R84)")
+
+    # TC-26: bob's UE sends as the pseudonym; alice sees blue-fox alone, no tel alias
+    a_uas, a_reg = imsit.free_port_pair(), imsit.free_port_pair()
+    imsit.register(ctx, lab, "alice", "alice-pw", a_reg, contact_port=a_uas)
+    uas, uwork = imsit.sipp_uas(ctx, "alice-ue", "uas_message.xml", a_uas)
+    ue.send(f"MESSAGE sip:alice@ims.example SIP/2.0\n"
+            f"Via: SIP/2.0/TLS 127.0.0.1:{ue.lport};branch=z9hG4bKpm1;rport\n"
+            f"From: <sip:blue-fox@ims.example>;tag=pm1\nTo: <sip:alice@ims.example>\n"
+            f"Call-ID: pseudo-msg-1\nCSeq: 1 MESSAGE\n"
+            f"P-Preferred-Identity: <sip:blue-fox@ims.example>\nMax-Forwards: 70\n"
+            f"Content-Type: text/plain\nContent-Length: 2\n\nhi")
+    start, _, _ = ue.recv(15)
+    check_eq("the pseudonym's MESSAGE", "SIP/2.0 200 OK", start)
+    imsit.finish(uas, "alice's UE")
+    got = pvit.first(pvit.trace(uwork), False, lambda m: m.method == "MESSAGE",
+                     "the MESSAGE at alice's UE")
+    check_eq("PAI at alice's UE (TC-26, R84: no tel alias from bob's set)",
+             ["<sip:blue-fox@ims.example>"], got.all("p-asserted-identity"))
+    text = "\n".join(got.lines).lower()
+    for word in ("bob", "15551000002"):
+        check(word not in text, f"alice's UE received {word!r}: {text}")
+    step("a MESSAGE sent as blue-fox reached alice asserting blue-fox alone (TC-26, R84)")
     lab.stop()
 
 
