@@ -120,23 +120,31 @@ static void count(struct ims_state *s, unsigned long *c)
 /* ---------------------------------------------------------------------------------------- */
 /* P-CSCF                                                                                     */
 
-/* The UE's Authorization with our verdict on its link instead of any it claimed. */
-static const char *auth_with_verdict(const struct sip_hdr *h, bool tls, struct sv_arena *a)
+/*
+ * An authentication header's value rebuilt without the parameters named in @p drop (a
+ * NULL-terminated list), with @p append (", name=value") at its end when not NULL. Each kept
+ * parameter keeps its text as written, quotes included.
+ */
+static char *auth_rebuild(struct sv_slice value, const char *const *drop, const char *append,
+                          struct sv_arena *a)
 {
     struct sip_auth au;
     struct sv_slice cur;
     struct sip_param prm;
     char *out;
+    bool first = true;
 
-    if (sip_auth_decode(&au, h->value))
+    if (sip_auth_decode(&au, value))
         return NULL;
     out = ims__afmt(a, "%.*s ", SV_FMT(au.scheme));
     cur = au.params;
-    bool first = true;
     while (out && sip_auth_param_next(&cur, &prm) == 0) {
-        if (sv_slice_caseeq_cstr(prm.name, "integrity-protected"))
+        bool skip = false;
+        for (const char *const *d = drop; *d && !skip; d++)
+            skip = sv_slice_caseeq_cstr(prm.name, *d);
+        if (skip)
             continue;
-        /* the param's text as written, quotes included: from its name to the next comma */
+        /* from the name to the end of the value, its closing quote included */
         const char *end = prm.value.p ? prm.value.p + prm.value.l : prm.name.p + prm.name.l;
         if (prm.value.p && end < au.params.p + au.params.l && *end == '"')
             end++;
@@ -144,10 +152,46 @@ static const char *auth_with_verdict(const struct sip_hdr *h, bool tls, struct s
                         prm.name.p);
         first = false;
     }
-    if (out)
-        out = ims__afmt(a, "%s%sintegrity-protected=\"%s\"", out, first ? "" : ", ",
-                        tls ? "tls-yes" : "no");
+    if (out && append)
+        out = ims__afmt(a, "%s%s%s", out, first ? "" : ", ", append);
     return out;
+}
+
+/* The UE's Authorization with our verdict on its link instead of any it claimed. */
+static const char *auth_with_verdict(const struct sip_hdr *h, bool tls, struct sv_arena *a)
+{
+    static const char *const drop[] = {"integrity-protected", NULL};
+
+    return auth_rebuild(h->value, drop,
+                        tls ? "integrity-protected=\"tls-yes\"" : "integrity-protected=\"no\"", a);
+}
+
+/*
+ * TS 33.203 §6.1: the S-CSCF's AKA challenge carries the session keys CK and IK for the
+ * P-CSCF; they must never reach the UE's link. Every WWW-Authenticate of a 401 to REGISTER
+ * going to a UE loses them here. @return 0 or an errno (the response is then not forwarded).
+ */
+static int strip_aka_keys(const struct sip_msg *resp, struct sip_edits *ed)
+{
+    static const char *const drop[] = {"ck", "ik", NULL};
+
+    for (const struct sip_hdr *h = sip_msg_hdr(resp, SIP_HDR_WWW_AUTHENTICATE); h;
+         h = sip_msg_hdr_next(resp, h)) {
+        struct sip_auth au;
+        struct sip_param prm;
+        bool keys = false;
+        if (sip_auth_decode(&au, h->value))
+            return EBADMSG;
+        for (struct sv_slice cur = au.params; !keys && sip_auth_param_next(&cur, &prm) == 0;)
+            keys = sv_slice_caseeq_cstr(prm.name, "ck") || sv_slice_caseeq_cstr(prm.name, "ik");
+        if (!keys)
+            continue;
+        char *v = auth_rebuild(h->value, drop, NULL, ed->arena);
+        int err = v ? sip_edit_hdr_set(ed, h, sv_slice_cstr(v)) : ENOMEM;
+        if (err)
+            return err;
+    }
+    return 0;
 }
 
 static void register_pending(struct ims_state *s, const struct sip_msg *req,
@@ -549,9 +593,12 @@ static int resp_h(void *arg, const struct sip_msg *resp, const struct proxy_hop 
     struct ims_node *n = arg;
 
     if (n->s->c.role == IMS_ROLE_PCSCF && resp->cseq.mid == SIP_METHOD_REGISTER &&
-        resp->scode >= 200 && resp->scode < 300 &&
-        !(n->ps && privsvc_trusts(n->ps, hop->out_tp, &hop->out_addr, -1, NULL)))
-        pcscf_learn(n, resp, hop, ed->arena);
+        !(n->ps && privsvc_trusts(n->ps, hop->out_tp, &hop->out_addr, -1, NULL))) {
+        if (resp->scode >= 200 && resp->scode < 300)
+            pcscf_learn(n, resp, hop, ed->arena);
+        else if (resp->scode == 401 && strip_aka_keys(resp, ed))
+            return 1;
+    }
     return n->priv.response ? n->priv.response(n->priv.arg, resp, hop, ed) : 0;
 }
 

@@ -3,7 +3,8 @@
 @file register.py  Registration through the lab (UE -> P-CSCF -> I-CSCF -> S-CSCF) with SIPp
 UEs, and what registration decides afterwards.
 
-- IMS AKA registration with SIPp as the USIM (AKAv1-MD5, Milenage), twice.
+- IMS AKA registration with SIPp as the USIM (AKAv1-MD5, Milenage), twice; the challenge
+  reaching the UE carries no CK/IK (the P-CSCF keeps the session keys, TS 33.203).
 - Digest registration: 401 then 200; the 200 the UE receives carries Service-Route, Path and
   P-Associated-URI with only the implicit set registered, default IMPU first (R82, R29).
 - bob's 200 never names his pseudonym blue-fox (R82); blue-fox over UDP gets 403 before any
@@ -143,6 +144,8 @@ def test(ctx):
         chal = [m for m in msgs if not m.sent and m.code == 401][0].all("www-authenticate")
         check(len(chal) == 1 and "algorithm=AKAv1-MD5" in chal[0],
               f"erin's challenge is not AKAv1-MD5: {chal}")
+        check(not re.search(r"\b(ck|ik)=", chal[0]),
+              f"the AKA session keys reached the UE (TS 33.203: the P-CSCF keeps them): {chal}")
         nonces.append(chal[0])
         ok = reg_200(msgs)
         check_eq("erin's P-Associated-URI", ["<sip:erin@ims.example>"],
