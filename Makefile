@@ -36,7 +36,7 @@ test: build
 
 # The integration tests that feed hostile input, threads and the privacy service through the
 # real binary; run again under the sanitizers below.
-SAN_IT = ^(privacy/(e2e_pcscf|e2e_edge|li|leak|oir|tc_nodes)|proxy/(workers|corpus_4475|connect_503)|run/malformed_then_options)$$
+SAN_IT = ^(privacy/(e2e_pcscf|e2e_edge|li|leak|oir|tc_nodes)|proxy/(workers|corpus_4475|connect_503)|run/malformed_then_options|ims/(register|pseudonym|e2e|crash)|store/sub_cli)$$
 
 # ASan + UBSan build of the unit, corpus and fuzz-replay tests, and of SAN_IT (CI runs it too).
 sanitize: deps
@@ -48,12 +48,13 @@ sanitize: deps
 	  --repeat until-pass:2
 
 # ThreadSanitizer build of what runs several workers or shares state between them: the
-# worker tests, the dialog store's threaded unit test, LI and the leak test (CI runs it too).
+# worker tests, the dialog store's and the subscriber store's threaded unit tests, LI and the
+# leak test (CI runs it too).
 tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_C_COMPILER=clang -DSIPVEIL_BENCH=OFF \
 	  -DSIPVEIL_SANITIZER=thread $(CMAKE_ARGS) >/dev/null
 	@ninja -C build-tsan --quiet
-	ctest --test-dir build-tsan -R '^(privacy/dialog/|core/log/|proxy/workers|privacy/(li|leak)$$)' \
+	ctest --test-dir build-tsan -R '^(privacy/dialog/|core/log/|store/|proxy/workers|privacy/(li|leak)$$)' \
 	  --output-on-failure -j $(JOBS) --repeat until-pass:2
 
 fuzz: deps
