@@ -141,6 +141,25 @@ static const struct node_family {
        "Messages that found their dialog's stored privacy rules."),
     NF("privacy_dialog_table_full_total", "counter", priv.dialog_full,
        "Private dialogs refused (503) because dialogs.max were stored."),
+    NF("ims_registrations_total", "counter", ims.reg_ok,
+       "REGISTERs the S-CSCF accepted (200 OK), de-registrations included."),
+    NF("ims_challenges_total", "counter", ims.reg_challenged,
+       "401 challenges the S-CSCF sent (Digest or AKA)."),
+    NF("ims_auth_failures_total", "counter", ims.reg_failed,
+       "Wrong answers to a challenge (wrong password, replay, downgrade, bad AUTS)."),
+    NF("ims_register_forbidden_total", "counter", ims.reg_forbidden,
+       "REGISTERs refused with 403 before any challenge (a pseudonym over an unprotected "
+       "link, R83)."),
+    NF("ims_deregistrations_total", "counter", ims.dereg, "Contacts removed by Expires: 0."),
+    NF("ims_bindings", "gauge", ims.bindings, "Registered contacts held by the S-CSCF now."),
+    NF("ims_flow_refused_total", "counter", ims.flow_refused,
+       "Requests the P-CSCF refused (403) from a flow that did not register (R30)."),
+    NF("ims_register_rate_limited_total", "counter", ims.reg_rate_limited,
+       "REGISTERs the P-CSCF refused (503) past ims.register_rate from one address."),
+    NF("ims_location_found_total", "counter", ims.loc_found,
+       "Terminating requests the S-CSCF forked to registered contacts."),
+    NF("ims_location_missing_total", "counter", ims.loc_missing,
+       "Terminating requests for a subscriber with no registered contact (480 or 404)."),
 #undef NF
 };
 

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <sipveil/net.h>
+#include <sipveil/ims.h>
 #include <sipveil/privacy_service.h>
 #include <sipveil/txn.h>
 
@@ -30,6 +31,7 @@ struct app_node_counters {
     struct proxy_stats px;
     struct txn_stats txn;
     struct privsvc_stats priv; /* zero for role proxy */
+    struct ims_stats ims;      /* zero unless ims.enabled */
 };
 
 /** A snapshot of the process's counters, summed over the workers. */

@@ -134,6 +134,9 @@ static int collect(void *arg, struct app_counters *c)
             add_ulongs(&pr->ctr_nodes[i].priv, &pr->wn[i].priv, sizeof(pr->wn[i].priv));
         }
     }
+    for (size_t i = 0; i < nn && pr->ims.st; i++) /* shared by the workers: read once */
+        if (pr->ims.st[i])
+            ims_state_stats(pr->ims.st[i], &pr->ctr_nodes[i].ims);
     return 0;
 }
 
