@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,115 +15,114 @@
 void app_usage_ua(FILE *f)
 {
     fprintf(
-        f,
-        "Usage: sipveil ua [options] COMMAND [ARGS]\n"
-        "\n"
-        "A command-line IMS UE (user equipment) built on sipveil's own transport,\n"
-        "transaction, SIP and authentication layers: it registers to a P-CSCF the way an\n"
-        "IMS terminal does (TS 24.229), then sends or answers requests, and prints every\n"
-        "message it receives with the headers that carry identity, so that what the network\n"
-        "asserted, withheld or anonymised can be read off the output.\n"
-        "\n"
-        "Commands:\n"
-        "  register       REGISTER to sip:DOMAIN from the UE's socket; answer a 401 with\n"
-        "                 Digest (MD5 or SHA-256, by the challenge's algorithm) or AKAv1-MD5.\n"
-        "                 The first REGISTER already carries an Authorization with the IMPI\n"
-        "                 and an empty response, as IMS UEs send it. The binding is left in\n"
-        "                 place (its lifetime is --expires).\n"
-        "  unregister     REGISTER with 'Contact: *' and 'Expires: 0': remove every binding\n"
-        "                 of the IMPU, whoever made it.\n"
-        "  message URI TEXT\n"
-        "                 Register, send a MESSAGE with TEXT (text/plain) to URI,\n"
-        "                 de-register.\n"
-        "  options URI    Register, send OPTIONS to URI, de-register.\n"
-        "  call URI [--hold S]\n"
-        "                 Register, INVITE URI with a small audio SDP offer, ACK the 2xx,\n"
-        "                 hold the call S seconds (default 0), BYE, de-register. --timeout\n"
-        "                 counts the hold too.\n"
-        "  listen         Register, then answer every request: MESSAGE, OPTIONS and BYE\n"
-        "                 with 200, INVITE with 180 then 200 and an SDP answer (and wait for\n"
-        "                 its ACK); until --count requests were answered or --timeout ran\n"
-        "                 out; then de-register.\n"
-        "\n"
-        "Requests after a registration carry the 200's Service-Route as Route (RFC 3608).\n"
-        "The P-CSCF accepts requests only from the flow (address, port, transport) that\n"
-        "registered, so every command registers first from the socket it then uses, unless\n"
-        "--no-register.\n"
-        "\n"
-        "Identity:\n"
-        "  --user NAME          IMPI NAME@DOMAIN and IMPU sip:NAME@DOMAIN.\n"
-        "  --domain D           Home domain and registrar (default ims.example).\n"
-        "  --impi ID, --impu URI\n"
-        "                       Override the private or public identity.\n"
-        "  --password PW        Digest password.\n"
-        "  --aka-k HEX --aka-op HEX [--aka-amf HEX] [--aka-sqn N]\n"
-        "                       Answer AKAv1-MD5 challenges (RFC 3310) as a USIM with\n"
-        "                       Milenage key K and operator key OP (32 hex digits each).\n"
-        "                       --aka-amf is accepted for symmetry with the network's\n"
-        "                       provisioning (the USIM reads AMF from AUTN). With --aka-sqn,\n"
-        "                       the highest sequence number the USIM has accepted: a\n"
-        "                       challenge whose SQN is not above it is answered with auts\n"
-        "                       (resynchronisation) and the registration goes on. A\n"
-        "                       challenge whose MAC does not verify is not answered: the\n"
-        "                       network is not the subscriber's, exit 1.\n"
-        "\n"
-        "Network:\n"
-        "  --pcscf HOST:PORT    The P-CSCF, every request's first hop (default\n"
-        "                       127.0.0.1:5060, and 127.0.0.1:5061 over TLS: the lab's);\n"
-        "                       IPv6 as [ADDR]:PORT. No DNS.\n"
-        "  --transport T        udp (default), tcp or tls.\n"
-        "  --ca FILE            TLS: verify the P-CSCF's certificate chain against FILE\n"
-        "                       (PEM) instead of the system's store. The name in the\n"
-        "                       certificate is not checked: the UE connects to an address.\n"
-        "  --insecure           TLS: do not verify the P-CSCF's certificate at all.\n"
-        "  --local IP:PORT      The UE's own address (default 127.0.0.1:0, any free port).\n"
-        "                       UDP and TCP listen on it; over TLS the UE's address is that of\n"
-        "                       its connection to the P-CSCF.\n"
-        "  --expires N          Registration lifetime asked for, seconds (default 600).\n"
-        "  --timeout S          Time for the whole command, seconds (default 10); the final\n"
-        "                       de-registration gets up to 5 s more.\n"
-        "  --count N            listen: stop after N requests (an ACK does not count).\n"
-        "  --no-register        Send or listen without registering (a peer that is not a\n"
-        "                       P-CSCF, or a P-CSCF without the flow check).\n"
-        "  --ready-file F       Write '<ip>:<port>' to F once ready (see Output).\n"
-        "  --log-level LEVEL    err, warn (default), notice, info or debug, on stderr.\n"
-        "\n"
-        "Privacy (RFC 3323, RFC 3325; requirements R9-R17):\n"
-        "  --privacy VALUES     none, id, user, header, critical, separated by ',' or ';'.\n"
-        "                       Any value but none makes the requests private: From is\n"
-        "                       '\"Anonymous\" <sip:anonymous@anonymous.invalid>' with a fresh\n"
-        "                       tag, the Call-ID is random without a host, User-Agent,\n"
-        "                       Subject and Organization are not sent, no display name\n"
-        "                       appears, and Contact is host:port without a user part. The\n"
-        "                       Privacy header carries the values in canonical order\n"
-        "                       (header;user;id;critical), in every request and response of\n"
-        "                       the dialog; critical adds 'Proxy-Require: privacy'. none\n"
-        "                       stands alone.\n"
-        "  --ppi URI            Send P-Preferred-Identity: <URI>, the identity the network\n"
-        "                       should assert (never P-Asserted-Identity).\n"
-        "\n"
-        "Output (standard output, one line each, for people and for tests):\n"
-        "  > METHOD URI         a request the UE sent (> SIP/2.0 ... for its responses)\n"
-        "  < START-LINE         a message received, followed by its From, To,\n"
-        "                       P-Asserted-Identity, P-Preferred-Identity, Privacy,\n"
-        "                       P-Associated-URI, Service-Route, Contact and Call-ID lines,\n"
-        "                       indented two spaces, exactly as received\n"
-        "  ready IP:PORT        once registered (or bound, with --no-register)\n"
-        "Retransmissions are absorbed and not printed. Errors go to standard error.\n"
-        "\n"
-        "Examples (against the lab of 'sipveil run'):\n"
-        "  sipveil ua --user alice --password alice-pw register\n"
-        "  sipveil ua --user bob --password bob-pw --timeout 60 --count 1 listen\n"
-        "  sipveil ua --user alice --password alice-pw --privacy id,critical \\\n"
-        "      message sip:bob@ims.example 'hello'\n"
-        "  sipveil ua --user dave --aka-k 465b5ce8b199b49faa5f0a2ee238a6bc \\\n"
-        "      --aka-op cdc202d5123e20f62b6d676ac72cb318 register\n"
-        "\n"
-        "Exit status: 0 the command got its 2xx (listen: ran to --count, or to the timeout\n"
-        "without --count); 1 a failure response (its status line is printed), credentials\n"
-        "refused or a network that failed AKA authentication; 64 usage error; 66 the --ca\n"
-        "file cannot be used; 69 no final response in time, the P-CSCF unreachable or its\n"
-        "TLS certificate refused, the --local address cannot be bound; 71 system error.\n");
+        f, "Usage: sipveil ua [options] COMMAND [ARGS]\n"
+           "\n"
+           "A command-line IMS UE (user equipment) built on sipveil's own transport,\n"
+           "transaction, SIP and authentication layers: it registers to a P-CSCF the way an\n"
+           "IMS terminal does (TS 24.229), then sends or answers requests, and prints every\n"
+           "message it receives with the headers that carry identity, so that what the network\n"
+           "asserted, withheld or anonymised can be read off the output.\n"
+           "\n"
+           "Commands:\n"
+           "  register       REGISTER to sip:DOMAIN from the UE's socket; answer a 401 with\n"
+           "                 Digest (MD5 or SHA-256, by the challenge's algorithm) or AKAv1-MD5.\n"
+           "                 The first REGISTER already carries an Authorization with the IMPI\n"
+           "                 and an empty response, as IMS UEs send it. The binding is left in\n"
+           "                 place (its lifetime is --expires).\n"
+           "  unregister     REGISTER with 'Contact: *' and 'Expires: 0': remove every binding\n"
+           "                 of the IMPU, whoever made it.\n"
+           "  message URI TEXT\n"
+           "                 Register, send a MESSAGE with TEXT (text/plain) to URI,\n"
+           "                 de-register.\n"
+           "  options URI    Register, send OPTIONS to URI, de-register.\n"
+           "  call URI [--hold S]\n"
+           "                 Register, INVITE URI with a small audio SDP offer, ACK the 2xx,\n"
+           "                 hold the call S seconds (default 0), BYE, de-register. --timeout\n"
+           "                 counts the hold too.\n"
+           "  listen         Register, then answer every request: MESSAGE, OPTIONS and BYE\n"
+           "                 with 200, INVITE with 180 then 200 and an SDP answer (and wait for\n"
+           "                 its ACK); until --count requests were answered or --timeout ran\n"
+           "                 out; then de-register.\n"
+           "\n"
+           "Requests after a registration carry the 200's Service-Route as Route (RFC 3608).\n"
+           "The P-CSCF accepts requests only from the flow (address, port, transport) that\n"
+           "registered, so every command registers first from the socket it then uses, unless\n"
+           "--no-register.\n"
+           "\n"
+           "Identity:\n"
+           "  --user NAME          IMPI NAME@DOMAIN and IMPU sip:NAME@DOMAIN.\n"
+           "  --domain D           Home domain and registrar (default ims.example).\n"
+           "  --impi ID, --impu URI\n"
+           "                       Override the private or public identity.\n"
+           "  --password PW        Digest password.\n"
+           "  --aka-k HEX --aka-op HEX [--aka-amf HEX] [--aka-sqn N]\n"
+           "                       Answer AKAv1-MD5 challenges (RFC 3310) as a USIM with\n"
+           "                       Milenage key K and operator key OP (32 hex digits each).\n"
+           "                       --aka-amf is accepted for symmetry with the network's\n"
+           "                       provisioning (the USIM reads AMF from AUTN). With --aka-sqn,\n"
+           "                       the highest sequence number the USIM has accepted: a\n"
+           "                       challenge whose SQN is not above it is answered with auts\n"
+           "                       (resynchronisation) and the registration goes on. A\n"
+           "                       challenge whose MAC does not verify is not answered: the\n"
+           "                       network is not the subscriber's, exit 1.\n"
+           "\n"
+           "Network:\n"
+           "  --pcscf HOST:PORT    The P-CSCF, every request's first hop (default\n"
+           "                       127.0.0.1:5060, and 127.0.0.1:5061 over TLS: the lab's);\n"
+           "                       IPv6 as [ADDR]:PORT. No DNS.\n"
+           "  --transport T        udp (default), tcp or tls.\n"
+           "  --ca FILE            TLS: verify the P-CSCF's certificate chain against FILE\n"
+           "                       (PEM) instead of the system's store. The name in the\n"
+           "                       certificate is not checked: the UE connects to an address.\n"
+           "  --insecure           TLS: do not verify the P-CSCF's certificate at all.\n"
+           "  --local IP:PORT      The UE's own address (default 127.0.0.1:0, any free port).\n"
+           "                       UDP and TCP listen on it; over TLS the UE's address is that of\n"
+           "                       its connection to the P-CSCF.\n"
+           "  --expires N          Registration lifetime asked for, seconds (default 600).\n"
+           "  --timeout S          Time for the whole command, seconds (default 10); the final\n"
+           "                       de-registration gets up to 5 s more.\n"
+           "  --count N            listen: stop after N requests (an ACK does not count).\n"
+           "  --no-register        Send or listen without registering (a peer that is not a\n"
+           "                       P-CSCF, or a P-CSCF without the flow check).\n"
+           "  --ready-file F       Write '<ip>:<port>' to F once ready (see Output).\n"
+           "  --log-level LEVEL    err, warn (default), notice, info or debug, on stderr.\n"
+           "\n"
+           "Privacy (RFC 3323, RFC 3325; requirements R9-R17):\n"
+           "  --privacy VALUES     none, id, user, header, critical, separated by ',' or ';'.\n"
+           "                       Any value but none makes the requests private: From is\n"
+           "                       '\"Anonymous\" <sip:anonymous@anonymous.invalid>' with a fresh\n"
+           "                       tag, the Call-ID is random without a host, User-Agent,\n"
+           "                       Subject and Organization are not sent, no display name\n"
+           "                       appears, and Contact is host:port without a user part. The\n"
+           "                       Privacy header carries the values in canonical order\n"
+           "                       (header;user;id;critical), in every request and response of\n"
+           "                       the dialog; critical adds 'Proxy-Require: privacy'. none\n"
+           "                       stands alone.\n"
+           "  --ppi URI            Send P-Preferred-Identity: <URI>, the identity the network\n"
+           "                       should assert (never P-Asserted-Identity).\n"
+           "\n"
+           "Output (standard output, one line each, for people and for tests):\n"
+           "  > METHOD URI         a request the UE sent (> SIP/2.0 ... for its responses)\n"
+           "  < START-LINE         a message received, followed by its From, To,\n"
+           "                       P-Asserted-Identity, P-Preferred-Identity, Privacy,\n"
+           "                       P-Associated-URI, Service-Route, Contact and Call-ID lines,\n"
+           "                       indented two spaces, exactly as received\n"
+           "  ready IP:PORT        once registered (or bound, with --no-register)\n"
+           "Retransmissions are absorbed and not printed. Errors go to standard error.\n"
+           "\n"
+           "Examples (against the lab of 'sipveil run'):\n"
+           "  sipveil ua --user alice --password alice-pw register\n"
+           "  sipveil ua --user bob --password bob-pw --timeout 60 --count 1 listen\n"
+           "  sipveil ua --user alice --password alice-pw --privacy id,critical \\\n"
+           "      message sip:bob@ims.example 'hello'\n"
+           "  sipveil ua --user dave --aka-k 465b5ce8b199b49faa5f0a2ee238a6bc \\\n"
+           "      --aka-op cdc202d5123e20f62b6d676ac72cb318 register\n"
+           "\n"
+           "Exit status: 0 the command got its 2xx (listen: ran to --count, or to the timeout\n"
+           "without --count); 1 a failure response (its status line is printed), credentials\n"
+           "refused or a network that failed AKA authentication; 64 usage error; 66 the --ca\n"
+           "file cannot be used; 69 no final response in time, the P-CSCF unreachable or its\n"
+           "TLS certificate refused, the --local address cannot be bound; 71 system error.\n");
 }
 
 /* The values of the command line, before they are checked. */
@@ -154,24 +152,36 @@ static int usage_error(const char *fmt, ...)
 /* An option that takes a value, and where it goes. */
 static const char **opt_slot(struct args *a, const char *name)
 {
-    static const struct {
+    const struct {
         const char *name;
-        size_t off;
+        const char **slot;
     } opts[] = {
-#define O(n, f) {n, offsetof(struct args, f)}
-        O("user", user),         O("domain", domain),     O("impi", impi),
-        O("impu", impu),         O("password", password), O("aka-k", aka_k),
-        O("aka-op", aka_op),     O("aka-amf", aka_amf),   O("aka-sqn", aka_sqn),
-        O("pcscf", pcscf),       O("transport", transport), O("ca", ca),
-        O("local", local),       O("expires", expires),   O("timeout", timeout),
-        O("count", count),       O("privacy", privacy),   O("ppi", ppi),
-        O("ready-file", ready_file), O("hold", hold),     O("log-level", log_level),
-#undef O
+        {"user", &a->user},
+        {"domain", &a->domain},
+        {"impi", &a->impi},
+        {"impu", &a->impu},
+        {"password", &a->password},
+        {"aka-k", &a->aka_k},
+        {"aka-op", &a->aka_op},
+        {"aka-amf", &a->aka_amf},
+        {"aka-sqn", &a->aka_sqn},
+        {"pcscf", &a->pcscf},
+        {"transport", &a->transport},
+        {"ca", &a->ca},
+        {"local", &a->local},
+        {"expires", &a->expires},
+        {"timeout", &a->timeout},
+        {"count", &a->count},
+        {"privacy", &a->privacy},
+        {"ppi", &a->ppi},
+        {"ready-file", &a->ready_file},
+        {"hold", &a->hold},
+        {"log-level", &a->log_level},
     };
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(opts); i++)
         if (strcmp(name, opts[i].name) == 0)
-            return (const char **)((char *)a + opts[i].off);
+            return opts[i].slot;
     return NULL;
 }
 

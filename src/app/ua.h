@@ -1,13 +1,14 @@
 /**
  * @file ua.h  Private to `sipveil ua`, the command-line IMS UE (cmd_ua.c, ua_core.c,
- * ua_msg.c).
+ * ua_serve.c, ua_msg.c).
  *
  * ua_msg.c holds what is pure: the Privacy header, the identity-bearing header values of a
  * private request (R10-R15), the Authorization answer to a Digest or AKA challenge, the SDP
  * offer, and the assembly of a request from its parts. It touches no socket and no clock, so
  * its unit tests (tests/unit/app/test_ua_msg.c) check it byte for byte. ua_core.c drives the
- * event loop, the transport and the transaction layer; cmd_ua.c reads the command line and
- * runs the commands.
+ * event loop, the transport and the transaction layer and sends the UE's requests;
+ * ua_serve.c answers the requests the UE receives (ua_int.h is what the two share); cmd_ua.c
+ * reads the command line and runs the commands.
  */
 #ifndef SIPVEIL_APP_UA_H
 #define SIPVEIL_APP_UA_H
@@ -112,15 +113,15 @@ struct ua_req {
     const char *callid;
     uint32_t cseq;
     const char *contact;
-    const char *route;   /* one Route line's value ("<a>, <b>"); NULL or "": none */
-    const char *expires; /* the Expires header */
+    const char *route;           /* one Route line's value ("<a>, <b>"); NULL or "": none */
+    const char *expires;         /* the Expires header */
     const char *auth_hdr, *auth; /* "Authorization" or "Proxy-Authorization", and its value */
-    const char *privacy;        /* the Privacy value; NULL or "": none */
-    bool proxy_require_privacy; /* R15 */
-    const char *ppi;            /* P-Preferred-Identity URI (R13) */
-    const char *user_agent;     /* NULL under privacy (R11) */
-    const char *extra;          /* complete header lines, each ending in CRLF */
-    const char *ctype;          /* with a body */
+    const char *privacy;         /* the Privacy value; NULL or "": none */
+    bool proxy_require_privacy;  /* R15 */
+    const char *ppi;             /* P-Preferred-Identity URI (R13) */
+    const char *user_agent;      /* NULL under privacy (R11) */
+    const char *extra;           /* complete header lines, each ending in CRLF */
+    const char *ctype;           /* with a body */
     const char *body;
 };
 

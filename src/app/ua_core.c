@@ -8,7 +8,8 @@
  * it, so the P-CSCF sees the flow that registered), a TCP listener for TCP (requests go over
  * the connection net_send opens to the P-CSCF and keeps reusing; a P-CSCF that opens its own
  * connection to the Contact finds the listener). Over TLS there is no listener (a UE has no
- * server certificate): requests and the requests for the UE travel on the one connection.
+ * server certificate): the UE's address is that of its connection to the P-CSCF, which
+ * carries its requests both ways (see tls_connect).
  *
  * Output (stdout, line-buffered): "> START-LINE" for what the UE sends, "< START-LINE" and
  * the identity-bearing header lines, as received, for what it receives. Retransmissions are
@@ -24,88 +25,25 @@
 #include <sipveil/txn.h>
 #include "app.h"
 #include "ua.h"
-
-#define MOD "ua"
-#define MAX_CHAL 4
-#define AUTH_ROUNDS 4       /* challenges answered for one request before giving up */
-#define LOOP_CAP_MS 100u    /* the loop wakes at least this often to run the wheel */
-#define MEDIA_PORT 49170    /* the (silent) audio port of the SDP */
-#define TXBUF 16384
-#define LINGER_MS 100u /* after the last answer, for queued stream output */
-
-/* One request of the UE and what its final response said. */
-struct creq {
-    struct creq *next;
-    struct ua *u;
-    const char *method;
-    char ruri[512], to[600], from[512], callid[160], route[1024];
-    char contact[320], expires[16], extra[512], body[2048];
-    const char *ctype;
-    uint32_t cseq;
-    bool private_rules; /* Privacy, PPI, no User-Agent: every request but REGISTER */
-    const char *auth_hdr;
-    char auth[1536];
-    char nonce[256]; /* the nonce last answered */
-    bool answered;   /* credentials were sent (not an AKA resync): a new challenge refuses them */
-    /* the result */
-    struct txn *ct; /* the layer's; NULL once it terminated */
-    bool done;
-    int err;
-    uint16_t status;
-    char rto[600], rcontact[512], rroute[1024], service_route[1024];
-    char chal[MAX_CHAL][768];
-    unsigned nchal;
-    bool chal_proxy;
-    char ack[4096]; /* INVITE: the ACK of its 2xx, resent for each retransmitted 2xx */
-    size_t ackn;
-};
-
-struct ua {
-    struct ua_conf c;
-    struct event_base *base;
-    struct event *tick;
-    struct sv_wheel *wheel;
-    struct net *net;
-    struct txn_layer *tl;
-    struct net_addr bound;
-    char host[80], hostport[80], user[128];
-    const char *via_tp;
-    uint64_t deadline;
-    bool conn_failed;
-    int conn_err;
-    struct creq *creqs; /* owned; freed with the UE (transactions may outlive a command) */
-
-    /* registration */
-    bool registered;
-    char reg_callid[160], reg_tag[24], service_route[1024];
-    uint32_t reg_cseq;
-
-    /* listen */
-    bool listening, listen_done;
-    unsigned answered;
-    struct txn *pend_st; /* an INVITE answered 2xx, waiting for its ACK; a reference */
-    char pend_callid[160];
-    char dlg_callid[160]; /* the call the UE answered 2xx, until its BYE */
-    char *pend_resp; /* its 2xx, owned */
-    size_t pend_len;
-    struct sv_timer pend_timer;
-    unsigned pend_ms, pend_total;
-
-    char tx[TXBUF];
-    char arena_block[16384];
-};
+#include "ua_int.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Output                                                                                     */
 
 static const enum sip_hdr_id shown[] = {
-    SIP_HDR_FROM,          SIP_HDR_TO,      SIP_HDR_P_ASSERTED_IDENTITY, SIP_HDR_P_PREFERRED_IDENTITY,
-    SIP_HDR_PRIVACY,       SIP_HDR_P_ASSOCIATED_URI, SIP_HDR_SERVICE_ROUTE, SIP_HDR_CONTACT,
+    SIP_HDR_FROM,
+    SIP_HDR_TO,
+    SIP_HDR_P_ASSERTED_IDENTITY,
+    SIP_HDR_P_PREFERRED_IDENTITY,
+    SIP_HDR_PRIVACY,
+    SIP_HDR_P_ASSOCIATED_URI,
+    SIP_HDR_SERVICE_ROUTE,
+    SIP_HDR_CONTACT,
     SIP_HDR_CALL_ID,
 };
 
 /* A received message: its start line, then the identity-bearing lines exactly as received. */
-static void show(const struct sip_msg *m)
+void ua__show(const struct sip_msg *m)
 {
     printf("< %.*s\n", SV_FMT(m->start));
     for (size_t i = 0; i < SV_ARRAY_SIZE(shown); i++) {
@@ -120,7 +58,7 @@ static void show(const struct sip_msg *m)
 
 /* What the UE sends: "> METHOD URI" of a request (without the version), or the status line
    of a response. */
-static void show_sent(const char *buf, size_t len)
+void ua__show_sent(const char *buf, size_t len)
 {
     const char *e = memchr(buf, '\r', len);
     size_t l = e ? (size_t)(e - buf) : len;
@@ -141,7 +79,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Run the loop until *@p flag or @p until (monotonic ms). @return 0 or ETIMEDOUT. */
-static int run_until(struct ua *u, const bool *flag, uint64_t until)
+int ua__run_until(struct ua *u, const bool *flag, uint64_t until)
 {
     if (until > u->deadline)
         until = u->deadline;
@@ -170,8 +108,8 @@ static int run_until(struct ua *u, const bool *flag, uint64_t until)
 static int frame(const char *buf, size_t len, bool stream, size_t *msg_len, const char **reason)
 {
     struct sip_perr perr = {0};
-    int err = sip_frame(buf, len, stream ? SIP_STREAM : SIP_DGRAM, &sip_limits_default, msg_len,
-                        &perr);
+    int err =
+        sip_frame(buf, len, stream ? SIP_STREAM : SIP_DGRAM, &sip_limits_default, msg_len, &perr);
 
     if (err && err != ENODATA && reason)
         *reason = perr.reason;
@@ -228,7 +166,7 @@ static int send_flow(void *ctx, enum net_tp tp, const struct net_addr *dst,
 /* Client requests                                                                            */
 
 /* Copy a slice into a fixed buffer, cut to fit. */
-static void scopy(char *dst, size_t sz, struct sv_slice s)
+void ua__scopy(char *dst, size_t sz, struct sv_slice s)
 {
     size_t l = s.l < sz - 1 ? s.l : sz - 1;
 
@@ -262,13 +200,14 @@ static void creq_take(struct creq *cr, const struct sip_msg *m)
     size_t nrr = 0;
 
     cr->status = m->scode;
-    scopy(cr->rto, sizeof(cr->rto), sip_msg_hdr(m, SIP_HDR_TO)->value);
+    h = sip_msg_hdr(m, SIP_HDR_TO);
+    ua__scopy(cr->rto, sizeof(cr->rto), h ? h->value : SV_LIT(""));
     cr->rcontact[0] = cr->rroute[0] = cr->service_route[0] = '\0';
     if ((h = sip_msg_hdr(m, SIP_HDR_CONTACT))) {
         struct sip_contact c;
         cur = h->value;
         if (sip_contact_next(&cur, &c) == 0 && !c.star)
-            scopy(cr->rcontact, sizeof(cr->rcontact), c.addr.uri_s);
+            ua__scopy(cr->rcontact, sizeof(cr->rcontact), c.addr.uri_s);
     }
     /* The route set of a UAC is the Record-Route in reverse (RFC 3261 §12.1.2). */
     for (h = sip_msg_hdr(m, SIP_HDR_RECORD_ROUTE); h; h = sip_msg_hdr_next(m, h))
@@ -279,11 +218,15 @@ static void creq_take(struct creq *cr, const struct sip_msg *m)
     for (h = sip_msg_hdr(m, SIP_HDR_SERVICE_ROUTE); h; h = sip_msg_hdr_next(m, h))
         for (cur = h->value; sip_addr_next(&cur, &ad) == 0;)
             list_add(cr->service_route, sizeof(cr->service_route), ad.raw);
+    cr->min_expires = 0;
+    if ((h = sip_msg_hdr(m, SIP_HDR_MIN_EXPIRES)))
+        (void)sip_uint_decode(&cr->min_expires, h->value, UINT32_MAX);
     cr->nchal = 0;
     cr->chal_proxy = m->scode == 407;
-    for (h = sip_msg_hdr(m, m->scode == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE);
+    for (h = sip_msg_hdr(m,
+                         m->scode == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE);
          h && cr->nchal < MAX_CHAL; h = sip_msg_hdr_next(m, h))
-        scopy(cr->chal[cr->nchal++], sizeof(cr->chal[0]), h->value);
+        ua__scopy(cr->chal[cr->nchal++], sizeof(cr->chal[0]), h->value);
 }
 
 static void on_response(struct txn *ct, const struct sip_msg *m, void *owner)
@@ -301,7 +244,7 @@ static void on_response(struct txn *ct, const struct sip_msg *m, void *owner)
         }
         return;
     }
-    show(m);
+    ua__show(m);
     if (m->scode < 200)
         return;
     creq_take(cr, m);
@@ -339,7 +282,8 @@ static struct creq *creq_new(struct ua *u, const char *method)
     return cr;
 }
 
-/* The hostport and transport of our Via, and the privacy rules of the request. */
+/* Write @p cr's request (a new branch each time; the privacy rules for all but REGISTER) and
+   start its client transaction toward the P-CSCF. */
 static int creq_send(struct ua *u, struct creq *cr)
 {
     char branch[40], privacy[64], ppi[600];
@@ -387,7 +331,7 @@ static int creq_send(struct ua *u, struct creq *cr)
     cr->ct = NULL;
     if ((err = txn_request(&cr->ct, u->tl, u->tx, n, u->c.tp, &u->c.pcscf, cr)))
         return err;
-    show_sent(u->tx, n);
+    ua__show_sent(u->tx, n);
     return 0;
 }
 
@@ -420,7 +364,7 @@ static int creq_authenticate(struct ua *u, struct creq *cr)
         if (v == UA_AUTH_MAC_FAILED)
             mac_failed = true;
         if (v == UA_AUTH_ANSWERED || v == UA_AUTH_RESYNC) {
-            scopy(cr->nonce, sizeof(cr->nonce), ch.nonce);
+            ua__scopy(cr->nonce, sizeof(cr->nonce), ch.nonce);
             break;
         }
     }
@@ -436,8 +380,9 @@ static int creq_authenticate(struct ua *u, struct creq *cr)
         fprintf(stderr, "sipveil ua: AKA: authentication of the network failed (MAC-A does not "
                         "match): the challenge is not from the home network\n");
     else
-        fprintf(stderr, "sipveil ua: %s: no challenge this UE can answer (scheme, algorithm or "
-                        "credentials)\n",
+        fprintf(stderr,
+                "sipveil ua: %s: no challenge this UE can answer (scheme, algorithm or "
+                "credentials)\n",
                 cr->method);
     return UA_EX_FAILED;
 }
@@ -454,14 +399,13 @@ static int transact(struct ua *u, struct creq *cr)
             fprintf(stderr, "sipveil ua: cannot send %s: %s\n", cr->method, strerror(err));
             return err == ENOSPC ? APP_EX_SOFTWARE : APP_EX_UNAVAILABLE;
         }
-        if (run_until(u, &cr->done, UINT64_MAX)) {
+        if (ua__run_until(u, &cr->done, UINT64_MAX)) {
             fprintf(stderr, "sipveil ua: %s: no final response within the timeout\n", cr->method);
             return APP_EX_UNAVAILABLE;
         }
         if (cr->err) {
             fprintf(stderr, "sipveil ua: %s failed: %s\n", cr->method,
-                    cr->err == ETIMEDOUT ? "no response (transaction timeout)"
-                                         : strerror(cr->err));
+                    cr->err == ETIMEDOUT ? "no response (transaction timeout)" : strerror(cr->err));
             return APP_EX_UNAVAILABLE;
         }
         if ((cr->status == 401 || cr->status == 407) && cr->nchal && round < AUTH_ROUNDS) {
@@ -472,149 +416,6 @@ static int transact(struct ua *u, struct creq *cr)
         }
         return cr->status / 100 == 2 ? APP_EX_OK : UA_EX_FAILED;
     }
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Requests the UE answers                                                                    */
-
-/* Answer on server transaction @p st. @return the length of the response in u->tx, 0 when
-   it could not be sent. */
-static size_t respond(struct ua *u, struct txn *st, const struct sip_msg *req, uint16_t code,
-                      const char *reason, const char *totag, const char *extra, const char *body)
-{
-    size_t n = 0;
-    int err = ua_resp_print(req, code, reason, totag, extra, "application/sdp", body, u->tx,
-                            sizeof(u->tx), &n);
-
-    if (!err)
-        err = txn_respond(st, code, u->tx, n);
-    if (err) {
-        sv_log(SV_LOG_WARN, MOD, "cannot answer %u: %s", (unsigned)code, strerror(err));
-        return 0;
-    }
-    show_sent(u->tx, n);
-    return n;
-}
-
-/* Done when --count requests were answered and the last call has ended: its 2xx ACKed and,
-   once established, its BYE received (the caller must not find the UE gone). */
-static void listen_check(struct ua *u)
-{
-    if (u->c.count && u->answered >= u->c.count && !u->pend_st && !u->dlg_callid[0])
-        u->listen_done = true;
-}
-
-static void pend_clear(struct ua *u)
-{
-    sv_timer_cancel(&u->pend_timer);
-    if (u->pend_st)
-        u->pend_st = sv_deref(u->pend_st);
-    free(u->pend_resp);
-    u->pend_resp = NULL;
-    u->pend_callid[0] = '\0';
-}
-
-/* Over UDP the UAS core, not the transaction, resends its 2xx until the ACK (RFC 3261
-   §13.3.1.4): T1, doubling up to T2, for 64*T1 at most. */
-static void pend_retransmit(void *arg)
-{
-    struct ua *u = arg;
-
-    if (!u->pend_st)
-        return;
-    if (u->pend_total >= 64 * txn_timers_default.t1_ms ||
-        txn_respond(u->pend_st, 200, u->pend_resp, u->pend_len)) {
-        sv_log(SV_LOG_NOTICE, MOD, "no ACK for the 2xx to an INVITE");
-        pend_clear(u);
-        u->dlg_callid[0] = '\0';
-        listen_check(u);
-        return;
-    }
-    u->pend_total += u->pend_ms;
-    u->pend_ms = u->pend_ms * 2 > txn_timers_default.t2_ms ? txn_timers_default.t2_ms
-                                                            : u->pend_ms * 2;
-    sv_timer_start(u->wheel, &u->pend_timer, u->pend_ms, pend_retransmit, u);
-}
-
-static void on_request(struct txn *st, const struct sip_msg *req, const struct net_flow *flow,
-                       void *arg)
-{
-    struct ua *u = arg;
-    char totag[24], extra[1024], privacy[64], contact[320], sdp[1024];
-    bool hide = ua_privacy_hides(u->c.privacy);
-    size_t n;
-
-    (void)flow;
-    show(req);
-    sip_tag_gen(totag, sizeof(totag));
-    extra[0] = '\0';
-    /* R17: the same Privacy in what the UE answers inside the dialog as in what it sends. */
-    if (ua_privacy_print(u->c.privacy, privacy, sizeof(privacy)))
-        snprintf(extra, sizeof(extra), "Privacy: %s\r\n", privacy);
-    if (!hide)
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                 "User-Agent: sipveil-ua/%s\r\n", SIPVEIL_VERSION);
-    switch (req->mid) {
-    case SIP_METHOD_INVITE:
-        respond(u, st, req, 180, "Ringing", totag, extra, NULL);
-        if (ua_contact_print(u->user, u->hostport, u->c.tp, hide, contact, sizeof(contact)) ||
-            ua_sdp_print(u->host, MEDIA_PORT, (uint64_t)sv_now_ms(), sdp, sizeof(sdp)))
-            break;
-        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "Contact: %s\r\n", contact);
-        n = respond(u, st, req, 200, "OK", totag, extra, sdp);
-        pend_clear(u);
-        if (!n || !(u->pend_resp = malloc(n)))
-            break;
-        memcpy(u->pend_resp, u->tx, n);
-        u->pend_len = n;
-        u->pend_st = sv_ref(st);
-        scopy(u->pend_callid, sizeof(u->pend_callid), req->callid);
-        scopy(u->dlg_callid, sizeof(u->dlg_callid), req->callid);
-        u->pend_ms = txn_timers_default.t1_ms;
-        u->pend_total = 0;
-        if (u->c.tp == NET_UDP)
-            sv_timer_start(u->wheel, &u->pend_timer, u->pend_ms, pend_retransmit, u);
-        break;
-    case SIP_METHOD_BYE:
-        if (sv_slice_eq(req->callid, sv_slice_cstr(u->dlg_callid)))
-            u->dlg_callid[0] = '\0';
-        respond(u, st, req, 200, "OK", totag, extra, NULL);
-        break;
-    case SIP_METHOD_CANCEL: /* one that matched no INVITE */
-        respond(u, st, req, 481, "Call/Transaction Does Not Exist", totag, extra, NULL);
-        break;
-    default:
-        respond(u, st, req, 200, "OK", totag, extra, NULL);
-        break;
-    }
-    u->answered++;
-    listen_check(u);
-}
-
-static void on_stray(const struct sip_msg *m, const struct net_flow *flow, void *arg)
-{
-    struct ua *u = arg;
-
-    (void)flow;
-    if (!m->req || m->mid != SIP_METHOD_ACK)
-        return; /* a late 2xx whose transaction is gone: our ACK was sent already */
-    show(m);
-    if (u->pend_st && sv_slice_eq(m->callid, sv_slice_cstr(u->pend_callid))) {
-        pend_clear(u);
-        listen_check(u);
-    }
-}
-
-static void on_cancel(struct txn *inv, struct txn *cancel_st, const struct sip_msg *cancel,
-                      void *arg)
-{
-    struct ua *u = arg;
-    char totag[24];
-
-    (void)inv; /* answered at once: the CANCEL comes too late to change it */
-    show(cancel);
-    sip_tag_gen(totag, sizeof(totag));
-    respond(u, cancel_st, cancel, 200, "OK", totag, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -632,7 +433,7 @@ static int tls_connect(struct ua *u)
 
     if (!err) {
         while ((err = net_conn_local(used.conn, &u->bound)) == EINPROGRESS && !u->conn_failed)
-            if (run_until(u, NULL, sv_now_ms() + 20) && sv_now_ms() >= u->deadline)
+            if (ua__run_until(u, NULL, sv_now_ms() + 20) && sv_now_ms() >= u->deadline)
                 break;
         if (err == EINPROGRESS)
             err = ETIMEDOUT;
@@ -656,9 +457,9 @@ static int tls_connect(struct ua *u)
 int ua_alloc(struct ua **up, const struct ua_conf *conf)
 {
     static const struct txn_tu tu = {
-        .request = on_request,
-        .stray = on_stray,
-        .cancel = on_cancel,
+        .request = ua__on_request,
+        .stray = ua__on_stray,
+        .cancel = ua__on_cancel,
         .response = on_response,
         .failed = on_failed,
         .terminated = on_terminated,
@@ -756,19 +557,22 @@ void ua_deadline_extend(struct ua *u, unsigned ms)
  */
 int ua_ready(struct ua *u)
 {
-    printf("ready %s\n", u->hostport);
-    fflush(stdout);
+    /* The file first: whoever reads the stdout line may look for the file at once. */
     if (u->c.ready_file) {
         char tmp[4096];
-        FILE *f;
         snprintf(tmp, sizeof(tmp), "%s.tmp", u->c.ready_file);
-        if (!(f = fopen(tmp, "w")) || fprintf(f, "%s\n", u->hostport) < 0 || fclose(f) != 0 ||
-            rename(tmp, u->c.ready_file) != 0) {
+        FILE *f = fopen(tmp, "w");
+        bool ok = f && fprintf(f, "%s\n", u->hostport) >= 0;
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok || rename(tmp, u->c.ready_file) != 0) {
             fprintf(stderr, "sipveil ua: cannot write the ready file %s: %s\n", u->c.ready_file,
                     strerror(errno));
             return APP_EX_CANTCREAT;
         }
     }
+    printf("ready %s\n", u->hostport);
+    fflush(stdout);
     return APP_EX_OK;
 }
 
@@ -814,8 +618,20 @@ int ua_register(struct ua *u, uint32_t expires, bool all)
         return APP_EX_SOFTWARE;
     snprintf(cr->extra, sizeof(cr->extra), "Supported: path\r\n");
     rc = transact(u, cr);
+    if (rc == UA_EX_FAILED && cr->status == 423 && cr->min_expires > expires && !all) {
+        /* 423 Interval Too Brief: ask again for what the registrar allows (RFC 3261 §10.2.8),
+           and keep asking for it on refreshes. */
+        fprintf(stderr, "sipveil ua: the registrar wants at least %u s; registering for that\n",
+                (unsigned)cr->min_expires);
+        expires = u->c.expires = cr->min_expires;
+        snprintf(cr->expires, sizeof(cr->expires), "%u", (unsigned)expires);
+        cr->cseq++;
+        cr->answered = false; /* the credentials passed: a new challenge is no refusal */
+        rc = transact(u, cr);
+    }
     u->reg_cseq = cr->cseq;
     if (rc == APP_EX_OK) {
+        u->reg_at = sv_now_ms();
         u->registered = expires > 0 && !all;
         snprintf(u->service_route, sizeof(u->service_route), "%s",
                  u->registered ? cr->service_route : "");
@@ -894,7 +710,7 @@ static int send_ack(struct ua *u, struct creq *inv, const char *target)
     if ((err = ua_req_print(&r, inv->ack, sizeof(inv->ack), &n)))
         return err;
     inv->ackn = n;
-    show_sent(inv->ack, n);
+    ua__show_sent(inv->ack, n);
     return net_send(u->net, u->c.tp, &u->c.pcscf, NULL, inv->ack, n, NULL);
 }
 
@@ -926,7 +742,7 @@ int ua_call(struct ua *u, const char *uri)
         return APP_EX_UNAVAILABLE;
     }
     if (u->c.hold_ms)
-        run_until(u, NULL, sv_now_ms() + u->c.hold_ms);
+        ua__run_until(u, NULL, sv_now_ms() + u->c.hold_ms);
     if (!(bye = creq_new(u, "BYE")))
         return APP_EX_OSERR;
     snprintf(bye->ruri, sizeof(bye->ruri), "%s", target);
@@ -937,26 +753,4 @@ int ua_call(struct ua *u, const char *uri)
     bye->cseq = inv->cseq + 1;
     bye->private_rules = true;
     return transact(u, bye);
-}
-
-/**
- * Answer every request until --count of them were answered (and the last INVITE's 2xx was
- * ACKed), or until the deadline.
- * @return APP_EX_OK, or APP_EX_UNAVAILABLE when --count was not reached in time.
- */
-int ua_listen(struct ua *u)
-{
-    u->listening = true;
-    int err = run_until(u, &u->listen_done, UINT64_MAX);
-    u->listening = false;
-    /* Over TCP and TLS the last answer may still sit in the connection's output buffer: give
-       the loop a moment to write it before the socket closes. */
-    if (!err)
-        run_until(u, NULL, sv_now_ms() + LINGER_MS);
-    if (err && u->c.count && u->answered < u->c.count) {
-        fprintf(stderr, "sipveil ua: listen: %u of %u requests answered within the timeout\n",
-                u->answered, u->c.count);
-        return APP_EX_UNAVAILABLE;
-    }
-    return APP_EX_OK;
 }

@@ -39,7 +39,7 @@ static const struct {
     const char *name;
     unsigned bit;
 } priv_order[] = {
-    {"none", SIP_PRIV_NONE}, {"header", SIP_PRIV_HEADER}, {"user", SIP_PRIV_USER},
+    {"none", SIP_PRIV_NONE}, {"header", SIP_PRIV_HEADER},     {"user", SIP_PRIV_USER},
     {"id", SIP_PRIV_ID},     {"critical", SIP_PRIV_CRITICAL},
 };
 
@@ -212,8 +212,9 @@ void ua_uri_user(const char *uri, char *buf, size_t sz)
  */
 int ua_auth_initial(const char *impi, const char *realm, const char *uri, char *buf, size_t sz)
 {
-    return fmt(buf, sz, "Digest username=\"%s\", realm=\"%s\", nonce=\"\", uri=\"%s\", response=\"\"",
-               impi, realm, uri);
+    return fmt(buf, sz,
+               "Digest username=\"%s\", realm=\"%s\", nonce=\"\", uri=\"%s\", response=\"\"", impi,
+               realm, uri);
 }
 
 /* Lower-case hex of the hash of the parts joined by ':', for the answers without qop
@@ -360,8 +361,9 @@ int ua_auth_answer(const struct sip_auth *ch, const struct ua_cred *cr, const ch
         return err;
     }
     struct out o = {buf, sz, 0};
-    put(&o, "Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", uri=\"%s\", response=\"%s\", "
-            "algorithm=%s",
+    put(&o,
+        "Digest username=\"%s\", realm=\"%.*s\", nonce=\"%.*s\", uri=\"%s\", response=\"%s\", "
+        "algorithm=%s",
         cr->impi, SV_FMT(r.realm), SV_FMT(r.nonce), uri, resp, auth_digest_alg_name(alg));
     if (sv_slice_isset(r.qop))
         put(&o, ", qop=auth, nc=%s, cnonce=\"%s\"", ncs, cnonce);
@@ -459,10 +461,16 @@ int ua_resp_print(const struct sip_msg *req, uint16_t code, const char *reason, 
 int ua_sdp_print(const char *ip, uint16_t port, uint64_t sess, char *buf, size_t sz)
 {
     const char *af = strchr(ip, ':') ? "IP6" : "IP4";
+    size_t l = strlen(ip);
 
+    if (l > 2 && ip[0] == '[' && ip[l - 1] == ']') { /* SDP has no brackets (RFC 4566) */
+        ip++;
+        l -= 2;
+    }
     return fmt(buf, sz,
-               "v=0\r\no=- %llu %llu IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n"
+               "v=0\r\no=- %llu %llu IN %s %.*s\r\ns=-\r\nc=IN %s %.*s\r\nt=0 0\r\n"
                "m=audio %u RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
                "a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
-               (unsigned long long)sess, (unsigned long long)sess, af, ip, af, ip, (unsigned)port);
+               (unsigned long long)sess, (unsigned long long)sess, af, (int)l, ip, af, (int)l, ip,
+               (unsigned)port);
 }

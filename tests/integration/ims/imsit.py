@@ -42,7 +42,7 @@ class Lab:
     """The lab in its own directory, on fresh ports: `port[5060]` is where the P-CSCF's UE
     side listens now, and so on. @p edit: a function applied to the config text."""
 
-    def __init__(self, ctx, edit=None, name="lab", extra_subscribers=None):
+    def __init__(self, ctx, edit=None, name="lab", extra_subscribers=None, metrics=False):
         self.ctx = ctx
         self.dir = ctx.path(ctx.unique(name))
         os.makedirs(self.dir)
@@ -57,6 +57,10 @@ class Lab:
         self.trace = bool(os.environ.get("SIPVEIL_IT_TRACE"))
         text = text.replace("workers: 1\n", "workers: 1\nlog:\n  level: info\n" +
                             ("  trace: true\n" if self.trace else ""))
+        self.metrics_port = None
+        self.with_metrics = metrics
+        if metrics:
+            text = text.replace("workers: 1\n", "workers: 1\nmetrics:\n  listen: \"127.0.0.1:0\"\n")
         if edit:
             text = edit(text)
         self.config = os.path.join(self.dir, "lab.yaml")
@@ -96,6 +100,10 @@ class Lab:
         self.out = svit.LineReader(self.proc.p.stdout, name)
         for _ in range(self.nlisteners):
             self.out.wait_for(READY, 20, "the lab's ready lines")
+        if self.with_metrics:
+            m = self.out.wait_for(r"^ready http 127\.0\.0\.1:(\d+) metrics$", 10,
+                                  "the metrics ready line")
+            self.metrics_port = int(m.group(1))
 
     def stop(self, check_log=True):
         rc = self.proc.stop(signal.SIGTERM)
@@ -108,6 +116,15 @@ class Lab:
             for word in ("alice", "bob@", "blue-fox", "carol", "dave", "15551000"):
                 check(word not in log.lower(), f"the sipveil log (level info) names {word!r}")
         return log
+
+    def metric(self, name, node):
+        """The value of sample @p name of node @p node on /metrics."""
+        import urllib.request
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                      timeout=5).read().decode()
+        m = re.search(rf'^{name}{{node="{node}",[^}}]*}} (\d+)$', body, re.M)
+        check(m is not None, f"/metrics has no {name} for node {node}")
+        return int(m.group(1))
 
     def path(self, rel):
         return os.path.join(self.dir, rel)

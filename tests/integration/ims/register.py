@@ -111,7 +111,7 @@ def flood(lab, n):
 
 
 def test(ctx):
-    lab = imsit.Lab(ctx, extra_subscribers=ERIN)
+    lab = imsit.Lab(ctx, extra_subscribers=ERIN, metrics=True)
     step(f"the lab runs on ephemeral ports (P-CSCF {lab.port[5060]})")
 
     # alice: Digest, P-Associated-URI = her set only, default first (R82, R29)
@@ -216,6 +216,14 @@ def test(ctx):
           got.all("from")[0].startswith("<sip:alice"), "alice's identity leaked")
     step("with Privacy: id bob's UE gets no PAI")
 
+    # what /metrics says so far
+    check(lab.metric("sipveil_ims_registrations_total", "scscf") >= 6, "registrations uncounted")
+    check(lab.metric("sipveil_ims_auth_failures_total", "scscf") >= 6, "auth failures uncounted")
+    check(lab.metric("sipveil_ims_register_forbidden_total", "scscf") >= 1, "R83 403 uncounted")
+    check(lab.metric("sipveil_ims_flow_refused_total", "pcscf") >= 2, "R30 403s uncounted")
+    check(lab.metric("sipveil_ims_location_found_total", "scscf") >= 2, "lookups uncounted")
+    check(lab.metric("sipveil_ims_bindings", "scscf") >= 3, "bindings gauge")
+
     # restart: bob stays registered (the store kept his binding)
     lab.stop()
     lab.start()
@@ -252,6 +260,13 @@ def test(ctx):
                                          f"{codes_seen}")
     step(f"a flood of 400 REGISTERs from one address: {codes_seen.get(401, 0)} challenged, "
          f"{codes_seen.get(503, 0)} refused with 503 + Retry-After")
+
+    # what /metrics says of what happened since the restart
+    check(lab.metric("sipveil_ims_registrations_total", "scscf") >= 2, "no registrations counted")
+    check_eq("rate-limited REGISTERs on /metrics", codes_seen.get(503, 0),
+             lab.metric("sipveil_ims_register_rate_limited_total", "pcscf"))
+    check(lab.metric("sipveil_ims_location_missing_total", "scscf") >= 1, "480 uncounted")
+    step("/metrics counts the registrations, failures, refusals and location lookups")
     lab.stop()
 
 

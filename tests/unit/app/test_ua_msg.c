@@ -214,6 +214,9 @@ static void sdp_names_no_user_r81(void **state)
     assert_non_null(strstr(buf, "m=audio 49170 RTP/AVP 0 101\r\n"));
     assert_int_equal(ua_sdp_print("::1", 4000, 1, buf, sizeof(buf)), 0);
     assert_non_null(strstr(buf, "c=IN IP6 ::1\r\n"));
+    assert_int_equal(ua_sdp_print("[::1]", 4000, 1, buf, sizeof(buf)), 0);
+    assert_non_null(strstr(buf, "c=IN IP6 ::1\r\n"));
+    assert_non_null(strstr(buf, "o=- 1 1 IN IP6 ::1\r\n"));
 }
 
 /* ---- Digest ---- */
@@ -245,9 +248,9 @@ static void answer_7616(const char *alg, const char *want_response)
              "nonce=\"" R7616_NONCE "\", opaque=\"" R7616_OPAQUE "\"",
              alg);
     assert_int_equal(sip_auth_decode(&ch, sv_slice_cstr(chal)), 0);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "GET", "/dir/index.html", R7616_CNONCE, 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "GET", "/dir/index.html", R7616_CNONCE, 1, buf, sizeof(buf), &v),
+        0);
     assert_int_equal(v, UA_AUTH_ANSWERED);
     snprintf(want, sizeof(want),
              "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", nonce=\"" R7616_NONCE
@@ -282,9 +285,8 @@ static void digest_without_qop(void **state)
     assert_int_equal(sip_auth_decode(&ch, SV_LIT("Digest realm=\"testrealm@host.com\", "
                                                  "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\"")),
                      0);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "GET", "/dir/index.html", "x", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "GET", "/dir/index.html", "x", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_ANSWERED);
     expect_str(buf, "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", "
                     "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", "
@@ -303,14 +305,14 @@ static void digest_unsupported(void **state)
     assert_int_equal(ua_auth_answer(&ch, &pw, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v),
                      0);
     assert_int_equal(v, UA_AUTH_UNSUPPORTED);
-    assert_int_equal(sip_auth_decode(&ch, SV_LIT("Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\"")),
-                     0);
+    assert_int_equal(
+        sip_auth_decode(&ch, SV_LIT("Digest realm=\"x\", nonce=\"n\", qop=\"auth-int\"")), 0);
     assert_int_equal(ua_auth_answer(&ch, &pw, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v),
                      0);
     assert_int_equal(v, UA_AUTH_UNSUPPORTED);
     assert_int_equal(sip_auth_decode(&ch, SV_LIT("Digest realm=\"x\", nonce=\"n\"")), 0);
-    assert_int_equal(
-        ua_auth_answer(&ch, &none, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v), 0);
+    assert_int_equal(ua_auth_answer(&ch, &none, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v),
+                     0);
     assert_int_equal(v, UA_AUTH_UNSUPPORTED);
     /* An AKA challenge to a UE with a password, and a Digest one to a USIM. */
     assert_int_equal(
@@ -321,8 +323,8 @@ static void digest_unsupported(void **state)
     struct ua_cred usim = {.impi = "u", .aka = true};
     assert_int_equal(sip_auth_decode(&ch, SV_LIT("Digest realm=\"x\", nonce=\"n\", algorithm=MD5")),
                      0);
-    assert_int_equal(
-        ua_auth_answer(&ch, &usim, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v), 0);
+    assert_int_equal(ua_auth_answer(&ch, &usim, "REGISTER", "sip:x", "c", 1, buf, sizeof(buf), &v),
+                     0);
     assert_int_equal(v, UA_AUTH_UNSUPPORTED);
     assert_int_equal(ua_auth_answer(&ch, &pw, "REGISTER", "sip:x", "c", 1, buf, 20, &v), ENOSPC);
 }
@@ -361,8 +363,8 @@ static void aka_challenge(const struct auth_aka_vector *av, char *text, size_t s
 static void decode_answer(const char *buf, struct sip_auth *au, struct auth_digest_resp *r)
 {
     assert_int_equal(sip_auth_decode(au, sv_slice_cstr(buf)), 0);
-    *r = (struct auth_digest_resp){au->username, au->realm, au->nonce,  au->uri,   au->response,
-                                   au->algorithm, au->cnonce, au->nc, au->qop};
+    *r = (struct auth_digest_resp){au->username,  au->realm,  au->nonce, au->uri, au->response,
+                                   au->algorithm, au->cnonce, au->nc,    au->qop};
 }
 
 static void aka_answer_verifies(void **state)
@@ -380,9 +382,8 @@ static void aka_answer_verifies(void **state)
     assert_int_equal(auth_milenage_init(&net, dave_k, dave_op), 0);
     assert_int_equal(auth_aka_vector_make(&av, &net, ts1_rand, SQN, amf), 0);
     aka_challenge(&av, chal, sizeof(chal), &ch);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_ANSWERED);
     decode_answer(buf, &au, &r);
     assert_slice_equal(au.algorithm, "AKAv1-MD5");
@@ -394,9 +395,8 @@ static void aka_answer_verifies(void **state)
     cr.have_sqn_ms = true;
     cr.sqn_ms = SQN - 32;
     assert_int_equal(auth_aka_vector_make(&av, &net, ts1_rand, SQN, amf), 0);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_ANSWERED);
     decode_answer(buf, &au, &r);
     assert_int_equal(auth_aka_verify(&av, &r, SV_LIT("REGISTER"), &res), 0);
@@ -422,9 +422,8 @@ static void aka_resync_sends_auts(void **state)
     assert_int_equal(auth_milenage_init(&net, dave_k, dave_op), 0);
     assert_int_equal(auth_aka_vector_make(&av, &net, ts1_rand, SQN, amf), 0);
     aka_challenge(&av, chal, sizeof(chal), &ch);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_RESYNC);
     decode_answer(buf, &au, &r);
     assert_true(sv_slice_isset(au.auts));
@@ -433,9 +432,8 @@ static void aka_resync_sends_auts(void **state)
     assert_int_equal(sqn_ms, SQN + 5 * 32);
     /* Equal to SQN_MS is not fresh either. */
     cr.sqn_ms = SQN;
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_RESYNC);
 }
 
@@ -456,18 +454,16 @@ static void aka_mac_failure(void **state)
     assert_int_equal(auth_milenage_init(&other, k2, dave_op), 0);
     assert_int_equal(auth_aka_vector_make(&av, &other, ts1_rand, SQN, amf), 0);
     aka_challenge(&av, chal, sizeof(chal), &ch);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_MAC_FAILED);
     expect_str(buf, "untouched");
     /* A nonce that is not base64 of RAND || AUTN is no home-network challenge either. */
     assert_int_equal(sip_auth_decode(&ch, SV_LIT("Digest realm=\"ims.example\", nonce=\"!!\", "
                                                  "algorithm=AKAv1-MD5, qop=\"auth\"")),
                      0);
-    assert_int_equal(ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf,
-                                    sizeof(buf), &v),
-                     0);
+    assert_int_equal(
+        ua_auth_answer(&ch, &cr, "REGISTER", "sip:ims.example", "cn", 1, buf, sizeof(buf), &v), 0);
     assert_int_equal(v, UA_AUTH_MAC_FAILED);
 }
 
