@@ -103,6 +103,7 @@ const char app_lab_subscribers[] =
     "  - impi: carol@ims.example\n"
     "    password: carol-pw\n"
     "    identity_blocking: true\n"
+    "    user_by_policy: true\n"
     "    sets:\n"
     "      - impus: [\"sip:carol@ims.example\"]\n"
     "    ifc:\n"
