@@ -122,6 +122,15 @@ def test(ctx):
     check_eq("PAI at the untrusted peer (R40)", [], got.all("p-asserted-identity"))
     step("alice's MESSAGE left through the edge to outside.example without PAI")
 
+    # and a call out, its ACK and BYE along the route set through the edge
+    peer, pwork = imsit.sipp_uas(ctx, "peer", "uas_call.xml", lab.port[5099])
+    send(ctx, lab, "alice", "alice-pw", imsit.free_port_pair(), "sip:peer@outside.example",
+         xml="reg_call.xml")
+    imsit.finish(peer, "the outside peer (call)")
+    got = received(pwork, "INVITE")
+    check_eq("PAI in the INVITE at the untrusted peer", [], got.all("p-asserted-identity"))
+    step("alice called outside.example: INVITE, ACK and BYE through the edge")
+
     # in through the edge's external face
     uas, uwork = imsit.sipp_uas(ctx, "bob-ue", "uas_message.xml", b_uas)
     p, _ = pvit.sipp(ctx, "peer-in", [
