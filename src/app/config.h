@@ -107,6 +107,7 @@ struct app_ims {
     char *uri;   /* how others reach the node; "": sip:<first listener> */
     char *realm; /* "": the domain */
     bool digest_md5, digest_sha256, sha256_first;
+    uint32_t nonce_lifetime; /* ms */
     uint32_t auth_retries;
     uint32_t min_expires, max_expires, default_expires; /* s */
     bool pseudonym_requires_protected_register;

@@ -26,6 +26,9 @@ const struct sv_cfg_item app_ims_table[] = {
                 "S-CSCF: put the SHA-256 challenge before the MD5 one (RFC 8760 prefers it; "
                 "some UEs, SIPp 3.6 among them, read only the first WWW-Authenticate and know "
                 "only MD5)."),
+    SV_CFG_DURATION(struct app_ims, nonce_lifetime, "300s", 1000, 86400000, 0,
+                    "S-CSCF: how long a Digest nonce is good for; an answer with an older one "
+                    "gets a new challenge with stale=true (RFC 7616 §3.3)."),
     SV_CFG_UINT(struct app_ims, auth_retries, "3", 1, 100, 0,
                 "S-CSCF: wrong answers to a challenge before REGISTER gets 403 Forbidden. An "
                 "unknown identity is answered the same way, so that REGISTER tells nobody "

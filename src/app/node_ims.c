@@ -106,6 +106,7 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
             .digest_algs = (ai->digest_md5 ? 1u << AUTH_DIGEST_MD5 : 0) |
                            (ai->digest_sha256 ? 1u << AUTH_DIGEST_SHA256 : 0),
             .sha256_first = ai->sha256_first,
+            .nonce_lifetime_s = ai->nonce_lifetime / 1000,
             .auth_retries = ai->auth_retries,
             .min_expires = ai->min_expires,
             .max_expires = ai->max_expires,
