@@ -5,6 +5,7 @@ the UEs and at the untrusted peer behind the edge.
 
 - TC-01 with registration: alice's PPI naming her tel URI is asserted (R27); a PPI naming
   someone else gives her default IMPU (R29); PPI never leaves the P-CSCF.
+- bob with two contacts: a MESSAGE is forked to both.
 - A call alice -> bob with Privacy: id: INVITE, ACK and BYE reach bob's UE without PAI (R74).
 - carol (identity blocking agreed with the home network, LI target): her MESSAGE passes the
   identity-blocking AS by her iFC; bob's UE receives no PAI (TC-04, R46, R51) while the LI sink
@@ -98,6 +99,24 @@ def test(ctx):
                     "the 200 to alice's INVITE")
     check(ok.all("record-route"), "the 200 at alice has no Record-Route")
     step("alice called bob with Privacy: id: INVITE, ACK and BYE reached him without PAI")
+
+    # a second contact for bob: a MESSAGE is forked to both (parallel forking)
+    b_uas2 = imsit.free_port_pair()
+    imsit.register(ctx, lab, "bob", "bob-pw", imsit.free_port_pair(), contact_port=b_uas2)
+    uas1, w1 = imsit.sipp_uas(ctx, "bob-ue", "uas_message.xml", b_uas)
+    uas2, w2 = imsit.sipp_uas(ctx, "bob-ue2", "uas_message.xml", b_uas2)
+    send(ctx, lab, "alice", "alice-pw", imsit.free_port_pair(), "sip:bob@ims.example")
+    imsit.finish(uas1, "bob's first UE")
+    imsit.finish(uas2, "bob's second UE")
+    received(w1, "MESSAGE")
+    received(w2, "MESSAGE")
+    # and the second contact goes again (the other tests want bob at one contact)
+    p, _ = imsit.sipp(ctx, lab, "dereg-bob2", "reg.xml",
+                      pvit.keys(impu="sip:bob@ims.example",
+                                contact=f"<sip:ue@127.0.0.1:{b_uas2}>;expires=0") +
+                      ["-au", "bob@ims.example", "-ap", "bob-pw"])
+    imsit.finish(p, "bob's second contact removed")
+    step("bob registered two contacts; alice's MESSAGE reached both (parallel forking)")
 
     # carol: identity blocking by the AS on her behalf, and LI
     uas, uwork = imsit.sipp_uas(ctx, "bob-ue", "uas_message.xml", b_uas)

@@ -405,6 +405,41 @@ static void bindings_survive_a_restart(void **state)
     pthread_mutex_unlock(&ims->mu);
 }
 
+/* Bindings expire: the sweep removes them from the table and the store, and the set goes. */
+static void expired_bindings_are_swept(void **state)
+{
+    const char *h;
+    char nonce[128];
+
+    (void)state;
+    reg("sip:alice@ims.example", "", true, &h);
+    challenge_of(h, "MD5", nonce, sizeof(nonce));
+    assert_int_equal(reg("sip:alice@ims.example",
+                         digest_auth("alice@ims.example", "alice-pw", nonce, AUTH_DIGEST_MD5,
+                                     "00000001"),
+                         true, &h),
+                     200);
+    pthread_mutex_lock(&ims->mu);
+    struct loc_irs *irs = ims__irs_by_impu(ims, "sip:alice@ims.example");
+    assert_non_null(irs);
+    irs->b->expires_at = ims__now_s() - 1; /* as if 600 s had passed */
+    pthread_mutex_unlock(&ims->mu);
+    ims_state_sweep(ims, 0);
+    pthread_mutex_lock(&ims->mu);
+    assert_null(ims__irs_by_impu(ims, "sip:alice@ims.example"));
+    assert_int_equal(ims->nbindings, 0);
+    pthread_mutex_unlock(&ims->mu);
+    /* and the store forgot it too: a restart reloads nothing */
+    ims_state_free(ims);
+    struct ims_conf c = {.node = "scscf",
+                         .role = IMS_ROLE_SCSCF,
+                         .domain = "ims.example",
+                         .uri = "sip:127.0.0.1:6060",
+                         .store = st};
+    assert_int_equal(ims_state_alloc(&ims, &c), 0);
+    assert_int_equal(ims->nbindings, 0);
+}
+
 static void impu_canon_forms(void **state)
 {
     struct sip_uri u;
@@ -431,6 +466,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(aka_register_and_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(forged_auts_is_a_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(bindings_survive_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(expired_bindings_are_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(impu_canon_forms, setup, teardown),
     };
 
