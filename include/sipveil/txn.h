@@ -409,6 +409,25 @@ int proxy_conf_update(struct proxy *p, const struct proxy_conf *conf);
 /** A reload: T1, T2, T4 of what starts from now on. @return 0 or EINVAL (unchanged). */
 int proxy_timers_set(struct proxy *p, const struct txn_timers *tm);
 void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h);
+/**
+ * The final answer to a request the node originated: @p code 200..699 with @p resp, or a
+ * local 408 (no answer) or 503 (transport failure) with @p resp NULL. Called once.
+ */
+typedef void(proxy_origin_h)(void *arg, uint16_t code, const struct sip_msg *resp);
+
+/**
+ * Send a request this node originates (a presence server's NOTIFY) on a client transaction of
+ * the proxy's layer: retransmissions and timers are the layer's, the final answer goes to
+ * @p done (not upstream). @p buf is the whole request, its top Via (with a fresh branch)
+ * written by the caller; it is copied. When the proxy is freed first, @p done is not called.
+ * @return 0, EINVAL, ENOMEM, or the transport's errno (then @p done is not called)
+ */
+int proxy_originate(struct proxy *p, const char *buf, size_t len, enum net_tp tp,
+                    const struct net_addr *dst, proxy_origin_h *done, void *arg);
+/** The address text ("host:port") the proxy names in Via for requests leaving toward
+ * @p tp, @p dst (for a caller that writes its own Via), or NULL. */
+const char *proxy_via_hostport(const struct proxy *p, enum net_tp tp, const struct net_addr *dst);
+
 /** Set (or clear, with NULL) the route hook. */
 void proxy_route_hook_set(struct proxy *p, proxy_route_h *h, void *arg);
 /** Feed a received message (parsed; syntax-checked by the caller or not: the proxy checks). */

@@ -113,6 +113,8 @@ struct ims_state {
 
 uint32_t ims__hash(const void *p, size_t n);
 int64_t ims__now_s(void);
+/** strdup through the project's allocator (sv_malloc; sv_free it). */
+char *ims__strdup(const char *s);
 
 /* state.c: the location service (callers hold s->mu) */
 struct loc_irs *ims__irs_find(struct ims_state *s, int64_t id);

@@ -351,14 +351,14 @@ static void pcscf_learn(struct ims_node *n, const struct sip_msg *resp,
         ims__preg_del(s, r);
         goto out;
     }
-    char *pi = strdup(pau), *ps = strdup(sr);
+    char *pi = ims__strdup(pau), *ps = ims__strdup(sr);
     if (!pi || !ps) {
-        free(pi);
-        free(ps);
+        sv_free(pi);
+        sv_free(ps);
         goto out;
     }
-    free(r->impus);
-    free(r->service_route);
+    sv_free(r->impus);
+    sv_free(r->service_route);
     r->impus = pi;
     r->service_route = ps;
     r->confirmed = true;
@@ -710,7 +710,7 @@ int ims_node_alloc(struct ims_node **np, struct ims_state *s, struct proxy *px,
 
     if (!np || !s || !px)
         return EINVAL;
-    if (!(n = calloc(1, sizeof(*n))))
+    if (!(n = sv_calloc(1, sizeof(*n))))
         return ENOMEM;
     n->s = s;
     n->px = px;
@@ -742,5 +742,5 @@ void ims_node_free(struct ims_node *n)
         privsvc_lookup_set(n->ps, NULL);
         proxy_hooks_set(n->px, &n->priv);
     }
-    free(n);
+    sv_free(n);
 }

@@ -28,6 +28,16 @@ uint32_t ims__hash(const void *p, size_t n)
     return h;
 }
 
+char *ims__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = sv_malloc(n);
+
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
 int64_t ims__now_s(void)
 {
     return (int64_t)time(NULL);
@@ -70,7 +80,7 @@ static void impu_unlink(struct ims_state *s, const struct loc_irs *irs)
             if ((*pp)->irs == irs) {
                 struct loc_impu *dead = *pp;
                 *pp = dead->next;
-                free(dead);
+                sv_free(dead);
                 break;
             }
             pp = &(*pp)->next;
@@ -82,7 +92,7 @@ static int impu_link(struct ims_state *s, struct loc_irs *irs)
 {
     for (size_t i = 0; i < irs->nids; i++) {
         size_t n = strlen(irs->ids[i].uri);
-        struct loc_impu *e = malloc(sizeof(*e) + n + 1);
+        struct loc_impu *e = sv_malloc(sizeof(*e) + n + 1);
         if (!e)
             return ENOMEM;
         memcpy(e->uri, irs->ids[i].uri, n + 1);
@@ -103,7 +113,7 @@ static struct loc_irs *irs_make(const struct store_profile *prof)
 
     for (size_t i = 0; i < n; i++)
         text += strlen(prof->irs.impus[i].uri) + strlen(prof->irs.impus[i].display) + 2;
-    r = calloc(1, sizeof(*r) + n * sizeof(r->ids[0]) + prof->nifc * sizeof(r->ifc[0]) + text);
+    r = sv_calloc(1, sizeof(*r) + n * sizeof(r->ids[0]) + prof->nifc * sizeof(r->ifc[0]) + text);
     if (!r)
         return NULL;
     r->id = prof->irs.id;
@@ -133,10 +143,10 @@ static struct loc_irs *irs_make(const struct store_profile *prof)
 
 static void binding_free(struct loc_binding *b)
 {
-    free(b->contact);
-    free(b->path);
-    free(b->callid);
-    free(b);
+    sv_free(b->contact);
+    sv_free(b->path);
+    sv_free(b->callid);
+    sv_free(b);
 }
 
 struct loc_irs *ims__irs_upsert(struct ims_state *s, const struct store_profile *prof)
@@ -156,7 +166,7 @@ struct loc_irs *ims__irs_upsert(struct ims_state *s, const struct store_profile 
                 *pp = old->next;
                 break;
             }
-        free(old);
+        sv_free(old);
         s->nirs--;
     }
     if (impu_link(s, r)) {
@@ -167,7 +177,7 @@ struct loc_irs *ims__irs_upsert(struct ims_state *s, const struct store_profile 
             binding_free(x);
             s->nbindings--;
         }
-        free(r);
+        sv_free(r);
         return NULL;
     }
     r->next = s->irs[b];
@@ -186,7 +196,7 @@ void ims__irs_drop_if_empty(struct ims_state *s, struct loc_irs *irs)
             *pp = irs->next;
             break;
         }
-    free(irs);
+    sv_free(irs);
     s->nirs--;
 }
 
@@ -194,22 +204,22 @@ int ims__binding_set(struct ims_state *s, struct loc_irs *irs, const char *conta
                      const char *path, const char *callid, uint32_t cseq, int64_t expires_at)
 {
     struct loc_binding *b;
-    char *c = strdup(contact), *p = strdup(path ? path : ""), *ci = strdup(callid ? callid : "");
+    char *c = ims__strdup(contact), *p = ims__strdup(path ? path : ""), *ci = ims__strdup(callid ? callid : "");
 
     if (!c || !p || !ci) {
-        free(c);
-        free(p);
-        free(ci);
+        sv_free(c);
+        sv_free(p);
+        sv_free(ci);
         return ENOMEM;
     }
     for (b = irs->b; b; b = b->next)
         if (strcmp(b->contact, contact) == 0)
             break;
     if (!b) {
-        if (!(b = calloc(1, sizeof(*b)))) {
-            free(c);
-            free(p);
-            free(ci);
+        if (!(b = sv_calloc(1, sizeof(*b)))) {
+            sv_free(c);
+            sv_free(p);
+            sv_free(ci);
             return ENOMEM;
         }
         b->next = irs->b;
@@ -217,9 +227,9 @@ int ims__binding_set(struct ims_state *s, struct loc_irs *irs, const char *conta
         irs->nb++;
         s->nbindings++;
     } else {
-        free(b->contact);
-        free(b->path);
-        free(b->callid);
+        sv_free(b->contact);
+        sv_free(b->path);
+        sv_free(b->callid);
     }
     b->contact = c;
     b->path = p;
@@ -258,7 +268,7 @@ struct auth_slot *ims__slot(struct ims_state *s, const char *impi, bool create)
     for (e = s->slots[b]; e; e = e->next)
         if (strcmp(e->impi, impi) == 0)
             return e;
-    if (!create || strlen(impi) >= sizeof(e->impi) || !(e = calloc(1, sizeof(*e))))
+    if (!create || strlen(impi) >= sizeof(e->impi) || !(e = sv_calloc(1, sizeof(*e))))
         return NULL;
     strcpy(e->impi, impi);
     e->last_s = ims__now_s();
@@ -286,7 +296,7 @@ struct preg *ims__preg_find(struct ims_state *s, enum net_tp tp, const struct ne
     for (r = s->pregs[b]; r; r = r->next)
         if (r->tp == tp && net_addr_eq(&r->flow, flow))
             return r;
-    if (!create || !(r = calloc(1, sizeof(*r))))
+    if (!create || !(r = sv_calloc(1, sizeof(*r))))
         return NULL;
     r->tp = tp;
     r->flow = *flow;
@@ -301,9 +311,9 @@ void ims__preg_del(struct ims_state *s, struct preg *r)
     for (struct preg **pp = &s->pregs[flow_bucket(r->tp, &r->flow)]; *pp; pp = &(*pp)->next)
         if (*pp == r) {
             *pp = r->next;
-            free(r->impus);
-            free(r->service_route);
-            free(r);
+            sv_free(r->impus);
+            sv_free(r->service_route);
+            sv_free(r);
             s->npregs--;
             return;
         }
@@ -360,16 +370,16 @@ static int reload_one(void *arg, const struct store_binding *b)
         return 0;
     }
     if (!irs) {
-        struct store_profile *prof = malloc(sizeof(*prof));
+        struct store_profile *prof = sv_malloc(sizeof(*prof));
         if (!prof)
             return ENOMEM;
         if (s->c.store->api->profile_get(s->c.store, b->impu, prof) || prof->irs.id != b->irs_id ||
             !(irs = ims__irs_upsert(s, prof))) {
-            free(prof);
+            sv_free(prof);
             rl->failed++;
             return 0;
         }
-        free(prof);
+        sv_free(prof);
     }
     if (ims__binding_set(s, irs, b->contact, b->path, b->callid, b->cseq, b->expires_at))
         return ENOMEM;
@@ -379,7 +389,7 @@ static int reload_one(void *arg, const struct store_binding *b)
 
 static char *dup_or(const char *s, const char *dflt)
 {
-    return strdup(s && *s ? s : dflt ? dflt : "");
+    return ims__strdup(s && *s ? s : dflt ? dflt : "");
 }
 
 int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
@@ -392,7 +402,7 @@ int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
     if ((c->role == IMS_ROLE_SCSCF || c->role == IMS_ROLE_ICSCF || c->role == IMS_ROLE_AS) &&
         !c->store)
         return EINVAL;
-    if (!(s = calloc(1, sizeof(*s))))
+    if (!(s = sv_calloc(1, sizeof(*s))))
         return ENOMEM;
     s->c = *c;
     s->domain = dup_or(c->domain, NULL);
@@ -450,14 +460,14 @@ void ims_state_free(struct ims_state *s)
             ims__binding_del(s, r, NULL);
             s->irs[i] = r->next;
             impu_unlink(s, r);
-            free(r);
+            sv_free(r);
         }
         while (s->pregs[i]) {
             struct preg *r = s->pregs[i];
             s->pregs[i] = r->next;
-            free(r->impus);
-            free(r->service_route);
-            free(r);
+            sv_free(r->impus);
+            sv_free(r->service_route);
+            sv_free(r);
         }
     }
     for (size_t i = 0; i < SLOT_BUCKETS; i++)
@@ -465,17 +475,17 @@ void ims_state_free(struct ims_state *s)
             struct auth_slot *e = s->slots[i];
             s->slots[i] = e->next;
             OPENSSL_cleanse(e, sizeof(*e));
-            free(e);
+            sv_free(e);
         }
     if (s->replay)
         sv_deref(s->replay);
-    free(s->domain);
-    free(s->uri);
-    free(s->realm);
-    free(s->default_scscf);
-    free(s->visited);
+    sv_free(s->domain);
+    sv_free(s->uri);
+    sv_free(s->realm);
+    sv_free(s->default_scscf);
+    sv_free(s->visited);
     pthread_mutex_destroy(&s->mu);
-    free(s);
+    sv_free(s);
 }
 
 void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
@@ -515,7 +525,7 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
                 struct auth_slot *dead = *pp;
                 *pp = dead->next;
                 OPENSSL_cleanse(dead, sizeof(*dead));
-                free(dead);
+                sv_free(dead);
             } else {
                 pp = &(*pp)->next;
             }

@@ -828,6 +828,7 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     p->live = pc;
     pc->pprev = &p->live;
     for (unsigned i = 0; i < n; i++) {
+        pc->br[i].kind = OWNER_BRANCH;
         pc->br[i].pc = pc;
         pc->br[i].tgt = targets[i];
         sv_timer_init(&pc->br[i].tm);
@@ -843,6 +844,63 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     }
     sv_deref(pc);
     return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Requests the node originates                                                               */
+
+void proxy__origin_answer(struct origin *o, uint16_t code, const struct sip_msg *resp)
+{
+    if (o->reported)
+        return;
+    o->reported = true;
+    o->done(o->arg, code, resp);
+}
+
+void proxy__origin_end(struct origin *o)
+{
+    proxy__origin_answer(o, 408, NULL);
+    *o->pprev = o->next;
+    if (o->next)
+        o->next->pprev = o->pprev;
+    sv_free(o);
+}
+
+int proxy_originate(struct proxy *p, const char *buf, size_t len, enum net_tp tp,
+                    const struct net_addr *dst, proxy_origin_h *done, void *arg)
+{
+    struct origin *o;
+    struct txn *ct;
+    int err;
+
+    if (!p || !buf || !len || !dst || !done)
+        return EINVAL;
+    if (!(o = sv_calloc(1, sizeof(*o))))
+        return ENOMEM;
+    o->kind = OWNER_ORIGIN;
+    o->done = done;
+    o->arg = arg;
+    const struct proxy_listener *lo = lsn_for(p, tp, dst->ss.ss_family, -1);
+    struct txn_req_opts opt = {.src_listener = tp != NET_UDP || !lo || lo->tp != NET_UDP ? -1
+                                               : lo->via.len ? lo->via_index
+                                                             : lo->index};
+    if ((err = txn_request_ex(&ct, p->l, buf, len, tp, dst, &opt, o))) {
+        sv_free(o);
+        return err;
+    }
+    o->next = p->origins;
+    if (p->origins)
+        p->origins->pprev = &o->next;
+    p->origins = o;
+    o->pprev = &p->origins;
+    return 0;
+}
+
+const char *proxy_via_hostport(const struct proxy *p, enum net_tp tp, const struct net_addr *dst)
+{
+    const struct proxy_listener *lo = dst ? lsn_for(p, tp, dst->ss.ss_family, -1) : NULL;
+
+    return lo ? ltext(p, lo)->via_hp : NULL;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1168,6 +1226,11 @@ void proxy_free(struct proxy *p)
         return;
     /* the layer ends its transactions without tu->terminated: drop their references here */
     txn_layer_free(p->l);
+    while (p->origins) { /* their callers are going too: no answer for them */
+        struct origin *o = p->origins;
+        p->origins = o->next;
+        sv_free(o);
+    }
     while (p->live) {
         struct pctx *pc = p->live;
         while (sv_nrefs(pc) > 1)

@@ -48,12 +48,30 @@ struct proxy {
     char *out; /* scratch for serializing, outsz octets; owned */
     size_t outsz;
     struct pctx *live; /* every response context, so that proxy_free can end them */
+    struct origin *origins; /* requests the node originated, still in progress */
 };
 
 struct pctx;
 
+/* What a client transaction's owner is: a branch of a forwarded request, or a request the
+ * node originated (proxy_originate). Both structs start with it. */
+enum owner_kind {
+    OWNER_BRANCH = 1,
+    OWNER_ORIGIN,
+};
+
+/* A request the node originated: its final answer goes to done, once. */
+struct origin {
+    enum owner_kind kind; /* OWNER_ORIGIN */
+    struct origin *next, **pprev; /* on p->origins, so that proxy_free frees them */
+    proxy_origin_h *done;
+    void *arg;
+    bool reported;
+};
+
 /** One target of a forwarded request. */
 struct branch {
+    enum owner_kind kind; /* OWNER_BRANCH */
     struct pctx *pc;
     struct txn *ct; /* the client transaction; NULL before it starts and after it ends */
     struct proxy_target tgt;
@@ -125,5 +143,9 @@ void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
 void proxy__tu_failed(struct txn *ct, int err, void *owner);
 void proxy__tu_terminated(struct txn *t, void *owner);
 void proxy__tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *cancel, void *arg);
+
+/* proxy.c: the answer of an originated request (once), and its end */
+void proxy__origin_answer(struct origin *o, uint16_t code, const struct sip_msg *resp);
+void proxy__origin_end(struct origin *o);
 
 #endif

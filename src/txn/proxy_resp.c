@@ -313,6 +313,11 @@ void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner)
 
     if (!br) /* our CANCELs: their answers end there */
         return;
+    if (br->kind == OWNER_ORIGIN) {
+        if (code >= 200)
+            proxy__origin_answer(owner, code, resp);
+        return;
+    }
     pc = sv_ref(br->pc);
     p = pc->p;
     p->stats.resp_in[proxy__cls(code)]++;
@@ -358,6 +363,10 @@ void proxy__tu_failed(struct txn *ct, int err, void *owner)
     (void)ct;
     if (!br)
         return;
+    if (br->kind == OWNER_ORIGIN) {
+        proxy__origin_answer(owner, err == ETIMEDOUT ? 408 : 503, NULL);
+        return;
+    }
     struct pctx *pc = sv_ref(br->pc);
     if (err == ETIMEDOUT)
         proxy__branch_local(br, pc->cancelled ? 487 : 408,
@@ -381,6 +390,10 @@ void proxy__tu_terminated(struct txn *t, void *owner)
         return;
     }
     struct branch *br = owner;
+    if (br->kind == OWNER_ORIGIN) {
+        proxy__origin_end(owner);
+        return;
+    }
     struct pctx *pc = br->pc;
     br->ct = NULL;
     sv_timer_cancel(&br->tm);

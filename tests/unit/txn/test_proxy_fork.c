@@ -341,6 +341,71 @@ static void fork_timeout_counts_as_408(void **state)
     assert_int_equal(count_to("SIP/2.0 486", UAC), 1);
 }
 
+/* ---- requests the node originates (proxy_originate: a presence server's NOTIFY) ---- */
+
+static uint16_t origin_code;
+static unsigned origin_calls;
+
+static void origin_done(void *arg, uint16_t code, const struct sip_msg *resp)
+{
+    (void)arg;
+    origin_calls++;
+    origin_code = code;
+    assert_true((code >= 200 && resp) || code == 408 || code == 503);
+}
+
+static const char *notify_text(void)
+{
+    return fmt("NOTIFY sip:w@192.0.2.9:5080 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP %s;branch=z9hG4bKsvnotify1;rport\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:p@ims.example>;tag=ps1\r\n"
+               "To: <sip:w@ims.example>;tag=w1\r\nCall-ID: sub1@ims.example\r\n"
+               "CSeq: 2 NOTIFY\r\nEvent: presence\r\nSubscription-State: active;expires=600\r\n"
+               "Content-Length: 0\r\n\r\n",
+               proxy_via_hostport(P, NET_UDP, &tg[0].dst));
+}
+
+/* The final answer of an originated request reaches its caller once; provisionals do not. */
+static void originate_gets_its_final_answer(void **state)
+{
+    (void)state;
+    origin_calls = 0;
+    const char *n = notify_text();
+    assert_int_equal(proxy_originate(P, n, strlen(n), NET_UDP, &tg[0].dst, origin_done, NULL),
+                     0);
+    assert_int_equal(count_to("NOTIFY", tg_s[0]), 1);
+    answer(0, "NOTIFY", 200, NULL);
+    assert_int_equal(origin_calls, 1);
+    assert_int_equal(origin_code, 200);
+    answer(0, "NOTIFY", 200, NULL); /* a retransmitted 200: absorbed */
+    advance(64 * T1);
+    assert_int_equal(origin_calls, 1);
+    assert_int_equal(count_to("SIP/2.0", UAC), 0); /* nothing went upstream */
+}
+
+/* No answer: timer F gives 408 (the subscription is then ended by its owner); a 481 goes
+ * through as it is. */
+static void originate_times_out_as_408_and_passes_481(void **state)
+{
+    (void)state;
+    origin_calls = 0;
+    const char *n = notify_text();
+    assert_int_equal(proxy_originate(P, n, strlen(n), NET_UDP, &tg[0].dst, origin_done, NULL),
+                     0);
+    advance(64 * T1 + 10);
+    assert_int_equal(origin_calls, 1);
+    assert_int_equal(origin_code, 408);
+    assert_true(count_to("NOTIFY", tg_s[0]) > 3); /* timer E retransmitted it */
+    n = fmt("%s", notify_text());
+    char *b = strstr((char *)n, "notify1");
+    memcpy(b, "notify2", 7);
+    assert_int_equal(proxy_originate(P, n, strlen(n), NET_UDP, &tg[1].dst, origin_done, NULL),
+                     0);
+    answer(1, "NOTIFY", 481, NULL);
+    assert_int_equal(origin_calls, 2);
+    assert_int_equal(origin_code, 481);
+}
+
 /* Parse @p buf with a stack arena (no allocation through sv_malloc, which the sweep makes
  * fail) and hand it to the proxy. */
 static void recv_quiet(const char *buf, size_t n, const struct net_flow *fl)
@@ -427,6 +492,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(fork_challenges_not_added_to_a_3xx, fork_setup, fork_teardown),
     cmocka_unit_test_setup_teardown(fork_timeout_counts_as_408, fork_setup, fork_teardown),
     cmocka_unit_test_setup_teardown(fork_oom_sweep, fork_setup, fork_teardown),
+    cmocka_unit_test_setup_teardown(originate_gets_its_final_answer, fork_setup, fork_teardown),
+    cmocka_unit_test_setup_teardown(originate_times_out_as_408_and_passes_481, fork_setup,
+                                    fork_teardown),
 };
 
 SV_TEST_MAIN(tests)
