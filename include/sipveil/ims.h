@@ -31,6 +31,7 @@ enum ims_role {
     IMS_ROLE_ICSCF,
     IMS_ROLE_SCSCF,
     IMS_ROLE_AS,
+    IMS_ROLE_PS, /* the Presence Server: SUBSCRIBE/NOTIFY and PUBLISH (first cut) */
 };
 
 /** The configuration of one IMS node (borrowed strings must outlive the state). */
@@ -77,7 +78,8 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms);
 /** Counters of one node (all workers). */
 struct ims_stats {
     unsigned long reg_ok, reg_challenged, reg_failed, reg_forbidden, dereg, bindings,
-        flow_refused, loc_found, loc_missing, reg_rate_limited;
+        flow_refused, loc_found, loc_missing, reg_rate_limited, ps_subscriptions, ps_publications,
+        ps_notifies, ps_refused, ps_ended_by_notify;
 };
 void ims_state_stats(struct ims_state *s, struct ims_stats *out);
 

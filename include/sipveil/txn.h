@@ -347,6 +347,7 @@ struct proxy_route_res {
     uint16_t code;      /* ANSWER: 200..699 */
     const char *reason; /* ANSWER */
     const char *hdrs;   /* ANSWER: extra header lines, each ending in CRLF; NULL: none */
+    const char *totag;  /* ANSWER: the To tag (a dialog the hook keeps); NULL: a fresh one */
     struct proxy_target tgt[PROXY_MAX_TARGETS]; /* FORK: 1..n; DEFAULT: tgt[0]'s ruri, route
                                                    and add apply to the target chosen */
     size_t n;
@@ -449,6 +450,8 @@ void proxy_drain(struct proxy *p);
  */
 void proxy_conn_closed(struct proxy *p, const struct net_conn *conn, int err);
 struct txn_layer *proxy_txn_layer(const struct proxy *p);
+/** The timing wheel the proxy runs on (its worker's). */
+struct sv_wheel *proxy_wheel(const struct proxy *p);
 const struct proxy_stats *proxy_stats_get(const struct proxy *p);
 /** The Call-ID hash that log lines carry (`call=` and `cid`), never the Call-ID itself. */
 uint32_t proxy_callid_hash(const struct sip_msg *m);

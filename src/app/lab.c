@@ -9,6 +9,7 @@
  *   I-CSCF 4060 udp/tcp (core), 5090 udp/tcp (the edge's external face)
  *   S-CSCF 6060 udp/tcp (core)
  *   AS     7060 udp/tcp (core): carol's identity blocking (TC-04)
+ *   PS     5065 udp/tcp (core): the Presence Server (first cut: docs/presence.md)
  * Home domain ims.example; outside.example goes out through the edge to 127.0.0.1:5099.
  */
 #include <errno.h>
@@ -46,6 +47,7 @@ const char app_lab_config[] =
     "      - {address: 127.0.0.1, port: 4060, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 6060, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 7060, trusted: true}\n"
+    "      - {address: 127.0.0.1, port: 5065, trusted: true}\n"
     "    ims: {enabled: true, uri: \"sip:127.0.0.1:5070\"}\n"
     "  - name: icscf\n"
     "    role: icscf\n"
@@ -61,6 +63,7 @@ const char app_lab_config[] =
     "      - {address: 127.0.0.1, port: 5070, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 6060, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 7060, trusted: true}\n"
+    "      - {address: 127.0.0.1, port: 5065, trusted: true}\n"
     "    ims: {enabled: true, uri: \"sip:127.0.0.1:4060\", default_scscf: \"sip:127.0.0.1:6060\"}\n"
     "  - name: scscf\n"
     "    role: scscf\n"
@@ -74,6 +77,7 @@ const char app_lab_config[] =
     "      - {address: 127.0.0.1, port: 5070, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 4060, trusted: true}\n"
     "      - {address: 127.0.0.1, port: 7060, trusted: true}\n"
+    "      - {address: 127.0.0.1, port: 5065, trusted: true}\n"
     "    ims: {enabled: true, uri: \"sip:127.0.0.1:6060\"}\n"
     "  - name: as\n"
     "    role: as\n"
@@ -84,7 +88,18 @@ const char app_lab_config[] =
     "    peers:\n"
     "      - {address: 127.0.0.1, port: 6060, trusted: true}\n"
     "    privacy: {perform_user: true}\n"
-    "    ims: {enabled: true, uri: \"sip:127.0.0.1:7060\"}\n";
+    "    ims: {enabled: true, uri: \"sip:127.0.0.1:7060\"}\n"
+    "  - name: ps\n"
+    "    role: ps\n"
+    "    domain: ims.example\n"
+    "    listeners:\n"
+    "      - {transport: udp, address: \"127.0.0.1:5065\", face: core}\n"
+    "      - {transport: tcp, address: \"127.0.0.1:5065\", face: core}\n"
+    "    peers:\n"
+    "      - {address: 127.0.0.1, port: 6060, trusted: true}\n"
+    "      - {address: 127.0.0.1, port: 4060, trusted: true}\n"
+    "      - {address: 127.0.0.1, port: 5070, trusted: true}\n"
+    "    ims: {enabled: true, uri: \"sip:127.0.0.1:5065\"}\n";
 
 const char app_lab_subscribers[] =
     "# The lab's demo subscribers (DESIGN.md). Imported into an empty store at first start.\n"
@@ -95,11 +110,17 @@ const char app_lab_subscribers[] =
     "      - impus:\n"
     "          - {uri: \"sip:alice@ims.example\", display: \"Alice Liddell\"}\n"
     "          - \"tel:+15551000001\"\n"
+    "    ifc:\n"
+    "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
+    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
     "  - impi: bob@ims.example\n"
     "    password: bob-pw\n"
     "    sets:\n"
     "      - impus: [\"sip:bob@ims.example\", \"tel:+15551000002\"]\n"
     "      - impus: [{uri: \"sip:blue-fox@ims.example\", pseudonym: true}]\n"
+    "    ifc:\n"
+    "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
+    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
     "  - impi: carol@ims.example\n"
     "    password: carol-pw\n"
     "    identity_blocking: true\n"
@@ -109,11 +130,16 @@ const char app_lab_subscribers[] =
     "    ifc:\n"
     "      - {method: INVITE, case: orig, as: \"sip:127.0.0.1:7060\", priority: 1}\n"
     "      - {method: MESSAGE, case: orig, as: \"sip:127.0.0.1:7060\", priority: 2}\n"
+    "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
+    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
     "  - impi: dave@ims.example\n"
     "    aka: {k: 465b5ce8b199b49faa5f0a2ee238a6bc, op: cdc202d5123e20f62b6d676ac72cb318,\n"
     "          amf: \"8000\", sqn: 0}\n"
     "    sets:\n"
-    "      - impus: [\"sip:dave@ims.example\"]\n";
+    "      - impus: [\"sip:dave@ims.example\"]\n"
+    "    ifc:\n"
+    "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
+    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n";
 
 /* ---------------------------------------------------------------------------------------- */
 /* First start                                                                                */

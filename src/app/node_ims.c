@@ -33,6 +33,9 @@ bool app_ims_role(const struct app_node *nc, enum ims_role *role)
     case APP_ROLE_AS:
         *role = IMS_ROLE_AS;
         return true;
+    case APP_ROLE_PS:
+        *role = IMS_ROLE_PS;
+        return true;
     default:
         return false;
     }

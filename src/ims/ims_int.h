@@ -83,6 +83,16 @@ struct preg {
     char *service_route; /* owned; the Service-Route values, comma-separated */
 };
 
+struct ps_state;
+
+/* One worker's IMS node (route.c). */
+struct ims_node {
+    struct ims_state *s;
+    struct proxy *px;
+    struct privsvc *ps;
+    struct proxy_hooks priv; /* the privacy service's own hooks */
+};
+
 #define IMS_HASH_BITS 16
 #define IMS_RATE_SLOTS 4096
 
@@ -109,6 +119,8 @@ struct ims_state {
     struct preg *pregs[1u << IMS_HASH_BITS];
     size_t npregs;
     struct rate_slot rate[IMS_RATE_SLOTS];
+    /* PS (ps.c) */
+    struct ps_state *ps;
 };
 
 uint32_t ims__hash(const void *p, size_t n);
@@ -141,6 +153,15 @@ bool ims__rate_ok(struct ims_state *s, const struct net_addr *peer, int64_t now_
 enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg *req,
                                        const struct net_flow *flow, bool from_trusted,
                                        struct sv_arena *a, struct proxy_route_res *res);
+
+/* ps.c: the Presence Server (callers do not hold s->mu) */
+enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
+                                       struct sv_arena *a, struct proxy_route_res *res);
+void ims__ps_sweep(struct ims_state *s, int64_t now); /* callers hold s->mu */
+void ims__ps_free(struct ims_state *s);
+
+/** Count one under the state's lock. */
+void ims__count(struct ims_state *s, unsigned long *c);
 
 /* util */
 /** The numeric host:port (and transport parameter) of a SIP URI as a proxy target. */

@@ -19,13 +19,6 @@
 
 #include "ims_int.h"
 
-struct ims_node {
-    struct ims_state *s;
-    struct proxy *px;
-    struct privsvc *ps;
-    struct proxy_hooks priv; /* the privacy service's own hooks */
-};
-
 /* ---------------------------------------------------------------------------------------- */
 /* Small pieces                                                                               */
 
@@ -110,7 +103,7 @@ static enum proxy_route_verdict answer(struct proxy_route_res *res, uint16_t cod
     return PROXY_ROUTE_ANSWER;
 }
 
-static void count(struct ims_state *s, unsigned long *c)
+void ims__count(struct ims_state *s, unsigned long *c)
 {
     pthread_mutex_lock(&s->mu);
     (*c)++;
@@ -288,7 +281,7 @@ static enum proxy_route_verdict pcscf_route(struct ims_node *n, const struct sip
     }
     pthread_mutex_unlock(&s->mu);
     if (!registered && s->c.pcscf_flow_check) {
-        count(s, &s->st.flow_refused);
+        ims__count(s, &s->st.flow_refused);
         sv_log(SV_LOG_INFO, MOD, "node %s: %.*s from an unregistered flow refused (R30)",
                s->c.node, SV_FMT(req->method));
         return answer(res, 403, "Forbidden (not registered from this address)");
@@ -489,7 +482,52 @@ static enum proxy_route_verdict scscf_orig(struct ims_node *n, const struct sip_
     return PROXY_ROUTE_DEFAULT;
 }
 
-static enum proxy_route_verdict scscf_term(struct ims_node *n, const struct proxy_req_info *info,
+/* Terminating iFC (the presence server for `presence` SUBSCRIBE and PUBLISH): from the
+ * criterion after the one that sent the request away last time (`ifc=N` on our Route). The
+ * profile is the store's, so a subscriber who is not registered is served too. @return true
+ * with res filled when one matches. */
+static bool term_ifc(struct ims_node *n, const struct sip_msg *req, const char *impu,
+                     const struct proxy_req_info *info, struct sv_arena *a,
+                     struct proxy_route_res *res)
+{
+    struct ims_state *s = n->s;
+    struct store_profile *prof = sv_arena_alloc(a, sizeof(*prof));
+    struct sv_slice iv;
+    size_t start = 0;
+    bool cached = false;
+
+    if (!prof)
+        return false;
+    /* a registered set has its profile in memory; the store only for the others */
+    pthread_mutex_lock(&s->mu);
+    struct loc_irs *irs = ims__irs_by_impu(s, impu);
+    if (irs) {
+        cached = true;
+        prof->nifc = irs->nifc;
+        memcpy(prof->ifc, irs->ifc, irs->nifc * sizeof(prof->ifc[0]));
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!cached && s->c.store->api->profile_get(s->c.store, impu, prof))
+        return false;
+    if (info->routed_to_us && ims__has_param(info->our_route_params, "ifc", &iv) && iv.l &&
+        iv.l < 4)
+        start = (size_t)strtoul(iv.p, NULL, 10);
+    for (size_t k = start; k < prof->nifc; k++) {
+        if (!ifc_matches(&prof->ifc[k], req, false) ||
+            !ims__text_target(prof->ifc[k].as, &res->tgt[0]))
+            continue;
+        const char *rt = ims__afmt(a, "<%s;lr>, <%s;lr;ifc=%zu>", prof->ifc[k].as, s->c.uri, k + 1);
+        if (!rt)
+            return false;
+        res->tgt[0].route = sv_slice_cstr(rt);
+        res->n = 1;
+        return true;
+    }
+    return false;
+}
+
+static enum proxy_route_verdict scscf_term(struct ims_node *n, const struct sip_msg *req,
+                                           const struct proxy_req_info *info,
                                            struct sv_arena *a, struct proxy_route_res *res)
 {
     struct ims_state *s = n->s;
@@ -499,6 +537,8 @@ static enum proxy_route_verdict scscf_term(struct ims_node *n, const struct prox
 
     if (ims_impu_canon(info->ruri, impu, sizeof(impu)))
         return answer(res, 404, "Not Found");
+    if (term_ifc(n, req, impu, info, a, res))
+        return PROXY_ROUTE_FORK;
     pthread_mutex_lock(&s->mu);
     struct loc_irs *irs = ims__irs_by_impu(s, impu);
     int64_t now = ims__now_s();
@@ -548,7 +588,7 @@ static enum proxy_route_verdict scscf_route(struct ims_node *n, const struct sip
                        : answer(res, 403, "Forbidden (originating requests come from the core)");
     if (info->has_route || !is_home(n->s, info->ruri))
         return PROXY_ROUTE_DEFAULT;
-    return scscf_term(n, info, a, res);
+    return scscf_term(n, req, info, a, res);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -575,6 +615,8 @@ static enum proxy_route_verdict route_h(void *arg, struct txn *st, const struct 
         return icscf_route(n, req, info, a, res);
     case IMS_ROLE_SCSCF:
         return scscf_route(n, req, flow, trusted, info, a, res);
+    case IMS_ROLE_PS:
+        return trusted ? ims__ps_route(n, req, a, res) : PROXY_ROUTE_DEFAULT;
     default:
         return PROXY_ROUTE_DEFAULT;
     }

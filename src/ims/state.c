@@ -399,7 +399,8 @@ int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
 
     if (!sp || !c || !c->domain || !*c->domain || !c->uri || !*c->uri)
         return EINVAL;
-    if ((c->role == IMS_ROLE_SCSCF || c->role == IMS_ROLE_ICSCF || c->role == IMS_ROLE_AS) &&
+    if ((c->role == IMS_ROLE_SCSCF || c->role == IMS_ROLE_ICSCF || c->role == IMS_ROLE_AS ||
+         c->role == IMS_ROLE_PS) &&
         !c->store)
         return EINVAL;
     if (!(s = sv_calloc(1, sizeof(*s))))
@@ -479,6 +480,7 @@ void ims_state_free(struct ims_state *s)
         }
     if (s->replay)
         sv_deref(s->replay);
+    ims__ps_free(s);
     sv_free(s->domain);
     sv_free(s->uri);
     sv_free(s->realm);
@@ -519,6 +521,7 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
                 ims__preg_del(s, r);
         }
     }
+    ims__ps_sweep(s, now);
     for (size_t i = 0; i < SLOT_BUCKETS; i++)
         for (struct auth_slot **pp = &s->slots[i]; *pp;) {
             if ((*pp)->last_s + SLOT_IDLE_S <= now) {

@@ -249,14 +249,21 @@ void proxy__count_out(struct proxy *p, uint16_t code)
 void proxy__answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
                    const char *extra)
 {
+    proxy__answer_tag(p, st, code, reason, extra, NULL);
+}
+
+void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
+                       const char *extra, const char *totag)
+{
     char tag[20];
     size_t n = 0;
     const struct sip_msg *req = txn_request_msg(st);
     int err;
 
-    sip_tag_gen(tag, sizeof(tag));
-    err = sip_resp_build(req, code, reason, sv_slice_cstr(tag), sv_slice_cstr(extra), p->out,
-                         p->outsz, &n);
+    if (!totag)
+        sip_tag_gen(tag, sizeof(tag));
+    err = sip_resp_build(req, code, reason, sv_slice_cstr(totag ? totag : tag),
+                         sv_slice_cstr(extra), p->out, p->outsz, &n);
     if (!err)
         err = txn_respond(st, code, p->out, n);
     if (err) {
@@ -929,8 +936,8 @@ static void route_by_hook(struct proxy *p, struct txn *st, const struct sip_msg 
     case PROXY_ROUTE_ANSWER:
         if (res.code < 200 || res.code > 699)
             res.code = 500;
-        proxy__answer(p, st, res.code, res.reason ? res.reason : "Refused",
-                      res.hdrs ? res.hdrs : "");
+        proxy__answer_tag(p, st, res.code, res.reason ? res.reason : "Refused",
+                          res.hdrs ? res.hdrs : "", res.totag);
         break;
     case PROXY_ROUTE_FORK:
         if (res.n < 1 || res.n > PROXY_MAX_TARGETS)
@@ -1289,6 +1296,11 @@ void proxy_conn_closed(struct proxy *p, const struct net_conn *conn, int err)
 {
     if (p)
         txn_layer_conn_closed(p->l, conn, err);
+}
+
+struct sv_wheel *proxy_wheel(const struct proxy *p)
+{
+    return p->wheel;
 }
 
 struct txn_layer *proxy_txn_layer(const struct proxy *p)

@@ -124,6 +124,9 @@ void proxy__count_out(struct proxy *p, uint16_t code);
 /** Answer server transaction @p st locally from its own request copy. */
 void proxy__answer(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
                    const char *extra);
+/* The same with the To tag @p totag (NULL: a fresh one). */
+void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const char *reason,
+                       const char *extra, const char *totag);
 /** Serialize into p->out, or a heap buffer returned in *@p heap. @return 0, ENOMEM. */
 int proxy__print_msg(struct proxy *p, const struct sip_msg *msg, const struct sip_edits *ed,
                      char **out, size_t *n, char **heap);

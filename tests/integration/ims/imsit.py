@@ -19,7 +19,7 @@ import svit
 from svit import check, check_eq, fail
 import pvit
 
-LAB_PORTS = (5060, 5061, 5070, 4060, 5090, 6060, 7060, 5099)
+LAB_PORTS = (5060, 5061, 5070, 4060, 5090, 6060, 7060, 5065, 5099)
 READY = r"^ready (udp|tcp|tls) 127\.0\.0\.1:(\d+) node (\S+)$"
 
 
