@@ -38,8 +38,9 @@ void app_usage_run(FILE *f)
                "\n"
                "Without --config and --listen it starts the all-in-one lab (docs/lab.md): a\n"
                "P-CSCF on 127.0.0.1:5060 (UDP, TCP; TLS 5061), an I-CSCF on 4060 with the\n"
-               "edge's external face on 5090, an S-CSCF on 6060 and an AS on 7060, for the\n"
-               "home domain ims.example. On its first start, in the current directory, it\n"
+               "edge's external face on 5090, an S-CSCF on 6060, an AS on 7060 and a\n"
+               "Presence Server on 5065, for the home domain ims.example. On its first start,\n"
+               "in the current directory, it\n"
                "makes var/ (0700), a demo CA and TLS certificate in var/tls/, and the store\n"
                "var/sipveil.db with the demo subscribers alice, bob, carol and dave; LI\n"
                "records go to var/li.jsonl.\n"
@@ -179,7 +180,7 @@ static int run_lab(bool level_given, bool trace, bool to_syslog)
     if ((rc = app_lab_prepare(cfg.store)) == APP_EX_OK) {
         sv_log(SV_LOG_NOTICE, "run",
                "the all-in-one lab: P-CSCF 127.0.0.1:5060 (TLS 5061), I-CSCF 4060 (edge 5090), "
-               "S-CSCF 6060, AS 7060; home domain ims.example (docs/lab.md)");
+               "S-CSCF 6060, AS 7060, PS 5065; home domain ims.example (docs/lab.md)");
         struct app_run_opts o = {.show_node = true, .keep_log_level = level_given,
                                  .force_trace = trace, .force_syslog = to_syslog};
         rc = app_nodes_run(&cfg, &o);
