@@ -95,6 +95,7 @@ struct ims_node {
 
 #define IMS_HASH_BITS 16
 #define IMS_RATE_SLOTS 4096
+#define IMS_MAX_SLOTS 200000 /* authentication slots (IMPIs being challenged) */
 
 /* A token bucket per source address (hashed; a collision shares a bucket, erring strict). */
 struct rate_slot {
@@ -112,6 +113,7 @@ struct ims_state {
     struct auth_nonce_key nk;
     struct auth_replay *replay;
     struct auth_slot *slots[1u << 10];
+    size_t nslots;
     struct loc_irs *irs[1u << IMS_HASH_BITS];
     struct loc_impu *impus[1u << IMS_HASH_BITS];
     size_t nirs, nbindings;

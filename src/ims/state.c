@@ -268,8 +268,13 @@ struct auth_slot *ims__slot(struct ims_state *s, const char *impi, bool create)
     for (e = s->slots[b]; e; e = e->next)
         if (strcmp(e->impi, impi) == 0)
             return e;
-    if (!create || strlen(impi) >= sizeof(e->impi) || !(e = sv_calloc(1, sizeof(*e))))
+    /* bounded: unknown identities get slots too (they are challenged like known ones), and
+       a flood of them must not grow the table without end (the P-CSCF's rate per address
+       and the idle sweep keep it far below this) */
+    if (!create || strlen(impi) >= sizeof(e->impi) || s->nslots >= IMS_MAX_SLOTS ||
+        !(e = sv_calloc(1, sizeof(*e))))
         return NULL;
+    s->nslots++;
     strcpy(e->impi, impi);
     e->last_s = ims__now_s();
     e->next = s->slots[b];
@@ -492,10 +497,11 @@ void ims_state_free(struct ims_state *s)
 
 void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
 {
-    int64_t now = (int64_t)(now_ms / 1000);
+    /* bindings carry wall-clock times (they are persisted): the monotonic @p now_ms only
+       paces the calls */
+    int64_t now = ims__now_s();
 
-    (void)now;
-    now = ims__now_s();
+    (void)now_ms;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < (1u << IMS_HASH_BITS); i++) {
         for (struct loc_irs *r = s->irs[i], *next; r; r = next) {
@@ -529,6 +535,7 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
                 *pp = dead->next;
                 OPENSSL_cleanse(dead, sizeof(*dead));
                 sv_free(dead);
+                s->nslots--;
             } else {
                 pp = &(*pp)->next;
             }
