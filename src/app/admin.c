@@ -160,6 +160,15 @@ static const struct node_family {
        "Terminating requests the S-CSCF forked to registered contacts."),
     NF("ims_location_missing_total", "counter", ims.loc_missing,
        "Terminating requests for a subscriber with no registered contact (480 or 404)."),
+    NF("ps_subscriptions_total", "counter", ims.ps_subscriptions,
+       "Subscriptions the presence server accepted (presence and presence.winfo)."),
+    NF("ps_publications_total", "counter", ims.ps_publications,
+       "PUBLISH requests the presence server accepted."),
+    NF("ps_notifies_total", "counter", ims.ps_notifies, "NOTIFY requests the presence server sent."),
+    NF("ps_refused_total", "counter", ims.ps_refused,
+       "SUBSCRIBE and PUBLISH refused 403 (not the presentity's, R87, R88, R97)."),
+    NF("ps_subscriptions_ended_by_notify_total", "counter", ims.ps_ended_by_notify,
+       "Subscriptions ended because their NOTIFY failed (481, timeout, 5xx)."),
 #undef NF
 };
 
