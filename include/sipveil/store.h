@@ -125,6 +125,17 @@ struct store_binding {
     char flow[80];      /* where it came from at the registrar: "udp:127.0.0.1:5060" */
 };
 
+#define STORE_XCAP_DOC_MAX 65536 /* the largest XCAP document kept, in octets */
+#define STORE_XCAP_ETAG_MAX 33   /* an XCAP ETag (32 hex digits), with its NUL */
+#define STORE_XCAP_NAME_MAX 64   /* an AUID or a document name, with its NUL */
+
+/** One XCAP document as stored: its bytes (not NUL-terminated) and its strong ETag. */
+struct store_xcap_doc {
+    char etag[STORE_XCAP_ETAG_MAX]; /* unquoted */
+    size_t len;
+    char body[STORE_XCAP_DOC_MAX];
+};
+
 struct store;
 
 /** The function table a backend implements. Every function returns 0 or a positive errno. */
@@ -163,6 +174,30 @@ struct store_api {
     /** Call @p cb for each binding (any order); a nonzero return stops and is returned. */
     int (*binding_each)(struct store *st, int (*cb)(void *arg, const struct store_binding *b),
                         void *arg);
+
+    /* --- XCAP documents (RFC 4825) ------------------------------------------------------ */
+    /*
+     * A document is named by (AUID, XUI, document name), e.g. ("pres-rules",
+     * "sip:alice@ims.example", "index"), and kept as the bytes last written with a strong
+     * ETag that the store makes anew at every write. @p expected_etag makes a write a
+     * compare-and-set: NULL writes whatever is there; "" requires that no document exists;
+     * "*" requires that one exists; anything else requires that the current ETag is exactly
+     * it. A failed comparison writes nothing and returns ECANCELED.
+     */
+    /** Read a document into @p out. ENOENT if there is none. */
+    int (*xcap_get)(struct store *st, const char *auid, const char *xui, const char *doc,
+                    struct store_xcap_doc *out);
+    /**
+     * Create or replace a document of @p len (at most STORE_XCAP_DOC_MAX) bytes, if
+     * @p expected_etag holds. @p etag receives the new ETag; @p created (may be NULL) whether
+     * no document existed before. EFBIG for a body too long.
+     */
+    int (*xcap_put)(struct store *st, const char *auid, const char *xui, const char *doc,
+                    const char *body, size_t len, const char *expected_etag,
+                    char etag[STORE_XCAP_ETAG_MAX], bool *created);
+    /** Delete a document, if @p expected_etag holds. ENOENT if there is none. */
+    int (*xcap_del)(struct store *st, const char *auid, const char *xui, const char *doc,
+                    const char *expected_etag);
 };
 
 /** Every backend's handle starts with this. */

@@ -191,7 +191,8 @@ const struct sv_cfg_item app_config_table[] = {
     SV_CFG_STRING(struct app_config, store, "var/sipveil.db", 1, 4096, 0,
                   "The subscriber store (SQLite; created 0600): subscriptions, credentials and "
                   "registrations. `sipveil sub` provisions it. Opened only when a node of "
-                  "role `icscf`, `scscf` or `as` runs with `ims.enabled`."),
+                  "role `icscf`, `scscf` or `as` runs with `ims.enabled`, or `xcap.listen` "
+                  "is set."),
     SV_CFG_STRUCT(struct app_config, log, log_table, R, "Logging."),
     SV_CFG_UINT(struct app_config, workers, "0", 0, 256, 0,
                 "Worker threads, each with its own event loop; 0: one per CPU core."),
@@ -213,6 +214,8 @@ const struct sv_cfg_item app_config_table[] = {
                   "Lawful interception (docs/privacy.md): the record file and the targets."),
     SV_CFG_STRUCT(struct app_config, dialogs, app_dialogs_table, 0,
                   "The dialogs whose privacy rules the nodes keep (R74-R79)."),
+    SV_CFG_STRUCT(struct app_config, xcap, app_xcap_table, 0,
+                  "The XCAP server for the users' presence rules (docs/xcap.md)."),
     SV_CFG_LIST(struct app_config, nodes, nnodes, struct app_node, node_table, 1, 0, 0,
                 "The nodes this process runs; at least one."),
     SV_CFG_END,
@@ -530,6 +533,7 @@ int app_config_validate(const struct app_config *cfg, struct sv_cfg_diag *d)
     for (size_t n = 0; n < cfg->nnodes; n++)
         check_node(cfg, n, d);
     check_duplicate_listeners(cfg, d);
+    app_config_check_xcap(cfg, d);
     return d->nerr != before ? EINVAL : 0;
 }
 

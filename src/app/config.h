@@ -192,6 +192,14 @@ enum app_sched {
     APP_SCHED_NORMAL,
 };
 
+/* The XCAP server (config_xcap.c; include/sipveil/xcap.h). */
+struct app_xcap {
+    char *listen; /* "" = off */
+    char *cert, *key;
+    bool require_tls;
+    char *realm; /* "": the first node's domain */
+};
+
 struct app_config {
     char *store; /* the subscriber store's SQLite file */
     struct app_log_conf log;
@@ -202,6 +210,7 @@ struct app_config {
     struct app_metrics metrics;
     struct app_li li;
     struct app_dialogs dialogs;
+    struct app_xcap xcap;
     struct app_node *nodes;
     size_t nnodes;
 };
@@ -213,6 +222,11 @@ extern const struct sv_cfg_item app_privacy_table[];
 extern const struct sv_cfg_item app_subscriber_table[];
 extern const struct sv_cfg_item app_li_table[];
 extern const struct sv_cfg_item app_dialogs_table[];
+/* config_xcap.c */
+extern const struct sv_cfg_item app_xcap_table[];
+void app_config_check_xcap(const struct app_config *cfg, struct sv_cfg_diag *d);
+/** The XCAP server's Digest realm: `xcap.realm`, else the first node domain, else "". */
+const char *app_xcap_realm(const struct app_config *cfg);
 /* config_ims.c */
 extern const struct sv_cfg_item app_ims_table[];
 extern const char *const app_face_names[];

@@ -32,6 +32,7 @@
 #include "app.h"
 #include "node.h"
 #include "node_ims.h"
+#include "node_xcap.h"
 #include "worker.h"
 
 #define MOD "node"
@@ -52,6 +53,7 @@ struct proc {
     struct event *sint, *sterm, *shup, *done;
     bool stopping;
     struct app_admin *admin;
+    struct app_xcap_run xcap; /* the XCAP server, on base */
     struct worker_shared sh;
     struct app_ims_set ims; /* the store and the IMS nodes' state */
     struct li_targets **targets; /* every set loaded (workers borrow them); ntargets */
@@ -351,6 +353,8 @@ static void announce(const struct proc *pr, const struct net_addr *admin)
                 printf("ready %s %s\n", tp, where);
         }
     }
+    if (pr->xcap.srv)
+        printf("ready http %s xcap\n", pr->xcap.bound);
     if (admin) {
         net_addr_str(admin, where, sizeof(where));
         sv_log(SV_LOG_NOTICE, MOD, "metrics on http://%s/metrics", where);
@@ -389,6 +393,14 @@ static int workers_make(struct proc *pr)
     return rc;
 }
 
+/* A pres-rules document was written through XCAP. The presence server re-evaluates that
+ * presentity's subscriptions here once it runs in this process (R105). */
+static void on_xcap_write(void *arg, const char *auid, const char *xui)
+{
+    (void)arg;
+    sv_log(SV_LOG_DEBUG, MOD, "xcap: %s of %s written", auid, xui);
+}
+
 /* The main thread's loop: signals, worker ends, the admin listener. @return an APP_EX_ status. */
 static int control_make(struct proc *pr, struct net_addr *admin_addr, bool *with_admin)
 {
@@ -413,7 +425,7 @@ static int control_make(struct proc *pr, struct net_addr *admin_addr, bool *with
         }
         *with_admin = true;
     }
-    return APP_EX_OK;
+    return app_xcap_start(&pr->xcap, pr->cfg, pr->base, pr->ims.store, on_xcap_write, pr);
 }
 
 /* Start the worker threads with every signal blocked: signals belong to the main thread. */
@@ -441,6 +453,7 @@ static void proc_free(struct proc *pr)
         if (pr->w[k])
             worker_join(pr->w[k]);
     app_admin_free(pr->admin);
+    app_xcap_stop(&pr->xcap);
     for (unsigned k = 0; pr->w && k < pr->nw; k++)
         worker_free(pr->w[k]);
     free(pr->w);

@@ -1,7 +1,7 @@
 /**
  * @file sqlite.c  The SQLite backend of struct store_api: the embedded default store. This
  * file opens it, holds the schema and the statement cache; sqlite_sub.c has the subscriptions
- * and lookups, sqlite_binding.c the registrations.
+ * and lookups, sqlite_binding.c the registrations, sqlite_xcap.c the XCAP documents.
  *
  * One connection per store, guarded by one mutex: the store is called from several worker
  * threads, and SQLite connections must not be used by two threads at once. Statements are
@@ -82,6 +82,12 @@ static const char *const migrations[] = {
     "  impu TEXT NOT NULL, path TEXT NOT NULL, callid TEXT NOT NULL,"
     "  cseq INTEGER NOT NULL, expires_at INTEGER NOT NULL, flow TEXT NOT NULL,"
     "  PRIMARY KEY (irs_id, contact)) WITHOUT ROWID;",
+    /* Version 2: XCAP documents (sqlite_xcap.c). They are keyed by their XUI as text, not tied
+     * to a subscription: the XCAP server decides who may touch which XUI. */
+    "CREATE TABLE xcap_doc ("
+    "  auid TEXT NOT NULL, xui TEXT NOT NULL, doc TEXT NOT NULL,"
+    "  etag TEXT NOT NULL, body BLOB NOT NULL,"
+    "  PRIMARY KEY (auid, xui, doc)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 
@@ -127,6 +133,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BIND_PAGE] = "SELECT irs_id, contact, impu, path, callid, cseq, expires_at, flow "
                      "FROM binding WHERE (irs_id, contact) > (?1, ?2) "
                      "ORDER BY irs_id, contact LIMIT ?3",
+    [ST_XCAP_GET] = "SELECT etag, body FROM xcap_doc WHERE auid = ?1 AND xui = ?2 AND doc = ?3",
+    [ST_XCAP_PUT] = "INSERT OR REPLACE INTO xcap_doc (auid, xui, doc, etag, body) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_XCAP_DEL] = "DELETE FROM xcap_doc WHERE auid = ?1 AND xui = ?2 AND doc = ?3",
 };
 
 static const struct store_api sqlite_api;
@@ -401,4 +411,7 @@ static const struct store_api sqlite_api = {
     .binding_put = store__sq_binding_put,
     .binding_del = store__sq_binding_del,
     .binding_each = store__sq_binding_each,
+    .xcap_get = store__sq_xcap_get,
+    .xcap_put = store__sq_xcap_put,
+    .xcap_del = store__sq_xcap_del,
 };

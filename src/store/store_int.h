@@ -42,6 +42,9 @@ enum stmt_id {
     ST_BIND_DEL,
     ST_BIND_DEL_ALL,
     ST_BIND_PAGE,
+    ST_XCAP_GET,
+    ST_XCAP_PUT,
+    ST_XCAP_DEL,
     ST_COUNT
 };
 
@@ -95,5 +98,13 @@ int store__sq_binding_put(struct store *st, const struct store_binding *b);
 int store__sq_binding_del(struct store *st, int64_t irs_id, const char *contact);
 int store__sq_binding_each(struct store *st, int (*cb)(void *arg, const struct store_binding *b),
                            void *arg);
+/* sqlite_xcap.c */
+int store__sq_xcap_get(struct store *st, const char *auid, const char *xui, const char *doc,
+                       struct store_xcap_doc *out);
+int store__sq_xcap_put(struct store *st, const char *auid, const char *xui, const char *doc,
+                       const char *body, size_t len, const char *expected_etag,
+                       char etag[STORE_XCAP_ETAG_MAX], bool *created);
+int store__sq_xcap_del(struct store *st, const char *auid, const char *xui, const char *doc,
+                       const char *expected_etag);
 
 #endif
