@@ -138,6 +138,11 @@ int pres_grant_keypair(uint8_t priv[PRES_GRANT_PRIV_LEN], uint8_t pub[PRES_GRANT
     return pres_grant_pubkey(priv, pub);
 }
 
+/**
+ * @param priv a private key (seed)
+ * @param pub receives its public key
+ * @return 0 or EIO
+ */
 int pres_grant_pubkey(const uint8_t priv[PRES_GRANT_PRIV_LEN], uint8_t pub[PRES_GRANT_KEY_LEN])
 {
     EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, PRES_GRANT_PRIV_LEN);
@@ -224,6 +229,11 @@ struct pres_grant_replay {
     int64_t floor; /* grants expiring at or before this may have been evicted: refused */
 };
 
+/**
+ * @param rp receives the set
+ * @param capacity most nonces kept (> 0)
+ * @return 0, EINVAL, ENOMEM
+ */
 int pres_grant_replay_alloc(struct pres_grant_replay **rp, size_t capacity)
 {
     struct pres_grant_replay *r;

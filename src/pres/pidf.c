@@ -261,6 +261,12 @@ size_t pres_pidf_tuple_count(const struct pres_pidf *d)
     return d->ntuples;
 }
 
+/**
+ * @param d the document
+ * @param i the tuple's index, document order
+ * @param ti receives what the tuple says (slices into @p d)
+ * @return 0 or ENOENT
+ */
 int pres_pidf_tuple(const struct pres_pidf *d, size_t i, struct pres_tuple_info *ti)
 {
     const xmlNode *t, *st, *b, *c;
@@ -320,6 +326,11 @@ static char *cstr_dup(struct sv_slice s)
     return p;
 }
 
+/**
+ * @param cp receives the composition (one reference)
+ * @param entity the entity of rendered documents (copied)
+ * @return 0, EINVAL, ENOMEM
+ */
 int pres_compose_alloc(struct pres_compose **cp, struct sv_slice entity)
 {
     struct pres_compose *c;
@@ -346,6 +357,12 @@ static struct pub *pub_find(const struct pres_compose *c, struct sv_slice etag)
     return NULL;
 }
 
+/**
+ * @param c the composition
+ * @param etag the publication's entity-tag (copied)
+ * @param doc the validated document (a new reference is taken)
+ * @return 0, EINVAL, ENOMEM
+ */
 int pres_compose_put(struct pres_compose *c, struct sv_slice etag, struct pres_pidf *doc)
 {
     struct pub *p;
@@ -376,6 +393,12 @@ int pres_compose_put(struct pres_compose *c, struct sv_slice etag, struct pres_p
     return 0;
 }
 
+/**
+ * @param c the composition
+ * @param old_etag the publication's tag so far
+ * @param new_etag its tag from now on (copied)
+ * @return 0, EINVAL, ENOENT, ENOMEM
+ */
 int pres_compose_retag(struct pres_compose *c, struct sv_slice old_etag, struct sv_slice new_etag)
 {
     struct pub *p;
@@ -393,6 +416,11 @@ int pres_compose_retag(struct pres_compose *c, struct sv_slice old_etag, struct 
     return 0;
 }
 
+/**
+ * @param c the composition
+ * @param etag the publication to drop with all its tuples
+ * @return 0, EINVAL, ENOENT
+ */
 int pres_compose_remove(struct pres_compose *c, struct sv_slice etag)
 {
     struct pub *p;
@@ -415,6 +443,12 @@ size_t pres_compose_count(const struct pres_compose *c)
     return c ? c->n : 0;
 }
 
+/**
+ * @param c the composition
+ * @param tuple_id a tuple id
+ * @param etag receives the ETag of the oldest publication with that tuple (owned by @p c)
+ * @return 0 or ENOENT
+ */
 int pres_compose_source(const struct pres_compose *c, struct sv_slice tuple_id,
                         struct sv_slice *etag)
 {
@@ -570,6 +604,12 @@ int pres_compose_render(const struct pres_compose *c, const struct pres_rules *r
     return err;
 }
 
+/**
+ * @param entity the presentity, as in its documents
+ * @param a the arena the document goes to
+ * @param out receives the document
+ * @return 0, EINVAL, ENOMEM, or sv_random's errno
+ */
 int pres_pidf_polite_block(struct sv_slice entity, struct sv_arena *a, struct sv_slice *out)
 {
     char id[PRES_WINFO_ID_LEN + 1], *ent = NULL;

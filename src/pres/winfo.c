@@ -143,6 +143,10 @@ out:
     return err;
 }
 
+/**
+ * @param out receives PRES_WINFO_ID_LEN characters and a NUL
+ * @return 0 or sv_random's errno
+ */
 int pres_winfo_id_make(char out[PRES_WINFO_ID_LEN + 1])
 {
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
