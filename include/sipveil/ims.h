@@ -92,6 +92,12 @@ int ims_node_alloc(struct ims_node **np, struct ims_state *s, struct proxy *px,
                    struct privsvc *ps);
 void ims_node_free(struct ims_node *n);
 
+/**
+ * The presentity @p xui's pres-rules were written (XCAP): a PS node re-evaluates its watchers
+ * within 100 ms (R105). Any thread; a no-op for other roles.
+ */
+void ims_ps_rules_changed(struct ims_state *s, const char *xui);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Small pieces, public for their unit tests                                                  */
 

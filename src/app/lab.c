@@ -9,7 +9,7 @@
  *   I-CSCF 4060 udp/tcp (core), 5090 udp/tcp (the edge's external face)
  *   S-CSCF 6060 udp/tcp (core)
  *   AS     7060 udp/tcp (core): carol's identity blocking (TC-04)
- *   PS     5065 udp/tcp (core): the Presence Server (first cut: docs/presence.md)
+ *   PS     5065 udp/tcp (core): the Presence Server; XCAP for the pres-rules on 8080 (HTTP)
  * Home domain ims.example; outside.example goes out through the edge to 127.0.0.1:5099.
  */
 #include <errno.h>
@@ -24,6 +24,9 @@ const char app_lab_config[] =
     "# The sipveil all-in-one lab (docs/lab.md). `sipveil run` with no --config runs this.\n"
     "workers: 1\n"
     "store: var/sipveil.db\n"
+    "xcap:\n"
+    "  listen: \"127.0.0.1:8080\"\n"
+    "  realm: ims.example\n"
     "li:\n"
     "  sink: var/li.jsonl\n"
     "  targets: \"sip:carol@ims.example\"\n"

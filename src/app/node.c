@@ -395,10 +395,18 @@ static int workers_make(struct proc *pr)
 
 /* A pres-rules document was written through XCAP. The presence server re-evaluates that
  * presentity's subscriptions here once it runs in this process (R105). */
+/* An XCAP write (main thread): the presence servers re-evaluate that presentity's watchers
+ * (R105). */
 static void on_xcap_write(void *arg, const char *auid, const char *xui)
 {
-    (void)arg;
+    struct proc *pr = arg;
+
     sv_log(SV_LOG_DEBUG, MOD, "xcap: %s of %s written", auid, xui);
+    if (strcmp(auid, "pres-rules") != 0)
+        return;
+    for (size_t i = 0; pr->ims.st && i < pr->ims.n; i++)
+        if (pr->ims.st[i])
+            ims_ps_rules_changed(pr->ims.st[i], xui);
 }
 
 /* The main thread's loop: signals, worker ends, the admin listener. @return an APP_EX_ status. */

@@ -91,6 +91,7 @@ struct ims_node {
     struct proxy *px;
     struct privsvc *ps;
     struct proxy_hooks priv; /* the privacy service's own hooks */
+    struct sv_timer ps_tick; /* PS: the look at changed rules */
 };
 
 #define IMS_HASH_BITS 16
@@ -161,6 +162,8 @@ enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg 
                                        struct sv_arena *a, struct proxy_route_res *res);
 void ims__ps_sweep(struct ims_state *s, int64_t now); /* callers hold s->mu */
 void ims__ps_free(struct ims_state *s);
+void ims__ps_node_start(struct ims_node *n);
+void ims__ps_node_stop(struct ims_node *n);
 
 /** Count one under the state's lock. */
 void ims__count(struct ims_state *s, unsigned long *c);

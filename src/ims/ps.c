@@ -1,13 +1,22 @@
 /**
  * @file ps.c  The Presence Server's SIP side (role `ps`): SUBSCRIBE/NOTIFY (RFC 6665,
  * RFC 3856, RFC 3857 for presence.winfo) and PUBLISH (RFC 3903), as a UAS on the proxy core's
- * route hook, NOTIFYs sent with proxy_originate.
+ * route hook, NOTIFYs sent with proxy_originate; the documents and the decisions are the
+ * presence library's (include/sipveil/pres.h).
  *
- * This is the first cut (issue 6): the dialog and state machinery. What a watcher may see is
- * decided here by the strictest rule that needs no document: the presentity's own identities
- * may watch it (and only they its watcher information, R97); anyone else gets 403 until the
- * pres-rules evaluation of src/pres/ is wired in. The publisher must be one of the presentity's
- * own identities, asserted by the core (R87, R88). The state is kept in memory only.
+ * - PUBLISH: the publisher is the core's asserted identity and must be one of the
+ *   presentity's own (R87, R88); the PIDF is validated and its entity must be the presentity
+ *   (R89, R90); publications are composed, each tuple remembering its publication.
+ * - SUBSCRIBE presence: the presentity's own identities see everything; any other watcher is
+ *   judged by the presentity's pres-rules (from XCAP, in the store) on its asserted identity,
+ *   as anonymous when it asked for privacy (R92-R101): block 403, confirm pending,
+ *   polite-block a document that reveals nothing, allow the document its transformations
+ *   leave. No rules, or no matching rule: block (R93).
+ * - SUBSCRIBE presence.winfo: the presentity only (R97); its watchers listed, an anonymous
+ *   one only as anonymous.invalid with a random id (R99).
+ * - An XCAP write to the rules re-evaluates that presentity's subscriptions (R105): a pending
+ *   one allowed becomes active at once.
+ * The state is kept in memory in this release.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,24 +24,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sipveil/pres.h>
+
 #include "ims_int.h"
 
 #define PS_MIN_EXPIRES 60
 #define PS_MAX_EXPIRES 7200
 #define PS_DEFAULT_EXPIRES 3600
+#define PS_REEVAL_MS 100 /* how soon workers see an XCAP write */
+
+enum ps_sub_state { PS_PENDING, PS_ACTIVE };
 
 struct ps_sub {
     struct ps_sub *next;
     char presentity[STORE_URI_MAX]; /* canonical */
     bool winfo;                     /* presence.winfo */
     bool anon;                      /* the watcher asked for anonymity (R98) */
+    bool self;                      /* the watcher is one of the presentity's identities */
+    enum ps_sub_state state;
+    struct pres_decision d;         /* the rules' decision (not for self) */
     char watcher[STORE_URI_MAX];    /* its asserted identity, canonical (never shown when anon) */
     char wfrom[STORE_URI_MAX];      /* the From URI of its SUBSCRIBE, NOTIFY's To */
-    char wtag[64], mytag[24], id[24];
+    char wtag[64], mytag[24], id[PRES_WINFO_ID_LEN + 1];
     char callid[STORE_URI_MAX];
     char target[STORE_CONTACT_MAX]; /* its Contact: NOTIFY's Request-URI */
-    char route[STORE_PATH_MAX];     /* its Record-Route, reversed: NOTIFY's Route */
-    uint32_t cseq;
+    char route[STORE_PATH_MAX];     /* its SUBSCRIBE's Record-Route: NOTIFY's Route */
+    uint32_t cseq, winfo_version;
     int64_t expires_at;
 };
 
@@ -41,14 +58,22 @@ struct ps_pub {
     char presentity[STORE_URI_MAX];
     char etag[24];
     int64_t expires_at;
-    char *body;
-    size_t len;
+};
+
+/* What the PS knows of one presentity: its composed publications and its rules. */
+struct ps_pres {
+    struct ps_pres *next;
+    char uri[STORE_URI_MAX];
+    struct pres_compose *comp;
+    struct pres_rules *rules; /* NULL: none (or not loaded) */
+    bool rules_loaded, dirty;
 };
 
 struct ps_state {
     struct ps_sub *subs;
     struct ps_pub *pubs;
-    uint32_t winfo_version;
+    struct ps_pres *pres;
+    bool dirty; /* a presentity's rules changed: workers re-evaluate */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -93,11 +118,77 @@ void ims__ps_free(struct ims_state *s)
     while (s->ps->pubs) {
         struct ps_pub *x = s->ps->pubs;
         s->ps->pubs = x->next;
-        sv_free(x->body);
+        sv_free(x);
+    }
+    while (s->ps->pres) {
+        struct ps_pres *x = s->ps->pres;
+        s->ps->pres = x->next;
+        if (x->comp)
+            sv_deref(x->comp);
+        if (x->rules)
+            sv_deref(x->rules);
         sv_free(x);
     }
     sv_free(s->ps);
     s->ps = NULL;
+}
+
+/* The presentity's record, made on first use. Callers hold s->mu. */
+static struct ps_pres *pres_of(struct ps_state *ps, const char *uri)
+{
+    struct ps_pres *x;
+
+    for (x = ps->pres; x; x = x->next)
+        if (strcmp(x->uri, uri) == 0)
+            return x;
+    if (!(x = sv_calloc(1, sizeof(*x))))
+        return NULL;
+    snprintf(x->uri, sizeof(x->uri), "%s", uri);
+    if (pres_compose_alloc(&x->comp, sv_slice_cstr(uri))) {
+        sv_free(x);
+        return NULL;
+    }
+    x->next = ps->pres;
+    ps->pres = x;
+    return x;
+}
+
+/* Its pres-rules document (XCAP, AUID pres-rules, document `index` of the presentity's own
+ * URI), parsed once and kept until XCAP writes it again. Callers hold s->mu. */
+static const struct pres_rules *rules_of(struct ims_state *s, struct ps_pres *pe)
+{
+    if (pe->rules_loaded)
+        return pe->rules;
+    pe->rules_loaded = true;
+    if (pe->rules) {
+        sv_deref(pe->rules);
+        pe->rules = NULL;
+    }
+    struct store_xcap_doc *doc = sv_malloc(sizeof(*doc));
+    if (!doc)
+        return NULL;
+    if (s->c.store->api->xcap_get &&
+        s->c.store->api->xcap_get(s->c.store, "pres-rules", pe->uri, "index", doc) == 0 &&
+        pres_rules_parse(&pe->rules, sv_slice_make(doc->body, doc->len)))
+        pe->rules = NULL; /* XCAP validated it on the way in: a parse failure here is ours */
+    sv_free(doc);
+    return pe->rules;
+}
+
+/* Judge subscription @p x by the presentity's rules (R92-R101). Callers hold s->mu. */
+static void judge(struct ims_state *s, struct ps_pres *pe, struct ps_sub *x)
+{
+    if (x->self) {
+        x->state = PS_ACTIVE;
+        return;
+    }
+    struct pres_watcher w = {.identity = sv_slice_cstr(x->watcher),
+                             .anonymous = x->anon,
+                             .anon_matching = PRES_ANON_AS_ANONYMOUS, /* OP-9 */
+                             .now = ims__now_s()};
+    if (pres_rules_eval(rules_of(s, pe), &w, PRES_SH_BLOCK, &x->d))
+        x->d.sh = PRES_SH_BLOCK;
+    x->state = x->d.sh == PRES_SH_CONFIRM ? PS_PENDING : PS_ACTIVE;
 }
 
 /* Whether identity @p who belongs to the subscription of presentity @p presentity (both
@@ -175,41 +266,61 @@ static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
     sv_free(nc);
 }
 
-/* The body of a NOTIFY: the presentity's latest publication (presence), or watcher
- * information listing its watchers (presence.winfo; anonymous ones as anonymous.invalid with
- * their own id only, R99-R101). Callers hold s->mu. */
-static char *notify_body(struct ims_state *s, const struct ps_sub *x, struct sv_arena *a,
+/* The body of a NOTIFY: for presence, the composed publications as this watcher may see
+ * them (nothing while pending; the polite-block document for polite-block); for
+ * presence.winfo, the presentity's watchers, an anonymous one only as anonymous.invalid with
+ * its random id (R99). Callers hold s->mu. @return the body (maybe empty) or NULL (ENOMEM). */
+static char *notify_body(struct ims_state *s, struct ps_sub *x, struct sv_arena *a,
                          const char **ctype)
 {
-    struct ps_state *ps = s->ps;
+    struct ps_pres *pe = pres_of(s->ps, x->presentity);
+    struct sv_slice out = {0};
 
+    *ctype = NULL;
+    if (!pe)
+        return NULL;
     if (!x->winfo) {
-        const struct ps_pub *best = NULL;
-        for (const struct ps_pub *p = ps->pubs; p; p = p->next)
-            if (strcmp(p->presentity, x->presentity) == 0)
-                best = p; /* the list is newest first: the first found is the latest */
-        if (!best) {
-            *ctype = NULL;
+        if (x->state == PS_PENDING)
             return ims__afmt(a, "%s", "");
-        }
+        int err = !x->self && x->d.sh == PRES_SH_POLITE_BLOCK
+                      ? pres_pidf_polite_block(sv_slice_cstr(x->presentity), a, &out)
+                  : pres_compose_count(pe->comp) == 0
+                      ? ENOENT
+                      : pres_compose_render(pe->comp, x->self ? NULL : rules_of(s, pe), &x->d, a,
+                                            &out);
+        if (err == ENOENT)
+            return ims__afmt(a, "%s", "");
+        if (err)
+            return NULL;
         *ctype = "application/pidf+xml";
-        return ims__afmt(a, "%.*s", (int)best->len, best->body);
+        return ims__afmt(a, "%.*s", SV_FMT(out));
     }
+    size_t n = 0;
+    for (const struct ps_sub *w = s->ps->subs; w; w = w->next)
+        n += !w->winfo && strcmp(w->presentity, x->presentity) == 0;
+    struct pres_winfo_watcher *ws = sv_arena_alloc(a, (n ? n : 1) * sizeof(*ws));
+    if (!ws)
+        return NULL;
+    n = 0;
+    for (const struct ps_sub *w = s->ps->subs; w; w = w->next) {
+        if (w->winfo || strcmp(w->presentity, x->presentity) != 0)
+            continue;
+        memset(&ws[n], 0, sizeof(ws[n]));
+        ws[n].id = sv_slice_cstr(w->id);
+        ws[n].uri = sv_slice_cstr(w->watcher);
+        ws[n].anonymous = w->anon;
+        ws[n].status = w->state == PS_PENDING ? PRES_WINFO_PENDING : PRES_WINFO_ACTIVE;
+        ws[n].event = w->state == PS_PENDING ? PRES_WINFO_EV_SUBSCRIBE : PRES_WINFO_EV_APPROVED;
+        n++;
+    }
+    struct pres_winfo_list list = {.resource = sv_slice_cstr(x->presentity),
+                                   .package = SV_LIT("presence"),
+                                   .w = ws,
+                                   .n = n};
+    if (pres_winfo_render(x->winfo_version++, true, &list, 1, a, &out))
+        return NULL;
     *ctype = "application/watcherinfo+xml";
-    char *doc = ims__afmt(a,
-                          "<?xml version=\"1.0\"?>\n<watcherinfo "
-                          "xmlns=\"urn:ietf:params:xml:ns:watcherinfo\" version=\"%" PRIu32
-                          "\" state=\"full\">\n<watcher-list resource=\"%s\" "
-                          "package=\"presence\">\n",
-                          ps->winfo_version++, x->presentity);
-    for (const struct ps_sub *w = ps->subs; w && doc; w = w->next)
-        if (!w->winfo && strcmp(w->presentity, x->presentity) == 0)
-            doc = ims__afmt(a, "%s<watcher id=\"%s\" event=\"subscribe\" status=\"active\">%s"
-                               "</watcher>\n",
-                            doc, w->id, w->anon ? "sip:anonymous@anonymous.invalid" : w->wfrom);
-    if (doc)
-        doc = ims__afmt(a, "%s</watcher-list>\n</watcherinfo>\n", doc);
-    return doc;
+    return ims__afmt(a, "%.*s", SV_FMT(out));
 }
 
 /* Send subscription @p x its NOTIFY with state @p state ("active;expires=N" or
@@ -269,7 +380,8 @@ static void notify_all(struct ims_state *s, struct proxy *px, const char *presen
     int64_t now = ims__now_s();
 
     for (struct ps_sub *x = s->ps->subs; x; x = x->next) {
-        if (strcmp(x->presentity, presentity) != 0 || (x->winfo && !winfo_too))
+        if (strcmp(x->presentity, presentity) != 0 || (x->winfo && !winfo_too) ||
+            (!x->winfo && x->state == PS_PENDING))
             continue;
         char *st = ims__afmt(a, "active;expires=%" PRId64,
                              x->expires_at > now ? x->expires_at - now : 0);
@@ -385,6 +497,14 @@ static bool is_anonymous(const struct sip_msg *m)
     return sip_privacy_get(&pv, m) == 0 && (pv.bits & (SIP_PRIV_ID | SIP_PRIV_USER));
 }
 
+/* Subscription-State for @p x with @p exp seconds left. */
+static const char *sub_state(const struct ps_sub *x, uint32_t exp, struct sv_arena *a)
+{
+    if (!exp)
+        return "terminated;reason=timeout";
+    return ims__afmt(a, "%s;expires=%u", x->state == PS_PENDING ? "pending" : "active", exp);
+}
+
 static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_msg *req,
                                           bool winfo, struct sv_arena *a,
                                           struct proxy_route_res *res)
@@ -413,8 +533,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         }
         res->totag = ims__afmt(a, "%s", x->mytag);
         x->expires_at = ims__now_s() + exp;
-        notify_later(n, x, exp ? ims__afmt(a, "active;expires=%u", exp) : "terminated;reason=timeout",
-                     !exp && !x->winfo);
+        notify_later(n, x, sub_state(x, exp, a), !exp && !x->winfo);
         pthread_mutex_unlock(&s->mu);
         return answer(res, 200, "OK", ims__afmt(a, "Expires: %u\r\nContact: <%s>\r\n", exp,
                                                 s->c.uri));
@@ -424,13 +543,10 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return answer(res, 403, "Forbidden (no asserted identity)", NULL);
     if (ims_impu_canon(&req->ruri, presentity, sizeof(presentity)))
         return answer(res, 404, "Not Found", NULL);
-    /* R97: only the presentity itself watches its watchers; until the pres-rules are
-       evaluated here, the same holds for its presence */
-    if (!same_subscription(s, watcher, presentity, a)) {
+    bool self = same_subscription(s, watcher, presentity, a);
+    if (winfo && !self) { /* R97: only the presentity itself watches its watchers */
         ims__count(s, &s->st.ps_refused);
-        return answer(res, 403, winfo ? "Forbidden (only the presentity may watch its watchers)"
-                                      : "Forbidden (no rule allows this watcher)",
-                      NULL);
+        return answer(res, 403, "Forbidden (only the presentity may watch its watchers)", NULL);
     }
     struct ps_sub *x = sv_calloc(1, sizeof(*x));
     struct sip_contact c;
@@ -448,20 +564,32 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
     scopy(x->callid, sizeof(x->callid), req->callid);
     scopy(x->target, sizeof(x->target), c.addr.uri_s);
     rand_token(x->mytag, sizeof(x->mytag));
-    rand_token(x->id, sizeof(x->id));
+    pres_winfo_id_make(x->id);
     x->winfo = winfo;
+    x->self = self;
     x->anon = is_anonymous(req);
-    x->cseq = 0;
     x->expires_at = ims__now_s() + exp;
-    res->totag = ims__afmt(a, "%s", x->mytag);
     pthread_mutex_lock(&s->mu);
     ps = s->ps;
+    struct ps_pres *pe = pres_of(ps, presentity);
+    if (!pe) {
+        pthread_mutex_unlock(&s->mu);
+        sv_free(x);
+        return answer(res, 500, "Server Internal Error (out of memory)", NULL);
+    }
+    judge(s, pe, x);
+    if (!self && x->d.sh == PRES_SH_BLOCK) { /* R94: block, or no rule for this watcher */
+        s->st.ps_refused++;
+        pthread_mutex_unlock(&s->mu);
+        sv_free(x);
+        return answer(res, 403, "Forbidden", NULL);
+    }
+    res->totag = ims__afmt(a, "%s", x->mytag);
     x->next = ps->subs;
     ps->subs = x;
     s->st.ps_subscriptions++;
     /* a new watcher: the presentity's winfo subscriptions hear of it too */
-    notify_later(n, x, exp ? ims__afmt(a, "active;expires=%u", exp) : "terminated;reason=timeout",
-                 !winfo);
+    notify_later(n, x, sub_state(x, exp, a), !winfo);
     pthread_mutex_unlock(&s->mu);
     return answer(res, 200, "OK",
                   with_rr(req, ims__afmt(a, "Expires: %u\r\nContact: <%s>\r\n", exp, s->c.uri),
@@ -471,6 +599,36 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
 /* ---------------------------------------------------------------------------------------- */
 /* PUBLISH (RFC 3903)                                                                         */
 
+/* The PIDF of a PUBLISH, validated: its entity must be one of the presentity's identities
+ * (R89, R90). @return 0, or the code and reason to answer. */
+static uint16_t pidf_of(struct ims_state *s, const struct sip_msg *req, const char *presentity,
+                        struct sv_arena *a, struct pres_pidf **doc, const char **why)
+{
+    struct store_profile *prof = sv_arena_alloc(a, sizeof(*prof));
+    struct sv_slice aors[STORE_IRS_MAX];
+    size_t n = 0;
+
+    if (prof && s->c.store->api->profile_get(s->c.store, presentity, prof) == 0)
+        for (size_t i = 0; i < prof->irs.nimpus; i++)
+            aors[n++] = sv_slice_cstr(prof->irs.impus[i].uri);
+    switch (pres_pidf_parse(doc, req->body, aors, n)) {
+    case 0:
+        return 0;
+    case EPERM:
+        *why = "Bad Request (the PIDF's entity is not the presentity)";
+        return 400;
+    case EMSGSIZE:
+        *why = "Request Entity Too Large";
+        return 413;
+    case ENOMEM:
+        *why = "Server Internal Error (out of memory)";
+        return 500;
+    default:
+        *why = "Bad Request (not a valid PIDF document)";
+        return 400;
+    }
+}
+
 static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg *req,
                                         struct sv_arena *a, struct proxy_route_res *res)
 {
@@ -479,11 +637,14 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
     const struct sip_hdr *ifm = sip_msg_hdr(req, SIP_HDR_SIP_IF_MATCH);
     const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
     uint32_t exp = expires_of(req, PS_DEFAULT_EXPIRES);
+    struct pres_pidf *doc = NULL;
+    const char *why = NULL;
+    uint16_t code;
 
     if (!asserted(req, publisher, sizeof(publisher)) ||
         ims_impu_canon(&req->ruri, presentity, sizeof(presentity)) ||
         !same_subscription(s, publisher, presentity, a)) {
-        ims__count(s, &s->st.ps_refused);
+        ims__count(s, &s->st.ps_refused); /* R87, R88: and the stored state is unchanged */
         return answer(res, 403, "Forbidden (only the presentity publishes its presence)", NULL);
     }
     if (exp && exp < PS_MIN_EXPIRES)
@@ -495,49 +656,60 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
         return answer(res, 415, "Unsupported Media Type", "Accept: application/pidf+xml\r\n");
     if (!ifm && !req->body.l)
         return answer(res, 400, "Bad Request (an initial PUBLISH has a body)", NULL);
+    if (req->body.l && (code = pidf_of(s, req, presentity, a, &doc, &why)))
+        return answer(res, code, why, NULL);
     pthread_mutex_lock(&s->mu);
     struct ps_state *ps = ps_of(s);
-    struct ps_pub *p = NULL, **pp = NULL;
-    for (pp = ps ? &ps->pubs : NULL; pp && *pp; pp = &(*pp)->next)
-        if (ifm && sv_slice_eq(ifm->value, sv_slice_cstr((*pp)->etag)) &&
-            strcmp((*pp)->presentity, presentity) == 0) {
-            p = *pp;
-            break;
-        }
-    if (ifm && !p) {
+    struct ps_pres *pe = ps ? pres_of(ps, presentity) : NULL;
+    struct ps_pub *p = NULL;
+    int err = pe ? 0 : ENOMEM;
+    for (struct ps_pub *q = ps ? ps->pubs : NULL; q && ifm; q = q->next)
+        if (sv_slice_eq(ifm->value, sv_slice_cstr(q->etag)) &&
+            strcmp(q->presentity, presentity) == 0)
+            p = q;
+    if (!err && ifm && !p) {
         pthread_mutex_unlock(&s->mu);
+        if (doc)
+            sv_deref(doc);
         return answer(res, 412, "Conditional Request Failed", NULL);
     }
-    if (!p && !(p = sv_calloc(1, sizeof(*p)))) {
-        pthread_mutex_unlock(&s->mu);
-        return answer(res, 500, "Server Internal Error (out of memory)", NULL);
-    }
-    if (!ifm) { /* newest first */
-        p->next = ps->pubs;
-        ps->pubs = p;
+    if (!err && !p && !(p = sv_calloc(1, sizeof(*p))))
+        err = ENOMEM;
+    rand_token(etag, sizeof(etag)); /* a new ETag for every change (RFC 3903 §4.1) */
+    if (!err && !ifm) {
         scopy(p->presentity, sizeof(p->presentity), sv_slice_cstr(presentity));
-    }
-    if (req->body.l) {
-        char *b = sv_malloc(req->body.l);
-        if (b) {
-            memcpy(b, req->body.p, req->body.l);
-            sv_free(p->body);
-            p->body = b;
-            p->len = req->body.l;
+        memcpy(p->etag, etag, sizeof(etag));
+        err = pres_compose_put(pe->comp, sv_slice_cstr(etag), doc);
+        if (!err) {
+            p->next = ps->pubs;
+            ps->pubs = p;
+        } else {
+            sv_free(p);
         }
-    }
-    rand_token(etag, sizeof(etag)); /* a new ETag for every change (§4.1) */
-    memcpy(p->etag, etag, sizeof(etag));
-    p->expires_at = ims__now_s() + exp;
-    if (!exp) { /* removal */
+    } else if (!err && exp) { /* refresh (no body) or modify (a body) */
+        err = pres_compose_retag(pe->comp, sv_slice_cstr(p->etag), sv_slice_cstr(etag));
+        if (!err && doc)
+            err = pres_compose_put(pe->comp, sv_slice_cstr(etag), doc);
+        if (!err)
+            memcpy(p->etag, etag, sizeof(etag));
+    } else if (!err) { /* removal */
+        pres_compose_remove(pe->comp, sv_slice_cstr(p->etag));
         for (struct ps_pub **q = &ps->pubs; *q; q = &(*q)->next)
             if (*q == p) {
                 *q = p->next;
                 break;
             }
-        sv_free(p->body);
         sv_free(p);
+        p = NULL;
     }
+    if (doc)
+        sv_deref(doc);
+    if (err) {
+        pthread_mutex_unlock(&s->mu);
+        return answer(res, 500, "Server Internal Error (publication not kept)", NULL);
+    }
+    if (p)
+        p->expires_at = ims__now_s() + exp;
     s->st.ps_publications++;
     notify_all(s, n->px, presentity, false, a);
     pthread_mutex_unlock(&s->mu);
@@ -582,11 +754,90 @@ void ims__ps_sweep(struct ims_state *s, int64_t now)
     for (struct ps_pub **pp = &s->ps->pubs; *pp;) {
         if ((*pp)->expires_at <= now) {
             struct ps_pub *x = *pp;
+            struct ps_pres *pe = pres_of(s->ps, x->presentity);
+            if (pe)
+                pres_compose_remove(pe->comp, sv_slice_cstr(x->etag));
             *pp = x->next;
-            sv_free(x->body);
             sv_free(x);
         } else {
             pp = &(*pp)->next;
         }
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Rules changed (R105)                                                                       */
+
+void ims_ps_rules_changed(struct ims_state *s, const char *xui)
+{
+    if (!s || s->c.role != IMS_ROLE_PS)
+        return;
+    pthread_mutex_lock(&s->mu);
+    for (struct ps_pres *pe = s->ps ? s->ps->pres : NULL; pe; pe = pe->next)
+        if (strcmp(pe->uri, xui) == 0) {
+            pe->rules_loaded = false; /* read again on next use */
+            pe->dirty = true;
+            s->ps->dirty = true;
+        }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A worker's look at the rules that changed: every watcher of those presentities is judged
+ * again; one now allowed hears at once (a pending subscription becomes active), one now
+ * blocked is ended (terminated;reason=rejected), the others get what the new
+ * transformations leave. Then the presentity's winfo subscriptions hear of it. */
+static void reevaluate(struct ims_node *n)
+{
+    struct ims_state *s = n->s;
+    char blk[4096];
+    struct sv_arena a;
+    int64_t now = ims__now_s();
+
+    sv_arena_init(&a, blk, sizeof(blk));
+    pthread_mutex_lock(&s->mu);
+    if (s->ps && s->ps->dirty) {
+        s->ps->dirty = false;
+        for (struct ps_pres *pe = s->ps->pres; pe; pe = pe->next) {
+            if (!pe->dirty)
+                continue;
+            pe->dirty = false;
+            for (struct ps_sub *x = s->ps->subs, *next; x; x = next) {
+                next = x->next;
+                if (x->winfo || x->self || strcmp(x->presentity, pe->uri) != 0)
+                    continue;
+                judge(s, pe, x);
+                uint32_t left = x->expires_at > now ? (uint32_t)(x->expires_at - now) : 0;
+                if (x->d.sh == PRES_SH_BLOCK) {
+                    notify(s, n->px, x, "terminated;reason=rejected", &a);
+                    sub_unlink(s->ps, x);
+                } else {
+                    notify(s, n->px, x, sub_state(x, left, &a), &a);
+                }
+            }
+            for (struct ps_sub *w = s->ps->subs; w; w = w->next)
+                if (w->winfo && strcmp(w->presentity, pe->uri) == 0)
+                    notify(s, n->px, w, "active", &a);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    sv_arena_close(&a);
+}
+
+static void tick_h(void *arg)
+{
+    struct ims_node *n = arg;
+
+    reevaluate(n);
+    sv_timer_start(proxy_wheel(n->px), &n->ps_tick, PS_REEVAL_MS, tick_h, n);
+}
+
+void ims__ps_node_start(struct ims_node *n)
+{
+    sv_timer_init(&n->ps_tick);
+    sv_timer_start(proxy_wheel(n->px), &n->ps_tick, PS_REEVAL_MS, tick_h, n);
+}
+
+void ims__ps_node_stop(struct ims_node *n)
+{
+    sv_timer_cancel(&n->ps_tick);
 }

@@ -771,6 +771,8 @@ int ims_node_alloc(struct ims_node **np, struct ims_state *s, struct proxy *px,
     h.arg = n;
     proxy_hooks_set(px, &h);
     proxy_route_hook_set(px, route_h, n);
+    if (s->c.role == IMS_ROLE_PS)
+        ims__ps_node_start(n);
     *np = n;
     return 0;
 }
@@ -779,6 +781,8 @@ void ims_node_free(struct ims_node *n)
 {
     if (!n)
         return;
+    if (n->s->c.role == IMS_ROLE_PS)
+        ims__ps_node_stop(n);
     proxy_route_hook_set(n->px, NULL, NULL);
     if (n->ps) {
         privsvc_lookup_set(n->ps, NULL);

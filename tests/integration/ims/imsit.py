@@ -19,7 +19,7 @@ import svit
 from svit import check, check_eq, fail
 import pvit
 
-LAB_PORTS = (5060, 5061, 5070, 4060, 5090, 6060, 7060, 5065, 5099)
+LAB_PORTS = (5060, 5061, 5070, 4060, 5090, 6060, 7060, 5065, 8080, 5099)
 READY = r"^ready (udp|tcp|tls) 127\.0\.0\.1:(\d+) node (\S+)$"
 
 
@@ -100,6 +100,7 @@ class Lab:
         self.out = svit.LineReader(self.proc.p.stdout, name)
         for _ in range(self.nlisteners):
             self.out.wait_for(READY, 20, "the lab's ready lines")
+        self.out.wait_for(r"^ready http 127\.0\.0\.1:\d+ xcap$", 10, "the XCAP ready line")
         if self.with_metrics:
             m = self.out.wait_for(r"^ready http 127\.0\.0\.1:(\d+) metrics$", 10,
                                   "the metrics ready line")

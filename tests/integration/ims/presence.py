@@ -9,9 +9,19 @@ SUBSCRIBE/NOTIFY through P-CSCF, S-CSCF (terminating iFC) and the PS, with SIPp 
   her PIDF; her un-SUBSCRIBE gets 200 and a NOTIFY terminated.
 - alice subscribes to her watcher information: the NOTIFY lists her presence subscription as
   a watcher (RFC 3857/3858); bob's SUBSCRIBE to alice's winfo gets 403 (R97).
-- bob's SUBSCRIBE to alice's presence gets 403: no pres-rules are evaluated yet, and without
-  them nobody but the presentity may watch.
+- bob's SUBSCRIBE to alice's presence gets 403 while alice has no pres-rules (R93: block).
+- alice writes her pres-rules over XCAP (curl, HTTP Digest): bob allowed with all services,
+  frank on confirm, gina polite-blocked (TC-29..TC-31 in spirit):
+  - bob's SUBSCRIBE: active, her PIDF;
+  - gina's: active, a document that reveals nothing (no note, basic closed);
+  - carol's (anonymous: her network blocks her identity) matches no rule: 403;
+  - frank's: pending, no body; alice's winfo shows him pending; alice then allows him over XCAP
+    and his subscription becomes active at once with her PIDF (R105).
 """
+import os
+import subprocess
+import time
+
 import imsit
 import pvit
 import svit
@@ -28,8 +38,62 @@ def run_ue(ctx, lab, user, pw, xml, **keys):
     return rc, pvit.trace(work)
 
 
+RULES = """<?xml version="1.0" encoding="UTF-8"?>
+<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy"
+            xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
+  <cp:rule id="bob">
+    <cp:conditions><cp:identity><cp:one id="sip:bob@ims.example"/></cp:identity></cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+    <cp:transformations>
+      <pr:provide-services><pr:all-services/></pr:provide-services>
+      <pr:provide-all-attributes/>
+    </cp:transformations>
+  </cp:rule>
+  <cp:rule id="frank">
+    <cp:conditions><cp:identity><cp:one id="sip:frank@ims.example"/></cp:identity></cp:conditions>
+    <cp:actions><pr:sub-handling>{frank}</pr:sub-handling></cp:actions>
+    <cp:transformations>
+      <pr:provide-services><pr:all-services/></pr:provide-services>
+      <pr:provide-all-attributes/>
+    </cp:transformations>
+  </cp:rule>
+  <cp:rule id="gina">
+    <cp:conditions><cp:identity><cp:one id="sip:gina@ims.example"/></cp:identity></cp:conditions>
+    <cp:actions><pr:sub-handling>polite-block</pr:sub-handling></cp:actions>
+  </cp:rule>
+</cp:ruleset>
+"""
+
+
+FRANK = """subscribers:
+  - impi: frank@ims.example
+    password: frank-pw
+    sets:
+      - impus: ["sip:frank@ims.example"]
+  - impi: gina@ims.example
+    password: gina-pw
+    sets:
+      - impus: ["sip:gina@ims.example"]
+"""
+
+
+def put_rules(ctx, lab, frank):
+    """alice's pres-rules over XCAP with curl (HTTP Digest as her IMPI)."""
+    path = ctx.path(ctx.unique("rules") + ".xml")
+    with open(path, "w") as f:
+        f.write(RULES.replace("{frank}", frank))
+    url = (f"http://127.0.0.1:{lab.port[8080]}/xcap-root/pres-rules/users/"
+           f"sip%3Aalice%40ims.example/index")
+    p = subprocess.run([ctx.tool("curl", None), "-sS", "--digest", "-u", "alice@ims.example:alice-pw",
+                        "-X", "PUT", "-H", "Content-Type: application/auth-policy+xml",
+                        "--data-binary", "@" + path, "-o", "/dev/null", "-w", "%{http_code}",
+                        "--max-time", "10", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    code = p.stdout.decode().strip()
+    check(code in ("200", "201"), f"XCAP PUT of alice's rules: {code} {p.stderr.decode()}")
+
+
 def test(ctx):
-    lab = imsit.Lab(ctx)
+    lab = imsit.Lab(ctx, extra_subscribers=FRANK)
 
     rc, msgs = run_ue(ctx, lab, "alice", "alice-pw", "reg_publish.xml",
                       to="sip:alice@ims.example", status="open")
@@ -70,7 +134,62 @@ def test(ctx):
                           to="sip:alice@ims.example", event=event)
         codes = [m.code for m in msgs if not m.sent and m.code and "SUBSCRIBE" in (m.cseq or "")]
         check(403 in codes, f"bob's SUBSCRIBE ({event}) to alice: {codes}")
-    step("bob's SUBSCRIBEs to alice's presence and watcher information got 403 (R97)")
+    step("bob's SUBSCRIBEs to alice's presence and watcher information got 403 (R93, R97)")
+
+    put_rules(ctx, lab, "confirm")
+    step("alice wrote her pres-rules over XCAP (curl, HTTP Digest)")
+
+    rc, msgs = run_ue(ctx, lab, "bob", "bob-pw", "reg_subscribe.xml",
+                      to="sip:alice@ims.example", event="presence")
+    check_eq("bob's SUBSCRIBE with a rule allowing him: SIPp exit status", 0, rc)
+    notes = [m for m in msgs if not m.sent and m.method == "NOTIFY"]
+    check(notes[0].one("subscription-state").startswith("active") and
+          "<basic>open</basic>" in notes[0].body, f"bob's NOTIFY: {notes[0].body}")
+    step("bob, allowed by alice's rule, got her PIDF (R92, R96)")
+
+    rc, msgs = run_ue(ctx, lab, "gina", "gina-pw", "reg_subscribe.xml",
+                      to="sip:alice@ims.example", event="presence")
+    check_eq("gina's SUBSCRIBE (polite-block): SIPp exit status", 0, rc)
+    notes = [m for m in msgs if not m.sent and m.method == "NOTIFY"]
+    check(notes[0].one("subscription-state").startswith("active"), "polite-block is not active")
+    check("open" not in notes[0].body and "lab" not in notes[0].body and
+          "t1" not in notes[0].body, f"polite-block revealed something: {notes[0].body}")
+    step("gina, polite-blocked, got an active subscription whose NOTIFY reveals nothing (R95)")
+
+    # carol's network hides her identity on everything she sends (R46): her SUBSCRIBE is an
+    # anonymous one, evaluated as anonymous (OP-9), and alice's rules name no anonymous watcher
+    rc, msgs = run_ue(ctx, lab, "carol", "carol-pw", "reg_subscribe.xml",
+                      to="sip:alice@ims.example", event="presence")
+    codes = [m.code for m in msgs if not m.sent and m.code and "SUBSCRIBE" in (m.cseq or "")]
+    check(403 in codes, f"carol's anonymous SUBSCRIBE: {codes}")
+    step("carol's SUBSCRIBE, anonymous by her network's agreement, matched no rule: 403 "
+         "(R98, R100)")
+
+    # frank: pending, then allowed by an XCAP write, and active at once (R105)
+    port = imsit.free_port_pair()
+    p, work = imsit.sipp(ctx, lab, "frank-waits", "reg_subscribe_wait.xml",
+                         pvit.keys(impu="sip:frank@ims.example",
+                                   contact=f"<sip:frank@127.0.0.1:{port}>",
+                                   to="sip:alice@ims.example", event="presence") +
+                         ["-au", "frank@ims.example", "-ap", "frank-pw"], port=port)
+    deadline = time.time() + 15  # readiness: the pending NOTIFY in frank's message log
+    pending = False
+    while time.time() < deadline and not pending:
+        for fn in os.listdir(work):
+            if fn.endswith("_messages.log"):
+                with open(os.path.join(work, fn), errors="replace") as f:
+                    pending = "Subscription-State: pending" in f.read()
+        time.sleep(0.02)
+    check(pending, "frank's subscription was not pending")
+    step("frank, on confirm, got a pending subscription with no presence in it (R94)")
+    put_rules(ctx, lab, "allow")
+    imsit.finish(p, "frank's SIPp (pending, then active)")
+    notes = [m for m in pvit.trace(work) if not m.sent and m.method == "NOTIFY"]
+    check_eq("frank's NOTIFY states", ["pending", "active", "terminated"],
+             [n.one("subscription-state").split(";")[0] for n in notes])
+    check(not notes[0].body.strip(), f"the pending NOTIFY had a body: {notes[0].body}")
+    check("<basic>open</basic>" in notes[1].body, f"frank's active NOTIFY: {notes[1].body}")
+    step("alice allowed frank over XCAP: his subscription became active at once (R105)")
     lab.stop()
 
 
