@@ -198,7 +198,23 @@ struct store_api {
     /** Delete a document, if @p expected_etag holds. ENOENT if there is none. */
     int (*xcap_del)(struct store *st, const char *auid, const char *xui, const char *doc,
                     const char *expected_etag);
+
+    /* --- state of the nodes that must survive a restart (the PS's subscriptions and
+     *     publications): opaque values under (namespace, key), with an expiry ------------- */
+    /** Insert or replace a value of @p len (at most STORE_KV_MAX) octets. */
+    int (*kv_put)(struct store *st, const char *ns, const char *key, int64_t expires_at,
+                  const void *val, size_t len);
+    /** Delete a value; 0 also when there was none. */
+    int (*kv_del)(struct store *st, const char *ns, const char *key);
+    /** Call @p cb for each value of @p ns (any order; without the store's lock held, so it
+     *  may call the store); a nonzero return stops and is returned. */
+    int (*kv_each)(struct store *st, const char *ns,
+                   int (*cb)(void *arg, const char *key, int64_t expires_at, const void *val,
+                             size_t len),
+                   void *arg);
 };
+
+#define STORE_KV_MAX 65536 /* the largest value kv_put keeps */
 
 /** Every backend's handle starts with this. */
 struct store {

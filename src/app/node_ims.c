@@ -89,7 +89,7 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
 
         if (!app_ims_role(nc, &role))
             continue;
-        if (role != IMS_ROLE_PCSCF && !im->store && (rc = open_store(im, cfg)) != APP_EX_OK)
+        if (!im->store && (rc = open_store(im, cfg)) != APP_EX_OK)
             return rc;
         if (*ai->uri) {
             snprintf(uri, sizeof(uri), "%s", ai->uri);
@@ -104,7 +104,7 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
             .role = role,
             .domain = *nc->domain ? nc->domain : "ims.example",
             .uri = uri,
-            .store = role == IMS_ROLE_PCSCF ? NULL : im->store,
+            .store = im->store,
             .realm = ai->realm,
             .digest_algs = (ai->digest_md5 ? 1u << AUTH_DIGEST_MD5 : 0) |
                            (ai->digest_sha256 ? 1u << AUTH_DIGEST_SHA256 : 0),

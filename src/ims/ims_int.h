@@ -148,6 +148,8 @@ struct auth_slot *ims__slot(struct ims_state *s, const char *impi, bool create);
 struct preg *ims__preg_find(struct ims_state *s, enum net_tp tp, const struct net_addr *flow,
                             bool create);
 void ims__preg_del(struct ims_state *s, struct preg *r);
+/** Keep a confirmed registration in the store (when the P-CSCF has one). */
+void ims__preg_save(struct ims_state *s, const struct preg *r);
 /** Whether one more REGISTER from @p peer's address fits its rate (callers hold s->mu). */
 bool ims__rate_ok(struct ims_state *s, const struct net_addr *peer, int64_t now_ms);
 
@@ -163,6 +165,8 @@ enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg 
 void ims__ps_sweep(struct ims_state *s, int64_t now); /* callers hold s->mu */
 void ims__ps_free(struct ims_state *s);
 void ims__ps_node_start(struct ims_node *n);
+/** Reload the subscriptions and publications the store kept (at start). */
+int ims__ps_load(struct ims_state *s);
 void ims__ps_node_stop(struct ims_node *n);
 
 /** Count one under the state's lock. */

@@ -58,6 +58,8 @@ struct ps_pub {
     char presentity[STORE_URI_MAX];
     char etag[24];
     int64_t expires_at;
+    char *body; /* the PIDF as published: the store keeps it for a restart */
+    size_t len;
 };
 
 /* What the PS knows of one presentity: its composed publications and its rules. */
@@ -118,6 +120,7 @@ void ims__ps_free(struct ims_state *s)
     while (s->ps->pubs) {
         struct ps_pub *x = s->ps->pubs;
         s->ps->pubs = x->next;
+        sv_free(x->body);
         sv_free(x);
     }
     while (s->ps->pres) {
@@ -235,11 +238,66 @@ struct notify_ctx {
     char callid[STORE_URI_MAX], mytag[24];
 };
 
-static void sub_unlink(struct ps_state *ps, struct ps_sub *x)
+/* ---- persistence: subscriptions and publications survive a restart (issue 6 §1) ---- */
+
+#define SUB_MAGIC "PSS1"
+#define SUB_REC (4 + sizeof(struct ps_sub))
+
+static void sub_key(const struct ps_sub *x, char *key, size_t sz)
 {
-    for (struct ps_sub **pp = &ps->subs; *pp; pp = &(*pp)->next)
+    snprintf(key, sz, "%s\n%s", x->callid, x->mytag);
+}
+
+/* The subscription as the store keeps it: a tag and the struct (its list link and decision
+ * are rebuilt at load; a record of another size, from another build, is not read). */
+static void sub_save(struct ims_state *s, const struct ps_sub *x)
+{
+    char key[STORE_URI_MAX + 32];
+    uint8_t rec[SUB_REC];
+
+    sub_key(x, key, sizeof(key));
+    memcpy(rec, SUB_MAGIC, 4);
+    memcpy(rec + 4, x, sizeof(*x));
+    if (s->c.store->api->kv_put(s->c.store, "ps.sub", key, x->expires_at, rec, sizeof(rec)))
+        sv_log(SV_LOG_WARN, MOD, "node %s: a subscription could not be stored", s->c.node);
+}
+
+static void sub_forget(struct ims_state *s, const struct ps_sub *x)
+{
+    char key[STORE_URI_MAX + 32];
+
+    sub_key(x, key, sizeof(key));
+    s->c.store->api->kv_del(s->c.store, "ps.sub", key);
+}
+
+static void pub_key(const struct ps_pub *p, char *key, size_t sz)
+{
+    snprintf(key, sz, "%s\n%s", p->presentity, p->etag);
+}
+
+static void pub_save(struct ims_state *s, const struct ps_pub *p)
+{
+    char key[STORE_URI_MAX + 32];
+
+    pub_key(p, key, sizeof(key));
+    if (s->c.store->api->kv_put(s->c.store, "ps.pub", key, p->expires_at, p->body, p->len))
+        sv_log(SV_LOG_WARN, MOD, "node %s: a publication could not be stored", s->c.node);
+}
+
+static void pub_forget(struct ims_state *s, const struct ps_pub *p)
+{
+    char key[STORE_URI_MAX + 32];
+
+    pub_key(p, key, sizeof(key));
+    s->c.store->api->kv_del(s->c.store, "ps.pub", key);
+}
+
+static void sub_unlink(struct ims_state *s, struct ps_sub *x)
+{
+    for (struct ps_sub **pp = &s->ps->subs; *pp; pp = &(*pp)->next)
         if (*pp == x) {
             *pp = x->next;
+            sub_forget(s, x);
             sv_free(x);
             return;
         }
@@ -257,7 +315,7 @@ static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
         pthread_mutex_lock(&s->mu);
         for (struct ps_sub *x = s->ps ? s->ps->subs : NULL; x; x = x->next)
             if (strcmp(x->callid, nc->callid) == 0 && strcmp(x->mytag, nc->mytag) == 0) {
-                sub_unlink(s->ps, x);
+                sub_unlink(s, x);
                 s->st.ps_ended_by_notify++;
                 break;
             }
@@ -424,7 +482,7 @@ static void deferred_h(void *arg)
                 if (w->winfo && strcmp(w->presentity, x->presentity) == 0)
                     notify(s, d->n->px, w, "active", &a);
         if (strncmp(d->state, "terminated", 10) == 0)
-            sub_unlink(s->ps, x);
+            sub_unlink(s, x);
     }
     pthread_mutex_unlock(&s->mu);
     sv_arena_close(&a);
@@ -533,6 +591,8 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         }
         res->totag = ims__afmt(a, "%s", x->mytag);
         x->expires_at = ims__now_s() + exp;
+        if (exp)
+            sub_save(s, x);
         notify_later(n, x, sub_state(x, exp, a), !exp && !x->winfo);
         pthread_mutex_unlock(&s->mu);
         return answer(res, 200, "OK", ims__afmt(a, "Expires: %u\r\nContact: <%s>\r\n", exp,
@@ -588,6 +648,8 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
     x->next = ps->subs;
     ps->subs = x;
     s->st.ps_subscriptions++;
+    if (exp)
+        sub_save(s, x);
     /* a new watcher: the presentity's winfo subscriptions hear of it too */
     notify_later(n, x, sub_state(x, exp, a), !winfo);
     pthread_mutex_unlock(&s->mu);
@@ -676,6 +738,20 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
     if (!err && !p && !(p = sv_calloc(1, sizeof(*p))))
         err = ENOMEM;
     rand_token(etag, sizeof(etag)); /* a new ETag for every change (RFC 3903 §4.1) */
+    if (!err && req->body.l) { /* the body as published, for the store */
+        char *b = sv_malloc(req->body.l);
+        if (!b) {
+            err = ENOMEM;
+        } else {
+            memcpy(b, req->body.p, req->body.l);
+            if (p->body && ifm)
+                sv_free(p->body);
+            p->body = b;
+            p->len = req->body.l;
+        }
+    }
+    if (!err && ifm)
+        pub_forget(s, p); /* stored under its old ETag */
     if (!err && !ifm) {
         scopy(p->presentity, sizeof(p->presentity), sv_slice_cstr(presentity));
         memcpy(p->etag, etag, sizeof(etag));
@@ -684,6 +760,7 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
             p->next = ps->pubs;
             ps->pubs = p;
         } else {
+            sv_free(p->body);
             sv_free(p);
         }
     } else if (!err && exp) { /* refresh (no body) or modify (a body) */
@@ -699,6 +776,7 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
                 *q = p->next;
                 break;
             }
+        sv_free(p->body);
         sv_free(p);
         p = NULL;
     }
@@ -708,8 +786,10 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
         pthread_mutex_unlock(&s->mu);
         return answer(res, 500, "Server Internal Error (publication not kept)", NULL);
     }
-    if (p)
+    if (p) {
         p->expires_at = ims__now_s() + exp;
+        pub_save(s, p);
+    }
     s->st.ps_publications++;
     notify_all(s, n->px, presentity, false, a);
     pthread_mutex_unlock(&s->mu);
@@ -746,6 +826,7 @@ void ims__ps_sweep(struct ims_state *s, int64_t now)
         if ((*pp)->expires_at <= now) {
             struct ps_sub *x = *pp;
             *pp = x->next;
+            sub_forget(s, x);
             sv_free(x);
         } else {
             pp = &(*pp)->next;
@@ -758,6 +839,8 @@ void ims__ps_sweep(struct ims_state *s, int64_t now)
             if (pe)
                 pres_compose_remove(pe->comp, sv_slice_cstr(x->etag));
             *pp = x->next;
+            pub_forget(s, x);
+            sv_free(x->body);
             sv_free(x);
         } else {
             pp = &(*pp)->next;
@@ -809,7 +892,7 @@ static void reevaluate(struct ims_node *n)
                 uint32_t left = x->expires_at > now ? (uint32_t)(x->expires_at - now) : 0;
                 if (x->d.sh == PRES_SH_BLOCK) {
                     notify(s, n->px, x, "terminated;reason=rejected", &a);
-                    sub_unlink(s->ps, x);
+                    sub_unlink(s, x);
                 } else {
                     notify(s, n->px, x, sub_state(x, left, &a), &a);
                 }
@@ -840,4 +923,94 @@ void ims__ps_node_start(struct ims_node *n)
 void ims__ps_node_stop(struct ims_node *n)
 {
     sv_timer_cancel(&n->ps_tick);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Reload at start                                                                            */
+
+#define CSEQ_JUMP 100000u /* NOTIFYs sent since the last save are not counted: jump past them */
+
+static int load_sub(void *arg, const char *key, int64_t exp, const void *val, size_t len)
+{
+    struct ims_state *s = arg;
+    struct ps_sub *x;
+
+    (void)key;
+    if (exp <= ims__now_s() || len != SUB_REC || memcmp(val, SUB_MAGIC, 4) != 0)
+        return 0;
+    if (!(x = sv_malloc(sizeof(*x))))
+        return ENOMEM;
+    memcpy(x, (const uint8_t *)val + 4, sizeof(*x));
+    x->cseq += CSEQ_JUMP;
+    struct ps_pres *pe = pres_of(s->ps, x->presentity);
+    if (!pe) {
+        sv_free(x);
+        return ENOMEM;
+    }
+    judge(s, pe, x);
+    x->next = s->ps->subs;
+    s->ps->subs = x;
+    return 0;
+}
+
+static int load_pub(void *arg, const char *key, int64_t exp, const void *val, size_t len)
+{
+    struct ims_state *s = arg;
+    const char *nl = strchr(key, '\n');
+    struct ps_pub *p;
+    struct pres_pidf *doc = NULL;
+    char blk[512];
+    struct sv_arena a;
+    const char *why;
+
+    if (exp <= ims__now_s() || !nl || (size_t)(nl - key) >= sizeof(p->presentity) ||
+        strlen(nl + 1) >= sizeof(p->etag) || !(p = sv_calloc(1, sizeof(*p))))
+        return 0;
+    memcpy(p->presentity, key, (size_t)(nl - key));
+    strcpy(p->etag, nl + 1);
+    p->expires_at = exp;
+    p->len = len;
+    p->body = sv_malloc(len ? len : 1);
+    sv_arena_init(&a, blk, sizeof(blk));
+    struct sip_msg fake = {.body = sv_slice_make(val, len)};
+    struct ps_pres *pe = pres_of(s->ps, p->presentity);
+    if (p->body)
+        memcpy(p->body, val, len);
+    if (!p->body || !pe || pidf_of(s, &fake, p->presentity, &a, &doc, &why) ||
+        pres_compose_put(pe->comp, sv_slice_cstr(p->etag), doc)) {
+        sv_free(p->body);
+        sv_free(p);
+    } else {
+        p->next = s->ps->pubs;
+        s->ps->pubs = p;
+    }
+    if (doc)
+        sv_deref(doc);
+    sv_arena_close(&a);
+    return 0;
+}
+
+int ims__ps_load(struct ims_state *s)
+{
+    size_t nsub = 0, npub = 0;
+    int err;
+
+    pthread_mutex_lock(&s->mu);
+    if (!ps_of(s)) {
+        pthread_mutex_unlock(&s->mu);
+        return ENOMEM;
+    }
+    pthread_mutex_unlock(&s->mu);
+    /* the store's walk calls back without its own lock; ours is not needed before the
+       workers start */
+    if ((err = s->c.store->api->kv_each(s->c.store, "ps.pub", load_pub, s)) ||
+        (err = s->c.store->api->kv_each(s->c.store, "ps.sub", load_sub, s)))
+        return err;
+    for (struct ps_sub *x = s->ps->subs; x; x = x->next)
+        nsub++;
+    for (struct ps_pub *p = s->ps->pubs; p; p = p->next)
+        npub++;
+    sv_log(SV_LOG_INFO, MOD, "node %s: %zu subscriptions and %zu publications reloaded",
+           s->c.node, nsub, npub);
+    return 0;
 }

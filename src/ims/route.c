@@ -356,6 +356,7 @@ static void pcscf_learn(struct ims_node *n, const struct sip_msg *resp,
     r->service_route = ps;
     r->confirmed = true;
     r->expires_at = ims__now_s() + expires;
+    ims__preg_save(s, r);
 out:
     pthread_mutex_unlock(&s->mu);
 }

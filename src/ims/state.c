@@ -311,8 +311,73 @@ struct preg *ims__preg_find(struct ims_state *s, enum net_tp tp, const struct ne
     return r;
 }
 
+/* ---- the P-CSCF's registrations survive a restart too (kv "pcscf.flow") ---- */
+
+static void preg_key(const struct preg *r, char *key, size_t sz)
+{
+    char a[80];
+
+    net_addr_str(&r->flow, a, sizeof(a));
+    snprintf(key, sz, "%s|%s", net_tp_name(r->tp), a);
+}
+
+void ims__preg_save(struct ims_state *s, const struct preg *r)
+{
+    char key[96], *val;
+
+    if (!s->c.store || !r->confirmed)
+        return;
+    preg_key(r, key, sizeof(key));
+    size_t n = strlen(r->impus) + strlen(r->service_route) + strlen(r->contact) + 3;
+    if (!(val = sv_malloc(n)))
+        return;
+    snprintf(val, n, "%s\n%s\n%s", r->impus, r->service_route, r->contact);
+    if (s->c.store->api->kv_put(s->c.store, "pcscf.flow", key, r->expires_at, val, n - 1))
+        sv_log(SV_LOG_WARN, MOD, "node %s: a registration could not be stored", s->c.node);
+    sv_free(val);
+}
+
+static int preg_load(void *arg, const char *key, int64_t exp, const void *val, size_t len)
+{
+    struct ims_state *s = arg;
+    const char *bar = strchr(key, '|');
+    char tp[8], *txt, *nl1, *nl2;
+    struct net_addr a;
+    enum net_tp t;
+
+    if (exp <= ims__now_s() || !bar || (size_t)(bar - key) >= sizeof(tp) ||
+        net_addr_parse(&a, bar + 1))
+        return 0;
+    memcpy(tp, key, (size_t)(bar - key));
+    tp[bar - key] = '\0';
+    t = strcmp(tp, "TCP") == 0 ? NET_TCP : strcmp(tp, "TLS") == 0 ? NET_TLS : NET_UDP;
+    if (!(txt = sv_malloc(len + 1)))
+        return ENOMEM;
+    memcpy(txt, val, len);
+    txt[len] = '\0';
+    if ((nl1 = strchr(txt, '\n')) && (nl2 = strchr(nl1 + 1, '\n'))) {
+        *nl1 = *nl2 = '\0';
+        struct preg *r = ims__preg_find(s, t, &a, true);
+        if (r) {
+            r->impus = ims__strdup(txt);
+            r->service_route = ims__strdup(nl1 + 1);
+            snprintf(r->contact, sizeof(r->contact), "%s", nl2 + 1);
+            r->confirmed = r->impus && r->service_route;
+            r->expires_at = exp;
+            r->want_expires = (uint32_t)(exp - ims__now_s());
+        }
+    }
+    sv_free(txt);
+    return 0;
+}
+
 void ims__preg_del(struct ims_state *s, struct preg *r)
 {
+    if (s->c.store && r->confirmed) {
+        char key[96];
+        preg_key(r, key, sizeof(key));
+        s->c.store->api->kv_del(s->c.store, "pcscf.flow", key);
+    }
     for (struct preg **pp = &s->pregs[flow_bucket(r->tp, &r->flow)]; *pp; pp = &(*pp)->next)
         if (*pp == r) {
             *pp = r->next;
@@ -448,6 +513,13 @@ int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
                "node %s: %zu registered contacts reloaded (%zu expired while down, %zu of "
                "identities no longer provisioned)",
                c->node, rl.loaded, rl.expired, rl.failed);
+    }
+    if (c->role == IMS_ROLE_PS && (err = ims__ps_load(s)))
+        goto fail;
+    if (c->role == IMS_ROLE_PCSCF && c->store) {
+        if ((err = c->store->api->kv_each(c->store, "pcscf.flow", preg_load, s)))
+            goto fail;
+        sv_log(SV_LOG_INFO, MOD, "node %s: %zu registered UE flows reloaded", c->node, s->npregs);
     }
     *sp = s;
     return 0;

@@ -88,6 +88,11 @@ static const char *const migrations[] = {
     "  auid TEXT NOT NULL, xui TEXT NOT NULL, doc TEXT NOT NULL,"
     "  etag TEXT NOT NULL, body BLOB NOT NULL,"
     "  PRIMARY KEY (auid, xui, doc)) WITHOUT ROWID;",
+    /* Version 3: the nodes' state that survives a restart (sqlite_kv.c): the presence
+     * server's subscriptions and publications. */
+    "CREATE TABLE kv ("
+    "  ns TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, val BLOB NOT NULL,"
+    "  PRIMARY KEY (ns, key)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 
@@ -137,6 +142,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_XCAP_PUT] = "INSERT OR REPLACE INTO xcap_doc (auid, xui, doc, etag, body) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_XCAP_DEL] = "DELETE FROM xcap_doc WHERE auid = ?1 AND xui = ?2 AND doc = ?3",
+    [ST_KV_PUT] = "INSERT OR REPLACE INTO kv (ns, key, expires_at, val) VALUES (?1, ?2, ?3, ?4)",
+    [ST_KV_DEL] = "DELETE FROM kv WHERE ns = ?1 AND key = ?2",
+    [ST_KV_PAGE] = "SELECT key, expires_at, val FROM kv WHERE ns = ?1 AND key > ?2 "
+                   "ORDER BY key LIMIT ?3",
 };
 
 static const struct store_api sqlite_api;
@@ -414,4 +423,7 @@ static const struct store_api sqlite_api = {
     .xcap_get = store__sq_xcap_get,
     .xcap_put = store__sq_xcap_put,
     .xcap_del = store__sq_xcap_del,
+    .kv_put = store__sq_kv_put,
+    .kv_del = store__sq_kv_del,
+    .kv_each = store__sq_kv_each,
 };

@@ -45,6 +45,9 @@ enum stmt_id {
     ST_XCAP_GET,
     ST_XCAP_PUT,
     ST_XCAP_DEL,
+    ST_KV_PUT,
+    ST_KV_DEL,
+    ST_KV_PAGE,
     ST_COUNT
 };
 
@@ -106,5 +109,13 @@ int store__sq_xcap_put(struct store *st, const char *auid, const char *xui, cons
                        char etag[STORE_XCAP_ETAG_MAX], bool *created);
 int store__sq_xcap_del(struct store *st, const char *auid, const char *xui, const char *doc,
                        const char *expected_etag);
+/* sqlite_kv.c */
+int store__sq_kv_put(struct store *st, const char *ns, const char *key, int64_t expires_at,
+                     const void *val, size_t len);
+int store__sq_kv_del(struct store *st, const char *ns, const char *key);
+int store__sq_kv_each(struct store *st, const char *ns,
+                      int (*cb)(void *arg, const char *key, int64_t expires_at, const void *val,
+                                size_t len),
+                      void *arg);
 
 #endif

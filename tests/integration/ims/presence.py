@@ -17,6 +17,8 @@ SUBSCRIBE/NOTIFY through P-CSCF, S-CSCF (terminating iFC) and the PS, with SIPp 
   - carol's (anonymous: her network blocks her identity) matches no rule: 403;
   - frank's: pending, no body; alice's winfo shows him pending; alice then allows him over XCAP
     and his subscription becomes active at once with her PIDF (R105).
+- sipveil restarts under bob's active subscription: the PS and the P-CSCF kept their state,
+  alice's next PUBLISH reaches bob, and his un-SUBSCRIBE is accepted.
 """
 import os
 import subprocess
@@ -90,6 +92,19 @@ def put_rules(ctx, lab, frank):
                         "--max-time", "10", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     code = p.stdout.decode().strip()
     check(code in ("200", "201"), f"XCAP PUT of alice's rules: {code} {p.stderr.decode()}")
+
+
+def wait_in_log(work, text, what):
+    """Readiness: @p text in the SIPp message log of @p work (polled, with a deadline)."""
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        for fn in os.listdir(work):
+            if fn.endswith("_messages.log"):
+                with open(os.path.join(work, fn), errors="replace") as f:
+                    if text in f.read():
+                        return
+        time.sleep(0.02)
+    svit.fail(f"{what}: not seen within 15 s")
 
 
 def test(ctx):
@@ -172,15 +187,7 @@ def test(ctx):
                                    contact=f"<sip:frank@127.0.0.1:{port}>",
                                    to="sip:alice@ims.example", event="presence") +
                          ["-au", "frank@ims.example", "-ap", "frank-pw"], port=port)
-    deadline = time.time() + 15  # readiness: the pending NOTIFY in frank's message log
-    pending = False
-    while time.time() < deadline and not pending:
-        for fn in os.listdir(work):
-            if fn.endswith("_messages.log"):
-                with open(os.path.join(work, fn), errors="replace") as f:
-                    pending = "Subscription-State: pending" in f.read()
-        time.sleep(0.02)
-    check(pending, "frank's subscription was not pending")
+    wait_in_log(work, "Subscription-State: pending", "frank's pending NOTIFY")
     step("frank, on confirm, got a pending subscription with no presence in it (R94)")
     put_rules(ctx, lab, "allow")
     imsit.finish(p, "frank's SIPp (pending, then active)")
@@ -190,6 +197,32 @@ def test(ctx):
     check(not notes[0].body.strip(), f"the pending NOTIFY had a body: {notes[0].body}")
     check("<basic>open</basic>" in notes[1].body, f"frank's active NOTIFY: {notes[1].body}")
     step("alice allowed frank over XCAP: his subscription became active at once (R105)")
+
+    # a restart with an active subscription: it goes on (the PS kept it, the P-CSCF kept
+    # bob's registered flow), and the next publication reaches him
+    port = imsit.free_port_pair()
+    p, work = imsit.sipp(ctx, lab, "bob-stays", "reg_subscribe_wait.xml",
+                         pvit.keys(impu="sip:bob@ims.example",
+                                   contact=f"<sip:bob@127.0.0.1:{port}>",
+                                   to="sip:alice@ims.example", event="presence") +
+                         ["-au", "bob@ims.example", "-ap", "bob-pw"], port=port)
+    wait_in_log(work, "Subscription-State: active", "bob's first NOTIFY")
+    lab.stop()
+    lab.start()
+    rc, _ = run_ue(ctx, lab, "alice", "alice-pw", "reg_publish.xml",
+                   to="sip:alice@ims.example", status="closed")
+    check_eq("alice's PUBLISH after the restart", 0, rc)
+    imsit.finish(p, "bob's SIPp across the restart")
+    notes = [m for m in pvit.trace(work) if not m.sent and m.method == "NOTIFY"]
+    check_eq("bob's NOTIFY states across the restart", ["active", "active", "terminated"],
+             [n.one("subscription-state").split(";")[0] for n in notes])
+    # her first publication (tuple t1, open) survived the restart too: a newer publication
+    # with the same tuple id does not overwrite another's tuple (the composition's rule)
+    check("<basic>open</basic>" in notes[1].body and "sip:alice@ims.example" in notes[1].body,
+          f"bob's NOTIFY after the restart: {notes[1].body}")
+    step("sipveil restarted under bob's subscription: alice's publication and bob's "
+         "subscription survived, her next PUBLISH reached him, and his un-SUBSCRIBE from his "
+         "registered flow was accepted")
     lab.stop()
 
 

@@ -650,19 +650,20 @@ static void store_limits(void **state)
     assert_int_equal(f->st->api->xcap_get(f->st, "pres-rules", "", "index", f->d), EINVAL);
 }
 
-/* A version 1 file (before XCAP) is migrated at open, its data kept. */
+/* A version 1 file (before XCAP and the nodes' state) is migrated at open, its data kept. */
 static void store_migrates_v1(void **state)
 {
     struct fix *f = *state;
     char e[STORE_XCAP_ETAG_MAX], err[256] = "";
     sqlite3 *db;
 
-    assert_int_equal(store_schema_version(), 2);
+    assert_int_equal(store_schema_version(), 3);
     store_close(f->st);
     f->st = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(
-        sqlite3_exec(db, "DROP TABLE xcap_doc; PRAGMA user_version = 1;", NULL, NULL, NULL),
+        sqlite3_exec(db, "DROP TABLE kv; DROP TABLE xcap_doc; PRAGMA user_version = 1;", NULL,
+                     NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_open_sqlite(&f->st, f->path, err, sizeof(err)), 0);

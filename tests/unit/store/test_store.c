@@ -301,6 +301,45 @@ static void file_mode_0600(void **state)
     store_close(st2);
 }
 
+struct kv_seen {
+    unsigned n, bad;
+};
+
+static int kv_count(void *arg, const char *key, int64_t exp, const void *val, size_t len)
+{
+    struct kv_seen *k = arg;
+    char want[32];
+
+    snprintf(want, sizeof(want), "v-%s", key);
+    k->n++;
+    k->bad += exp != 100 || len != strlen(want) || memcmp(val, want, len) != 0;
+    return 0;
+}
+
+/* The nodes' state (the PS's subscriptions): put, replace, delete, and a walk over more than
+ * one page of 256, each value read back with its key and expiry. */
+static void kv_put_each_del(void **state)
+{
+    struct store_fixture *f = *state;
+    struct kv_seen k = {0};
+    char key[16], val[32];
+
+    for (int i = 0; i < 600; i++) {
+        snprintf(key, sizeof(key), "k%04d", i);
+        snprintf(val, sizeof(val), "v-%s", key);
+        assert_int_equal(f->st->api->kv_put(f->st, "ps.sub", key, 100, val, strlen(val)), 0);
+    }
+    assert_int_equal(f->st->api->kv_put(f->st, "other", "k0001", 1, "x", 1), 0);
+    assert_int_equal(f->st->api->kv_put(f->st, "ps.sub", "k0000", 100, "v-k0000", 7), 0);
+    assert_int_equal(f->st->api->kv_del(f->st, "ps.sub", "k0599"), 0);
+    assert_int_equal(f->st->api->kv_del(f->st, "ps.sub", "nothing"), 0);
+    assert_int_equal(f->st->api->kv_each(f->st, "ps.sub", kv_count, &k), 0);
+    assert_int_equal(k.n, 599);
+    assert_int_equal(k.bad, 0);
+    assert_int_equal(f->st->api->kv_put(f->st, "ps.sub", "big", 1, "x", STORE_KV_MAX + 1),
+                     EFBIG);
+}
+
 static void aka_sqn_set_get(void **state)
 {
     static const char *const dave_uris[] = {"sip:dave@ims.example"};
@@ -641,6 +680,7 @@ static const struct CMUnitTest tests[] = {
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(file_mode_0600, store_fixture_setup, store_fixture_teardown),
     cmocka_unit_test_setup_teardown(aka_sqn_set_get, store_fixture_setup, store_fixture_teardown),
+    cmocka_unit_test_setup_teardown(kv_put_each_del, store_fixture_setup, store_fixture_teardown),
     cmocka_unit_test_setup_teardown(bindings_put_replace_del_each, store_fixture_setup,
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(bindings_100k_timed, store_fixture_setup,
