@@ -94,6 +94,17 @@ struct ims_node {
     struct sv_timer ps_tick; /* PS: the look at changed rules */
 };
 
+/* I-CSCF: the S-CSCF assigned to an IMPU, remembered a short while (the store is asked again
+ * after SCSCF_CACHE_S: a change made with `sipveil sub` takes effect within that time). */
+struct scscf_memo {
+    struct scscf_memo *next;
+    int64_t until;
+    bool known;      /* the IMPU is provisioned */
+    char *scscf;     /* "" when the store assigns none */
+    char impu[];
+};
+#define SCSCF_CACHE_S 30
+
 #define IMS_HASH_BITS 16
 #define IMS_RATE_SLOTS 4096
 #define IMS_MAX_SLOTS 200000 /* authentication slots (IMPIs being challenged) */
@@ -118,6 +129,8 @@ struct ims_state {
     struct loc_irs *irs[1u << IMS_HASH_BITS];
     struct loc_impu *impus[1u << IMS_HASH_BITS];
     size_t nirs, nbindings;
+    /* I-CSCF */
+    struct scscf_memo *memo[1u << IMS_HASH_BITS];
     /* P-CSCF */
     struct preg *pregs[1u << IMS_HASH_BITS];
     size_t npregs;

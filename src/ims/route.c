@@ -364,21 +364,50 @@ out:
 /* ---------------------------------------------------------------------------------------- */
 /* I-CSCF                                                                                     */
 
-/* The S-CSCF serving @p impu (canonical): the store's assignment or the default. */
+/* The S-CSCF serving @p impu (canonical): the store's assignment or the default, remembered
+ * for SCSCF_CACHE_S (every REGISTER and terminating request passes here). */
 static bool scscf_of(struct ims_state *s, const char *impu, struct sv_arena *a, const char **uri,
                      bool *known)
 {
-    struct store_profile *prof = sv_arena_alloc(a, sizeof(*prof));
+    uint32_t b = ims__hash(impu, strlen(impu)) & ((1u << IMS_HASH_BITS) - 1);
+    int64_t now = ims__now_s();
+    const char *assigned = NULL;
 
     *known = false;
-    if (!prof)
-        return false;
-    if (s->c.store->api->profile_get(s->c.store, impu, prof) == 0) {
-        *known = true;
-        if (prof->scscf[0]) {
-            *uri = ims__afmt(a, "%s", prof->scscf);
-            return *uri != NULL;
+    pthread_mutex_lock(&s->mu);
+    for (struct scscf_memo *m = s->memo[b]; m; m = m->next)
+        if (m->until > now && strcmp(m->impu, impu) == 0) {
+            *known = m->known;
+            assigned = ims__afmt(a, "%s", m->scscf);
+            break;
         }
+    pthread_mutex_unlock(&s->mu);
+    if (!assigned) {
+        struct store_profile *prof = sv_arena_alloc(a, sizeof(*prof));
+        if (!prof)
+            return false;
+        int err = s->c.store->api->profile_get(s->c.store, impu, prof);
+        if (err && err != ENOENT)
+            return false; /* not remembered: the store may answer next time */
+        *known = err == 0;
+        assigned = ims__afmt(a, "%s", *known ? prof->scscf : "");
+        size_t n = strlen(impu) + 1;
+        struct scscf_memo *m = assigned ? sv_malloc(sizeof(*m) + n) : NULL;
+        if (m && (m->scscf = ims__strdup(assigned))) {
+            memcpy(m->impu, impu, n);
+            m->known = *known;
+            m->until = now + SCSCF_CACHE_S;
+            pthread_mutex_lock(&s->mu);
+            m->next = s->memo[b];
+            s->memo[b] = m;
+            pthread_mutex_unlock(&s->mu);
+        } else {
+            sv_free(m);
+        }
+    }
+    if (assigned && *assigned) {
+        *uri = assigned;
+        return true;
     }
     *uri = s->c.default_scscf;
     return **uri != '\0';

@@ -547,6 +547,12 @@ void ims_state_free(struct ims_state *s)
             sv_free(r->service_route);
             sv_free(r);
         }
+        while (s->memo[i]) {
+            struct scscf_memo *m = s->memo[i];
+            s->memo[i] = m->next;
+            sv_free(m->scscf);
+            sv_free(m);
+        }
     }
     for (size_t i = 0; i < SLOT_BUCKETS; i++)
         while (s->slots[i]) {
@@ -597,6 +603,16 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
             next = r->next;
             if (r->expires_at <= now)
                 ims__preg_del(s, r);
+        }
+        for (struct scscf_memo **pp = &s->memo[i]; *pp;) {
+            if ((*pp)->until <= now) {
+                struct scscf_memo *dead = *pp;
+                *pp = dead->next;
+                sv_free(dead->scscf);
+                sv_free(dead);
+            } else {
+                pp = &(*pp)->next;
+            }
         }
     }
     ims__ps_sweep(s, now);

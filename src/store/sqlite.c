@@ -142,6 +142,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_XCAP_PUT] = "INSERT OR REPLACE INTO xcap_doc (auid, xui, doc, etag, body) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_XCAP_DEL] = "DELETE FROM xcap_doc WHERE auid = ?1 AND xui = ?2 AND doc = ?3",
+    /* a read of several statements in one transaction: one snapshot, and one round of the
+       WAL's read locks (each autocommit statement would take its own) */
+    [ST_BEGIN_READ] = "BEGIN",
     [ST_KV_PUT] = "INSERT OR REPLACE INTO kv (ns, key, expires_at, val) VALUES (?1, ?2, ?3, ?4)",
     [ST_KV_DEL] = "DELETE FROM kv WHERE ns = ?1 AND key = ?2",
     [ST_KV_PAGE] = "SELECT key, expires_at, val FROM kv WHERE ns = ?1 AND key > ?2 "

@@ -471,6 +471,7 @@ int store__sq_profile_get(struct store *st, const char *impu, struct store_profi
         return EINVAL;
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&ss->mu);
+    bool txn = store__exec(ss, ST_BEGIN_READ) == 0;
     if (!(s = store__stmt(ss, ST_IMPU_FIND, &err)))
         goto out;
     bind_text(s, 1, impu);
@@ -512,6 +513,8 @@ int store__sq_profile_get(struct store *st, const char *impu, struct store_profi
         goto out;
     err = read_ifc(ss, sub_id, out->ifc, &out->nifc);
 out:
+    if (txn)
+        store__exec(ss, ST_COMMIT);
     pthread_mutex_unlock(&ss->mu);
     return err;
 }

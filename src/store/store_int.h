@@ -45,6 +45,7 @@ enum stmt_id {
     ST_XCAP_GET,
     ST_XCAP_PUT,
     ST_XCAP_DEL,
+    ST_BEGIN_READ,
     ST_KV_PUT,
     ST_KV_DEL,
     ST_KV_PAGE,
