@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sipveil/pres.h>
 #include "app.h"
 #include "ua.h"
 
@@ -43,6 +44,43 @@ void app_usage_ua(FILE *f)
            "                 with 200, INVITE with 180 then 200 and an SDP answer (and wait for\n"
            "                 its ACK); until --count requests were answered or --timeout ran\n"
            "                 out; then de-register.\n"
+           "  publish [--status open|closed] [--note TEXT] [--expires N] [--etag E]\n"
+           "                 Register, PUBLISH (RFC 3903, Event: presence) a PIDF for the\n"
+           "                 user's own IMPU (its entity; one tuple, basic status --status,\n"
+           "                 default open, and the note TEXT), for N seconds (default 3600;\n"
+           "                 the presence server may ask for more with 423, which is\n"
+           "                 honoured), print 'etag SIP-ETAG', de-register. With --etag, the\n"
+           "                 publication E is modified (SIP-If-Match), or only refreshed when\n"
+           "                 neither --status nor --note is given.\n"
+           "  publish --etag E --unpublish\n"
+           "                 Remove publication E (SIP-If-Match, Expires: 0).\n"
+           "  subscribe URI [--winfo] [--hold S] [--grant TOKEN]\n"
+           "                 Register, SUBSCRIBE to URI for Event presence (with --winfo:\n"
+           "                 presence.winfo, the watchers of URI, RFC 3857), print every\n"
+           "                 NOTIFY received for S seconds (default 5) or until one says\n"
+           "                 'terminated', then un-SUBSCRIBE (Expires: 0) and print the last\n"
+           "                 NOTIFY, de-register. --grant presents a grant token of URI's\n"
+           "                 ('grant' below) as 'Authorization: Bearer'. With --privacy the\n"
+           "                 SUBSCRIBE is anonymous like any other request: the presence\n"
+           "                 server then judges it by the presentity's rules for anonymous\n"
+           "                 watchers. Without --timeout, the command has 10 s plus the hold.\n"
+           "  rules FILE     PUT FILE (application/auth-policy+xml, at most 64 KiB) as the\n"
+           "                 user's pres-rules document (RFC 5025) at the XCAP server --xcap,\n"
+           "                 /xcap-root/pres-rules/users/<IMPU, percent-encoded>/index, with\n"
+           "                 HTTP Digest (SHA-256 or MD5, as the server offers) as the IMPI and\n"
+           "                 --password. Prints '> PUT PATH', '< HTTP/1.1 STATUS' and the new\n"
+           "                 ETag. No SIP: nothing is registered. See docs/xcap.md.\n"
+           "  rules --get    Print the current pres-rules document exactly as stored, and\n"
+           "                 nothing else (redirect it to a file, edit it, PUT it back).\n"
+           "  grant --new-key FILE\n"
+           "                 Make an Ed25519 key pair: the private key (32 octets, base64)\n"
+           "                 into FILE, a new file (never overwritten) readable by its owner\n"
+           "                 only; print the public key (base64) for the <wa:grant-key> of a\n"
+           "                 rule (docs/presence.md). Needs no identity.\n"
+           "  grant WATCHER --key FILE [--expires S]\n"
+           "                 Print a grant token: WATCHER (an IMPU) may watch the user's IMPU\n"
+           "                 for S seconds (default 3600) from now, signed with FILE's key.\n"
+           "                 A token works once (the presence server keeps its nonce).\n"
            "\n"
            "Requests after a registration carry the 200's Service-Route as Route (RFC 3608).\n"
            "The P-CSCF accepts requests only from the flow (address, port, transport) that\n"
@@ -101,6 +139,14 @@ void app_usage_ua(FILE *f)
            "  --ppi URI            Send P-Preferred-Identity: <URI>, the identity the network\n"
            "                       should assert (never P-Asserted-Identity).\n"
            "\n"
+           "Presence:\n"
+           "  --xcap URL           rules: the XCAP server, http://HOST:PORT (default\n"
+           "                       http://127.0.0.1:8080, the lab's). Plain HTTP only: for an\n"
+           "                       XCAP server that requires TLS use curl (docs/xcap.md).\n"
+           "  --status, --note, --etag, --unpublish, --winfo, --hold, --grant, --get, --key,\n"
+           "  --new-key            as the commands above describe. --expires is the\n"
+           "                       publication's lifetime for publish and the grant's for grant.\n"
+           "\n"
            "Output (standard output, one line each, for people and for tests):\n"
            "  > METHOD URI         a request the UE sent (> SIP/2.0 ... for its responses)\n"
            "  < START-LINE         a message received, followed by its From, To,\n"
@@ -108,6 +154,9 @@ void app_usage_ua(FILE *f)
            "                       P-Associated-URI, Service-Route, Contact and Call-ID lines,\n"
            "                       indented two spaces, exactly as received\n"
            "  ready IP:PORT        once registered (or bound, with --no-register)\n"
+           "  etag E               publish: the SIP-ETag of the publication\n"
+           "A NOTIFY is followed by its Event, Subscription-State and Content-Type lines and\n"
+           "by its body, each body line prefixed '  | ', as received.\n"
            "Retransmissions are absorbed and not printed. Errors go to standard error.\n"
            "\n"
            "Examples (against the lab of 'sipveil run'):\n"
@@ -115,14 +164,21 @@ void app_usage_ua(FILE *f)
            "  sipveil ua --user bob --password bob-pw --timeout 60 --count 1 listen\n"
            "  sipveil ua --user alice --password alice-pw --privacy id,critical \\\n"
            "      message sip:bob@ims.example 'hello'\n"
+           "  sipveil ua --user alice --password alice-pw publish --status open --note lab\n"
+           "  sipveil ua --user alice --password alice-pw rules alice-rules.xml\n"
+           "  sipveil ua --user bob --password bob-pw subscribe sip:alice@ims.example\n"
+           "  sipveil ua grant --new-key alice.key\n"
+           "  sipveil ua --user alice grant sip:bob@ims.example --key alice.key\n"
            "  sipveil ua --user dave --aka-k 465b5ce8b199b49faa5f0a2ee238a6bc \\\n"
            "      --aka-op cdc202d5123e20f62b6d676ac72cb318 register\n"
            "\n"
            "Exit status: 0 the command got its 2xx (listen: ran to --count, or to the timeout\n"
            "without --count); 1 a failure response (its status line is printed), credentials\n"
            "refused or a network that failed AKA authentication; 64 usage error; 66 the --ca\n"
-           "file cannot be used; 69 no final response in time, the P-CSCF unreachable or its\n"
-           "TLS certificate refused, the --local address cannot be bound; 71 system error.\n");
+           "file cannot be used, or the rules or key FILE cannot be read; 69 no final response\n"
+           "in time, the P-CSCF or the XCAP server unreachable or the P-CSCF's TLS certificate\n"
+           "refused, the --local address cannot be bound; 71 system error; 73 the key file of\n"
+           "grant --new-key cannot be created (or exists already).\n");
 }
 
 /* The values of the command line, before they are checked. */
@@ -130,7 +186,8 @@ struct args {
     const char *user, *domain, *impi, *impu, *password, *aka_k, *aka_op, *aka_amf, *aka_sqn;
     const char *pcscf, *transport, *ca, *local, *expires, *timeout, *count, *privacy, *ppi;
     const char *ready_file, *hold, *log_level;
-    bool insecure, no_register;
+    const char *status, *note, *etag, *xcap, *key, *new_key, *grant; /* presence */
+    bool insecure, no_register, winfo, unpublish, get;
     const char *pos[4];
     int npos;
 };
@@ -177,11 +234,36 @@ static const char **opt_slot(struct args *a, const char *name)
         {"ready-file", &a->ready_file},
         {"hold", &a->hold},
         {"log-level", &a->log_level},
+        {"status", &a->status},
+        {"note", &a->note},
+        {"etag", &a->etag},
+        {"xcap", &a->xcap},
+        {"key", &a->key},
+        {"new-key", &a->new_key},
+        {"grant", &a->grant},
     };
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(opts); i++)
         if (strcmp(name, opts[i].name) == 0)
             return opts[i].slot;
+    return NULL;
+}
+
+/* An option that takes no value, and the flag it sets. */
+static bool *flag_slot(struct args *a, const char *name)
+{
+    const struct {
+        const char *name;
+        bool *flag;
+    } flags[] = {
+        {"insecure", &a->insecure}, {"no-register", &a->no_register},
+        {"winfo", &a->winfo},       {"unpublish", &a->unpublish},
+        {"get", &a->get},
+    };
+
+    for (size_t i = 0; i < SV_ARRAY_SIZE(flags); i++)
+        if (strcmp(name, flags[i].name) == 0)
+            return flags[i].flag;
     return NULL;
 }
 
@@ -212,10 +294,11 @@ static int args_parse(int argc, char **argv, struct args *a)
             return usage_error("unknown option '%s'", s);
         memcpy(name, s + 2, nl);
         name[nl] = '\0';
-        if (strcmp(name, "insecure") == 0 || strcmp(name, "no-register") == 0) {
+        bool *flag = flag_slot(a, name);
+        if (flag) {
             if (eq)
                 return usage_error("option '--%s' takes no value", name);
-            *(strcmp(name, "insecure") == 0 ? &a->insecure : &a->no_register) = true;
+            *flag = true;
             continue;
         }
         const char **slot = opt_slot(a, name);
@@ -356,7 +439,8 @@ static int conf_build(struct args *a, struct ua_conf *c, char *impi, char *impu,
     return -1;
 }
 
-static int run(struct ua *u, const struct ua_conf *c, const char *cmd, struct args *a)
+static int run(struct ua *u, const struct ua_conf *c, const char *cmd, struct args *a,
+               const struct ua_publication *pub)
 {
     int rc;
 
@@ -372,6 +456,10 @@ static int run(struct ua *u, const struct ua_conf *c, const char *cmd, struct ar
         return rc;
     if (strcmp(cmd, "message") == 0)
         rc = ua_message(u, a->pos[1], a->pos[2]);
+    else if (strcmp(cmd, "publish") == 0)
+        rc = ua_publish(u, pub);
+    else if (strcmp(cmd, "subscribe") == 0)
+        rc = ua_subscribe(u, a->pos[1], a->winfo, a->grant, c->hold_ms);
     else if (strcmp(cmd, "options") == 0)
         rc = ua_options(u, a->pos[1]);
     else if (strcmp(cmd, "call") == 0)
@@ -386,11 +474,56 @@ static int run(struct ua *u, const struct ua_conf *c, const char *cmd, struct ar
     return rc;
 }
 
+/* Each option that belongs to some commands only, with the command. @return -1 or an exit
+   status. */
+static int options_check(const struct args *a, const char *cmd)
+{
+    const struct {
+        bool given;
+        const char *name, *cmds;
+    } only[] = {
+        {a->hold != NULL, "--hold", " call or subscribe "},
+        {a->count != NULL, "--count", " listen "},
+        {a->status != NULL, "--status", " publish "},
+        {a->note != NULL, "--note", " publish "},
+        {a->etag != NULL, "--etag", " publish "},
+        {a->unpublish, "--unpublish", " publish "},
+        {a->winfo, "--winfo", " subscribe "},
+        {a->grant != NULL, "--grant", " subscribe "},
+        {a->xcap != NULL, "--xcap", " rules "},
+        {a->get, "--get", " rules "},
+        {a->key != NULL, "--key", " grant "},
+        {a->new_key != NULL, "--new-key", " grant "},
+    };
+    char word[32];
+
+    snprintf(word, sizeof(word), " %s ", cmd);
+    for (size_t i = 0; i < SV_ARRAY_SIZE(only); i++)
+        if (only[i].given && !strstr(only[i].cmds, word))
+            return usage_error("%s goes with%.*s", only[i].name, (int)strlen(only[i].cmds) - 1,
+                               only[i].cmds);
+    if (a->status && strcmp(a->status, "open") != 0 && strcmp(a->status, "closed") != 0)
+        return usage_error("--status '%s': open or closed", a->status);
+    if (a->unpublish && !a->etag)
+        return usage_error("%s", "--unpublish needs --etag (the SIP-ETag publish printed)");
+    if (a->unpublish && (a->status || a->note))
+        return usage_error("%s", "--unpublish removes: no --status or --note with it");
+    /* A token is b64url "." b64url: anything else could smuggle a header line in. */
+    if (a->grant && (!*a->grant || strlen(a->grant) > PRES_GRANT_MAX ||
+                     strspn(a->grant, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-_.") != strlen(a->grant)))
+        return usage_error("%s", "--grant: a token as 'sipveil ua grant' prints it");
+    if (!strcmp(cmd, "grant") && !a->key == !a->new_key)
+        return usage_error("%s", "grant needs --key FILE (or --new-key FILE alone)");
+    return -1;
+}
+
 int app_cmd_ua(int argc, char **argv)
 {
     struct args a = {0};
     struct ua_conf c;
     struct ua *u = NULL;
+    struct ua_publication pub = {0};
     char impi[320], impu[320];
     const char *cmd;
     int rc, want, err;
@@ -403,30 +536,51 @@ int app_cmd_ua(int argc, char **argv)
         return APP_EX_USAGE;
     }
     cmd = a.pos[0];
-    if (!strcmp(cmd, "register") || !strcmp(cmd, "unregister") || !strcmp(cmd, "listen"))
+    if (!strcmp(cmd, "register") || !strcmp(cmd, "unregister") || !strcmp(cmd, "listen") ||
+        !strcmp(cmd, "publish"))
         want = 1;
-    else if (!strcmp(cmd, "options") || !strcmp(cmd, "call"))
+    else if (!strcmp(cmd, "options") || !strcmp(cmd, "call") || !strcmp(cmd, "subscribe"))
         want = 2;
     else if (!strcmp(cmd, "message"))
         want = 3;
+    else if (!strcmp(cmd, "rules"))
+        want = a.get ? 1 : 2;
+    else if (!strcmp(cmd, "grant"))
+        want = a.new_key ? 1 : 2;
     else
         return usage_error("unknown command '%s'", cmd);
     if (a.npos != want)
         return usage_error("wrong number of arguments for '%s'", cmd);
-    if (a.hold && strcmp(cmd, "call") != 0)
-        return usage_error("%s", "--hold goes with call");
-    if (a.count && strcmp(cmd, "listen") != 0)
-        return usage_error("%s", "--count goes with listen");
+    if ((rc = options_check(&a, cmd)) >= 0)
+        return rc;
     if (a.log_level && sv_log_level_parse(a.log_level, &lvl))
         return usage_error("--log-level '%s': err, warn, notice, info or debug", a.log_level);
-    if ((rc = conf_build(&a, &c, impi, impu, sizeof(impi))) >= 0)
-        return rc;
     sv_log_set_level(lvl);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(cmd, "grant") && a.new_key)
+        return ua_grant_new_key(a.new_key); /* needs no identity */
+    if (!strcmp(cmd, "subscribe") && !a.hold)
+        a.hold = "5";
+    if ((rc = conf_build(&a, &c, impi, impu, sizeof(impi))) >= 0)
+        return rc;
+    if (!strcmp(cmd, "subscribe") && !a.timeout)
+        c.timeout_ms = 10000 + c.hold_ms; /* the hold comes on top of the usual 10 s */
+    if (!strcmp(cmd, "grant"))
+        return ua_grant(a.key, a.pos[1], c.impu, a.expires ? c.expires : 3600);
+    if (!strcmp(cmd, "rules"))
+        return ua_rules(&c, a.xcap ? a.xcap : "http://127.0.0.1:8080", a.get ? NULL : a.pos[1]);
+    if (!strcmp(cmd, "publish")) {
+        pub.open = !a.status || !strcmp(a.status, "open");
+        pub.note = a.note;
+        pub.expires = a.expires ? c.expires : 3600;
+        pub.etag = a.etag;
+        pub.unpublish = a.unpublish;
+        pub.body = !a.etag || a.status || a.note; /* with only --etag: a refresh */
+    }
 
     if ((err = ua_alloc(&u, &c)))
         return err == ENOMEM ? APP_EX_OSERR : err == ENOENT ? APP_EX_NOINPUT : APP_EX_UNAVAILABLE;
-    rc = run(u, &c, cmd, &a);
+    rc = run(u, &c, cmd, &a, &pub);
     ua_free(u);
     fflush(stdout);
     return rc;

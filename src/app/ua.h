@@ -1,13 +1,15 @@
 /**
  * @file ua.h  Private to `sipveil ua`, the command-line IMS UE (cmd_ua.c, ua_core.c,
- * ua_serve.c, ua_msg.c).
+ * ua_serve.c, ua_msg.c, ua_pres.c, ua_xcap.c).
  *
  * ua_msg.c holds what is pure: the Privacy header, the identity-bearing header values of a
  * private request (R10-R15), the Authorization answer to a Digest or AKA challenge, the SDP
- * offer, and the assembly of a request from its parts. It touches no socket and no clock, so
- * its unit tests (tests/unit/app/test_ua_msg.c) check it byte for byte. ua_core.c drives the
- * event loop, the transport and the transaction layer and sends the UE's requests;
- * ua_serve.c answers the requests the UE receives (ua_int.h is what the two share); cmd_ua.c
+ * offer, the PIDF and XCAP path of the presence commands, and the assembly of a request from
+ * its parts. It touches no socket and no clock, so its unit tests
+ * (tests/unit/app/test_ua_msg.c) check it byte for byte. ua_core.c drives the event loop, the
+ * transport and the transaction layer and sends the UE's requests;
+ * ua_serve.c answers the requests the UE receives (ua_int.h is what they share, with
+ * ua_pres.c, the presence commands on SIP); ua_xcap.c is the XCAP client of `rules`; cmd_ua.c
  * reads the command line and runs the commands.
  */
 #ifndef SIPVEIL_APP_UA_H
@@ -140,6 +142,19 @@ int ua_resp_print(const struct sip_msg *req, uint16_t code, const char *reason, 
 int ua_sdp_print(const char *ip, uint16_t port, uint64_t sess, char *buf, size_t sz);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Presence documents (ua_msg.c)                                                              */
+
+/**
+ * A one-tuple PIDF (RFC 3863) for @p entity, basic status open or closed, with an optional
+ * note (escaped). @return 0, EINVAL (a control character), ENOSPC.
+ */
+int ua_pidf_print(const char *entity, bool open, const char *note, char *buf, size_t sz);
+/** The XCAP path of @p impu's pres-rules document, the XUI percent-encoded. 0 or ENOSPC. */
+int ua_xcap_path(const char *impu, char *buf, size_t sz);
+/** Base64 with padding, NUL-terminated. @return 0 or ENOSPC. */
+int ua_b64_encode(const uint8_t *in, size_t n, char *buf, size_t sz);
+
+/* ---------------------------------------------------------------------------------------- */
 /* The UE (ua_core.c)                                                                         */
 
 /** Everything the command line sets. Strings are borrowed from argv or the caller's stack. */
@@ -188,5 +203,38 @@ int ua_call(struct ua *u, const char *uri);
 int ua_listen(struct ua *u);
 /** Give the final de-registration some more time past the command's deadline. */
 void ua_deadline_extend(struct ua *u, unsigned ms);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Presence (ua_pres.c, ua_xcap.c)                                                            */
+
+/** What `publish` sends. */
+struct ua_publication {
+    bool open;        /* the basic status */
+    const char *note; /* NULL: none */
+    uint32_t expires; /* the publication's lifetime, seconds */
+    const char *etag; /* SIP-If-Match: refresh, modify or remove that publication; NULL: new */
+    bool unpublish;   /* Expires: 0 (with etag) */
+    bool body;        /* send the PIDF (false: a refresh without a body, RFC 3903 §4.3) */
+};
+
+/** PUBLISH the user's presence (RFC 3903); prints "etag ETAG". @return an exit status. */
+int ua_publish(struct ua *u, const struct ua_publication *p);
+/**
+ * SUBSCRIBE to @p uri's presence (or its watcher information with @p winfo), print every
+ * NOTIFY for @p hold_ms or until one ends the subscription, then un-SUBSCRIBE. @p grant: a
+ * grant token the presentity issued (R103), sent as "Authorization: Bearer"; NULL: none.
+ * @return the exit status of the SUBSCRIBE.
+ */
+int ua_subscribe(struct ua *u, const char *uri, bool winfo, const char *grant, unsigned hold_ms);
+/**
+ * PUT the pres-rules document in @p file (or GET it, @p file NULL) at the XCAP server
+ * @p xcap ("http://HOST:PORT"), HTTP Digest as the user. Needs no UE. @return an exit status.
+ */
+int ua_rules(const struct ua_conf *c, const char *xcap, const char *file);
+/** Make a key pair, the private key into the new file @p path, print the public key. */
+int ua_grant_new_key(const char *path);
+/** Print a grant for @p watcher to watch @p presentity, valid @p secs, signed with the key
+    in @p keyfile. @return an exit status. */
+int ua_grant(const char *keyfile, const char *watcher, const char *presentity, uint32_t secs);
 
 #endif

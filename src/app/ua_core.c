@@ -218,6 +218,8 @@ static void creq_take(struct creq *cr, const struct sip_msg *m)
     for (h = sip_msg_hdr(m, SIP_HDR_SERVICE_ROUTE); h; h = sip_msg_hdr_next(m, h))
         for (cur = h->value; sip_addr_next(&cur, &ad) == 0;)
             list_add(cr->service_route, sizeof(cr->service_route), ad.raw);
+    h = sip_msg_hdr(m, SIP_HDR_SIP_ETAG);
+    ua__scopy(cr->etag, sizeof(cr->etag), h ? sv_slice_trim(h->value) : SV_LIT(""));
     cr->min_expires = 0;
     if ((h = sip_msg_hdr(m, SIP_HDR_MIN_EXPIRES)))
         (void)sip_uint_decode(&cr->min_expires, h->value, UINT32_MAX);
@@ -269,7 +271,9 @@ static void on_terminated(struct txn *t, void *owner)
         cr->ct = NULL;
 }
 
-static struct creq *creq_new(struct ua *u, const char *method)
+/* A new request of the UE, linked into its list: the UE owns it until ua_free, since its
+   transaction may outlive the command. */
+struct creq *ua__creq_new(struct ua *u, const char *method)
 {
     struct creq *cr = calloc(1, sizeof(*cr));
 
@@ -391,7 +395,7 @@ static int creq_authenticate(struct ua *u, struct creq *cr)
  * Send @p cr and wait for its final response, answering up to AUTH_ROUNDS challenges.
  * @return APP_EX_OK on 2xx, UA_EX_FAILED, APP_EX_UNAVAILABLE (timeout, transport failure).
  */
-static int transact(struct ua *u, struct creq *cr)
+int ua__transact(struct ua *u, struct creq *cr)
 {
     for (unsigned round = 0;; round++) {
         int err = creq_send(u, cr);
@@ -592,7 +596,7 @@ bool ua_registered(const struct ua *u)
  */
 int ua_register(struct ua *u, uint32_t expires, bool all)
 {
-    struct creq *cr = creq_new(u, "REGISTER");
+    struct creq *cr = ua__creq_new(u, "REGISTER");
     int rc;
 
     if (!cr)
@@ -617,7 +621,7 @@ int ua_register(struct ua *u, uint32_t expires, bool all)
     if (ua_auth_initial(u->c.impi, u->c.domain, cr->ruri, cr->auth, sizeof(cr->auth)))
         return APP_EX_SOFTWARE;
     snprintf(cr->extra, sizeof(cr->extra), "Supported: path\r\n");
-    rc = transact(u, cr);
+    rc = ua__transact(u, cr);
     if (rc == UA_EX_FAILED && cr->status == 423 && cr->min_expires > expires && !all) {
         /* 423 Interval Too Brief: ask again for what the registrar allows (RFC 3261 §10.2.8),
            and keep asking for it on refreshes. */
@@ -627,7 +631,7 @@ int ua_register(struct ua *u, uint32_t expires, bool all)
         snprintf(cr->expires, sizeof(cr->expires), "%u", (unsigned)expires);
         cr->cseq++;
         cr->answered = false; /* the credentials passed: a new challenge is no refusal */
-        rc = transact(u, cr);
+        rc = ua__transact(u, cr);
     }
     u->reg_cseq = cr->cseq;
     if (rc == APP_EX_OK) {
@@ -641,7 +645,7 @@ int ua_register(struct ua *u, uint32_t expires, bool all)
 
 /* The dialog-forming parts of a new request to @p uri: From (anonymous when asked), To,
    Call-ID (without host when private), CSeq 1, the Service-Route as Route. */
-static int dialog_init(struct ua *u, struct creq *cr, const char *uri)
+int ua__dialog_init(struct ua *u, struct creq *cr, const char *uri)
 {
     char tag[24];
     bool hide = ua_privacy_hides(u->c.privacy);
@@ -660,29 +664,29 @@ static int dialog_init(struct ua *u, struct creq *cr, const char *uri)
 
 int ua_message(struct ua *u, const char *uri, const char *text)
 {
-    struct creq *cr = creq_new(u, "MESSAGE");
+    struct creq *cr = ua__creq_new(u, "MESSAGE");
     int rc;
 
     if (!cr)
         return APP_EX_OSERR;
-    if ((rc = dialog_init(u, cr, uri)))
+    if ((rc = ua__dialog_init(u, cr, uri)))
         return rc;
     cr->ctype = "text/plain";
     snprintf(cr->body, sizeof(cr->body), "%s", text);
-    return transact(u, cr);
+    return ua__transact(u, cr);
 }
 
 int ua_options(struct ua *u, const char *uri)
 {
-    struct creq *cr = creq_new(u, "OPTIONS");
+    struct creq *cr = ua__creq_new(u, "OPTIONS");
     int rc;
 
     if (!cr)
         return APP_EX_OSERR;
-    if ((rc = dialog_init(u, cr, uri)))
+    if ((rc = ua__dialog_init(u, cr, uri)))
         return rc;
     snprintf(cr->extra, sizeof(cr->extra), "Accept: application/sdp\r\n");
-    return transact(u, cr);
+    return ua__transact(u, cr);
 }
 
 /* The ACK of a 2xx to INVITE @p inv: a request of its own, sent without a transaction
@@ -720,20 +724,20 @@ static int send_ack(struct ua *u, struct creq *inv, const char *target)
  */
 int ua_call(struct ua *u, const char *uri)
 {
-    struct creq *inv = creq_new(u, "INVITE"), *bye;
+    struct creq *inv = ua__creq_new(u, "INVITE"), *bye;
     const char *target;
     int rc, err;
 
     if (!inv)
         return APP_EX_OSERR;
-    if ((rc = dialog_init(u, inv, uri)))
+    if ((rc = ua__dialog_init(u, inv, uri)))
         return rc;
     if (ua_contact_print(u->user, u->hostport, u->c.tp, ua_privacy_hides(u->c.privacy),
                          inv->contact, sizeof(inv->contact)) ||
         ua_sdp_print(u->host, MEDIA_PORT, (uint64_t)sv_now_ms(), inv->body, sizeof(inv->body)))
         return APP_EX_SOFTWARE;
     inv->ctype = "application/sdp";
-    if ((rc = transact(u, inv)))
+    if ((rc = ua__transact(u, inv)))
         return rc;
     /* The dialog: the remote target is the 2xx's Contact, the route set its Record-Route. */
     target = inv->rcontact[0] ? inv->rcontact : inv->ruri;
@@ -743,7 +747,7 @@ int ua_call(struct ua *u, const char *uri)
     }
     if (u->c.hold_ms)
         ua__run_until(u, NULL, sv_now_ms() + u->c.hold_ms);
-    if (!(bye = creq_new(u, "BYE")))
+    if (!(bye = ua__creq_new(u, "BYE")))
         return APP_EX_OSERR;
     snprintf(bye->ruri, sizeof(bye->ruri), "%s", target);
     snprintf(bye->to, sizeof(bye->to), "%s", inv->rto);
@@ -752,5 +756,5 @@ int ua_call(struct ua *u, const char *uri)
     snprintf(bye->route, sizeof(bye->route), "%s", inv->rroute);
     bye->cseq = inv->cseq + 1;
     bye->private_rules = true;
-    return transact(u, bye);
+    return ua__transact(u, bye);
 }

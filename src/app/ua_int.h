@@ -1,6 +1,6 @@
 /**
- * @file ua_int.h  Private to ua_core.c and ua_serve.c: the UE's state and the pieces of the
- * engine the UAS half shares.
+ * @file ua_int.h  Private to ua_core.c, ua_serve.c and ua_pres.c: the UE's state and the
+ * pieces of the engine the UAS half and the presence commands share.
  */
 #ifndef SIPVEIL_APP_UA_INT_H
 #define SIPVEIL_APP_UA_INT_H
@@ -23,7 +23,7 @@ struct creq {
     struct ua *u;
     const char *method;
     char ruri[512], to[600], from[512], callid[160], route[1024];
-    char contact[320], expires[16], extra[512], body[2048];
+    char contact[320], expires[16], extra[1536], body[2048];
     const char *ctype;
     uint32_t cseq;
     bool private_rules; /* Privacy, PPI, no User-Agent: every request but REGISTER */
@@ -38,6 +38,7 @@ struct creq {
     uint16_t status;
     char rto[600], rcontact[512], rroute[1024], service_route[1024];
     uint32_t min_expires; /* a 423's Min-Expires; 0: none */
+    char etag[128];       /* a PUBLISH's 2xx: its SIP-ETag; "": none */
     char chal[MAX_CHAL][768];
     unsigned nchal;
     bool chal_proxy;
@@ -77,6 +78,11 @@ struct ua {
     struct sv_timer pend_timer;
     unsigned pend_ms, pend_total;
 
+    /* subscribe: the subscription's Call-ID, which tells its NOTIFYs apart from others */
+    char sub_callid[160];
+    bool sub_terminated; /* a NOTIFY said Subscription-State: terminated */
+    unsigned notifies;   /* NOTIFYs of the subscription received */
+
     char tx[TXBUF];
     char arena_block[16384];
 };
@@ -91,6 +97,17 @@ void ua__show_sent(const char *buf, size_t len);
 int ua__run_until(struct ua *u, const bool *flag, uint64_t until);
 /** Copy a slice into a fixed buffer, cut to fit, NUL-terminated. */
 void ua__scopy(char *dst, size_t sz, struct sv_slice s);
+/** A new client request of @p method (a string literal), owned by the UE. NULL: no memory. */
+struct creq *ua__creq_new(struct ua *u, const char *method);
+/** The dialog-forming parts of a new request to @p uri. @return an exit status. */
+int ua__dialog_init(struct ua *u, struct creq *cr, const char *uri);
+/** Send @p cr and wait for its final response, answering challenges. @return an exit status. */
+int ua__transact(struct ua *u, struct creq *cr);
+
+/* ua_pres.c */
+/** A NOTIFY the UE received (already shown by ua__show): print its state and body, and note
+    when it ends the subscription of `subscribe`. */
+void ua__notify_seen(struct ua *u, const struct sip_msg *req);
 
 /* ua_serve.c: the transaction user's callbacks for requests, and the pending 2xx */
 void ua__on_request(struct txn *st, const struct sip_msg *req, const struct net_flow *flow,

@@ -474,3 +474,101 @@ int ua_sdp_print(const char *ip, uint16_t port, uint64_t sess, char *buf, size_t
                (unsigned long long)sess, (unsigned long long)sess, af, (int)l, ip, af, (int)l, ip,
                (unsigned)port);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Presence documents and XCAP paths                                                          */
+
+/* Append @p s with the five XML special characters escaped, for text and attribute values. */
+static void put_xml(struct out *o, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            put(o, "&lt;");
+            break;
+        case '>':
+            put(o, "&gt;");
+            break;
+        case '&':
+            put(o, "&amp;");
+            break;
+        case '"':
+            put(o, "&quot;");
+            break;
+        case '\'':
+            put(o, "&apos;");
+            break;
+        default:
+            put(o, "%c", *s);
+            break;
+        }
+    }
+}
+
+/**
+ * A PIDF document (RFC 3863) of one tuple.
+ * @param entity  the presentity, the IMPU that publishes it (R89: the PS refuses another).
+ * @param open    the tuple's basic status: open or closed.
+ * @param note    the tuple's note, or NULL for none; XML-escaped here.
+ * @return 0, EINVAL (a control character in @p note or @p entity, which XML 1.0 cannot carry
+ *         and a note has no use for), or ENOSPC.
+ */
+int ua_pidf_print(const char *entity, bool open, const char *note, char *buf, size_t sz)
+{
+    struct out o = {buf, sz, 0};
+
+    for (const char *p = entity; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            return EINVAL;
+    for (const char *p = note ? note : ""; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n')
+            return EINVAL;
+    put(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"");
+    put_xml(&o, entity);
+    put(&o, "\">\n<tuple id=\"ua\"><status><basic>%s</basic></status>", open ? "open" : "closed");
+    if (note && *note) {
+        put(&o, "<note>");
+        put_xml(&o, note);
+        put(&o, "</note>");
+    }
+    put(&o, "</tuple>\n</presence>\n");
+    return o.n < sz ? 0 : ENOSPC;
+}
+
+/**
+ * The XCAP path of a user's pres-rules document (docs/xcap.md): the XUI is the IMPU,
+ * percent-encoded except for the unreserved characters of RFC 3986 §2.3, as clients send it.
+ * @param impu  "sip:alice@ims.example" gives
+ *              "/xcap-root/pres-rules/users/sip%3Aalice%40ims.example/index".
+ * @return 0 or ENOSPC.
+ */
+int ua_xcap_path(const char *impu, char *buf, size_t sz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct out o = {buf, sz, 0};
+
+    put(&o, "/xcap-root/pres-rules/users/");
+    for (const unsigned char *p = (const unsigned char *)impu; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p))
+            put(&o, "%c", *p);
+        else
+            put(&o, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+    put(&o, "/index");
+    return o.n < sz ? 0 : ENOSPC;
+}
+
+/**
+ * Base64 (RFC 4648 §4, with padding) of @p n octets, as a rule's <wa:grant-key> and the key
+ * file of `grant` hold them.
+ * @return 0 or ENOSPC (@p sz below 4 * ceil(n / 3) + 1).
+ */
+int ua_b64_encode(const uint8_t *in, size_t n, char *buf, size_t sz)
+{
+    if (sz < 4 * ((n + 2) / 3) + 1 || n > INT32_MAX)
+        return ENOSPC;
+    EVP_EncodeBlock((unsigned char *)buf, in, (int)n);
+    return 0;
+}

@@ -84,6 +84,8 @@ void ua__on_request(struct txn *st, const struct sip_msg *req, const struct net_
 
     (void)flow;
     ua__show(req);
+    if (req->mid == SIP_METHOD_NOTIFY)
+        ua__notify_seen(u, req);
     sip_tag_gen(totag, sizeof(totag));
     extra[0] = '\0';
     /* R17: the same Privacy in what the UE answers inside the dialog as in what it sends. */

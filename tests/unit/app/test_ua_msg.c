@@ -4,7 +4,8 @@
  * R81), the bytes of a private request (R10-R15), and the Authorization answers: Digest MD5
  * and SHA-256 against the RFC 7616 §3.9.1 example, the IMS first REGISTER, and AKAv1-MD5
  * (RFC 3310) against vectors made by the network side of the auth layer from TS 35.208 test
- * set 1 (the lab's subscriber dave), with resynchronisation and a MAC failure.
+ * set 1 (the lab's subscriber dave), with resynchronisation and a MAC failure; the PIDF of
+ * `publish` (R89), the XCAP path of `rules` and the base64 of `grant`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -467,6 +468,51 @@ static void aka_mac_failure(void **state)
     assert_int_equal(v, UA_AUTH_MAC_FAILED);
 }
 
+/* ---- Presence documents ---- */
+
+/* R89: the entity is the publishing IMPU; the note is escaped, so that no text of the user's
+   can change the document's structure. */
+static void pidf_entity_and_escaped_note_r89(void **state)
+{
+    char buf[1024];
+
+    assert_int_equal(
+        ua_pidf_print("sip:alice@ims.example", true, "at <lab> & \"out\"", buf, sizeof(buf)), 0);
+    expect_str(buf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+                    "entity=\"sip:alice@ims.example\">\n"
+                    "<tuple id=\"ua\"><status><basic>open</basic></status>"
+                    "<note>at &lt;lab&gt; &amp; &quot;out&quot;</note></tuple>\n</presence>\n");
+    assert_int_equal(ua_pidf_print("sip:alice@ims.example", false, NULL, buf, sizeof(buf)), 0);
+    assert_non_null(strstr(buf, "<basic>closed</basic></status></tuple>"));
+    assert_int_equal(ua_pidf_print("sip:alice@ims.example", true, "bell\a", buf, sizeof(buf)),
+                     EINVAL);
+    assert_int_equal(ua_pidf_print("sip:alice@ims.example", true, NULL, buf, 100), ENOSPC);
+}
+
+static void xcap_path_percent_encodes_the_xui(void **state)
+{
+    char buf[128];
+
+    assert_int_equal(ua_xcap_path("sip:alice@ims.example", buf, sizeof(buf)), 0);
+    expect_str(buf, "/xcap-root/pres-rules/users/sip%3Aalice%40ims.example/index");
+    assert_int_equal(ua_xcap_path("tel:+1555;p=a b~", buf, sizeof(buf)), 0);
+    expect_str(buf, "/xcap-root/pres-rules/users/tel%3A%2B1555%3Bp%3Da%20b~/index");
+    assert_int_equal(ua_xcap_path("sip:alice@ims.example", buf, 40), ENOSPC);
+}
+
+static void b64_encode(void **state)
+{
+    char buf[16];
+
+    /* RFC 4648 §10 */
+    assert_int_equal(ua_b64_encode((const uint8_t *)"foob", 4, buf, sizeof(buf)), 0);
+    expect_str(buf, "Zm9vYg==");
+    assert_int_equal(ua_b64_encode((const uint8_t *)"foobar", 6, buf, sizeof(buf)), 0);
+    expect_str(buf, "Zm9vYmFy");
+    assert_int_equal(ua_b64_encode((const uint8_t *)"foobar", 6, buf, 8), ENOSPC);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(privacy_canonical_order_r1_r2),
     cmocka_unit_test(privacy_refuses_bad_values_r3_r9),
@@ -485,6 +531,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(aka_answer_verifies),
     cmocka_unit_test(aka_resync_sends_auts),
     cmocka_unit_test(aka_mac_failure),
+    cmocka_unit_test(pidf_entity_and_escaped_note_r89),
+    cmocka_unit_test(xcap_path_percent_encodes_the_xui),
+    cmocka_unit_test(b64_encode),
 };
 
 SV_TEST_MAIN(tests)
