@@ -888,12 +888,16 @@ static void reevaluate(struct ims_node *n)
                 next = x->next;
                 if (x->winfo || x->self || strcmp(x->presentity, pe->uri) != 0)
                     continue;
+                enum ps_sub_state was = x->state;
+                struct pres_decision before = x->d;
                 judge(s, pe, x);
                 uint32_t left = x->expires_at > now ? (uint32_t)(x->expires_at - now) : 0;
                 if (x->d.sh == PRES_SH_BLOCK) {
                     notify(s, n->px, x, "terminated;reason=rejected", &a);
                     sub_unlink(s, x);
-                } else {
+                } else if (was != x->state || before.sh != x->d.sh ||
+                           before.provide != x->d.provide || before.rules != x->d.rules) {
+                    /* only what the change changed: the same decision says nothing new */
                     notify(s, n->px, x, sub_state(x, left, &a), &a);
                 }
             }
