@@ -17,7 +17,7 @@ PKGS=(
   # interop: a softphone no one here wrote, and a SIP scanner (user enumeration must fail)
   baresip sipvicious
   # benchmark peers: libosip2 (linked only into bench/), Kamailio (run only by bench/)
-  libosip2-dev kamailio
+  libosip2-dev kamailio kamailio-presence-modules
 )
 
 missing=()

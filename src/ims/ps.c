@@ -37,6 +37,7 @@ enum ps_sub_state { PS_PENDING, PS_ACTIVE };
 
 struct ps_sub {
     struct ps_sub *next;
+    struct ps_sub *hnext; /* chain of ps_state.idx, by dialog (Call-ID, our tag) */
     char presentity[STORE_URI_MAX]; /* canonical */
     bool winfo;                     /* presence.winfo */
     bool anon;                      /* the watcher asked for anonymity (R98) */
@@ -69,16 +70,59 @@ struct ps_pres {
     struct pres_compose *comp;
     struct pres_rules *rules; /* NULL: none (or not loaded) */
     bool rules_loaded, dirty;
+    unsigned nwinfo; /* its watcher-information subscriptions: most presentities have none */
 };
+
+#define PS_IDX 8192
 
 struct ps_state {
     struct ps_sub *subs;
+    struct ps_sub *idx[PS_IDX]; /* the same subscriptions, by dialog */
     struct ps_pub *pubs;
     struct ps_pres *pres;
     bool dirty; /* a presentity's rules changed: workers re-evaluate */
 };
 
 /* ---------------------------------------------------------------------------------------- */
+
+static uint32_t sub_bucket(struct sv_slice callid, struct sv_slice tag)
+{
+    return (ims__hash(callid.p, callid.l) ^ ims__hash(tag.p, tag.l) * 31u) % PS_IDX;
+}
+
+struct ps_pres;
+static struct ps_pres *pres_of(struct ps_state *ps, const char *uri);
+static struct ps_sub *sub_find(struct ps_state *ps, struct sv_slice callid, struct sv_slice tag);
+
+/* A subscription joins the list, its dialog's index and its presentity's winfo count. */
+static void sub_link(struct ps_state *ps, struct ps_sub *x)
+{
+    uint32_t b = sub_bucket(sv_slice_cstr(x->callid), sv_slice_cstr(x->mytag));
+    struct ps_pres *pe = x->winfo ? pres_of(ps, x->presentity) : NULL;
+
+    x->next = ps->subs;
+    ps->subs = x;
+    x->hnext = ps->idx[b];
+    ps->idx[b] = x;
+    if (pe)
+        pe->nwinfo++;
+}
+
+static void sub_index_drop(struct ps_state *ps, struct ps_sub *x)
+{
+    uint32_t b = sub_bucket(sv_slice_cstr(x->callid), sv_slice_cstr(x->mytag));
+
+    for (struct ps_sub **pp = &ps->idx[b]; *pp; pp = &(*pp)->hnext)
+        if (*pp == x) {
+            *pp = x->hnext;
+            break;
+        }
+    if (x->winfo) {
+        struct ps_pres *pe = pres_of(ps, x->presentity);
+        if (pe && pe->nwinfo)
+            pe->nwinfo--;
+    }
+}
 
 static void scopy(char *dst, size_t sz, struct sv_slice s)
 {
@@ -297,6 +341,7 @@ static void sub_unlink(struct ims_state *s, struct ps_sub *x)
     for (struct ps_sub **pp = &s->ps->subs; *pp; pp = &(*pp)->next)
         if (*pp == x) {
             *pp = x->next;
+            sub_index_drop(s->ps, x);
             sub_forget(s, x);
             sv_free(x);
             return;
@@ -313,12 +358,13 @@ static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
     (void)resp;
     if (code == 481 || code == 408 || code == 503 || code >= 500) {
         pthread_mutex_lock(&s->mu);
-        for (struct ps_sub *x = s->ps ? s->ps->subs : NULL; x; x = x->next)
-            if (strcmp(x->callid, nc->callid) == 0 && strcmp(x->mytag, nc->mytag) == 0) {
-                sub_unlink(s, x);
-                s->st.ps_ended_by_notify++;
-                break;
-            }
+        struct ps_sub *x = s->ps ? sub_find(s->ps, sv_slice_cstr(nc->callid),
+                                            sv_slice_cstr(nc->mytag))
+                                 : NULL;
+        if (x) {
+            sub_unlink(s, x);
+            s->st.ps_ended_by_notify++;
+        }
         pthread_mutex_unlock(&s->mu);
     }
     sv_free(nc);
@@ -454,7 +500,6 @@ static void notify_all(struct ims_state *s, struct proxy *px, const char *presen
  * wheel fires after the message being handled. RFC 6665 lets a NOTIFY overtake the 200;
  * watchers are simpler when it does not.
  */
-static struct ps_sub *sub_find(struct ps_state *ps, struct sv_slice callid, struct sv_slice tag);
 
 struct deferred {
     struct sv_timer tm;
@@ -477,7 +522,8 @@ static void deferred_h(void *arg)
                              : NULL;
     if (x) {
         notify(s, d->n->px, x, d->state, &a);
-        if (d->winfo_fanout)
+        struct ps_pres *pe = d->winfo_fanout ? pres_of(s->ps, x->presentity) : NULL;
+        if (pe && pe->nwinfo)
             for (struct ps_sub *w = s->ps->subs; w; w = w->next)
                 if (w->winfo && strcmp(w->presentity, x->presentity) == 0)
                     notify(s, d->n->px, w, "active", &a);
@@ -510,7 +556,7 @@ static void notify_later(struct ims_node *n, const struct ps_sub *x, const char 
 
 static struct ps_sub *sub_find(struct ps_state *ps, struct sv_slice callid, struct sv_slice tag)
 {
-    for (struct ps_sub *x = ps->subs; x; x = x->next)
+    for (struct ps_sub *x = ps->idx[sub_bucket(callid, tag)]; x; x = x->hnext)
         if (sv_slice_eq(callid, sv_slice_cstr(x->callid)) &&
             sv_slice_eq(tag, sv_slice_cstr(x->mytag)))
             return x;
@@ -645,8 +691,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return answer(res, 403, "Forbidden", NULL);
     }
     res->totag = ims__afmt(a, "%s", x->mytag);
-    x->next = ps->subs;
-    ps->subs = x;
+    sub_link(ps, x);
     s->st.ps_subscriptions++;
     if (exp)
         sub_save(s, x);
@@ -826,6 +871,7 @@ void ims__ps_sweep(struct ims_state *s, int64_t now)
         if ((*pp)->expires_at <= now) {
             struct ps_sub *x = *pp;
             *pp = x->next;
+            sub_index_drop(s->ps, x);
             sub_forget(s, x);
             sv_free(x);
         } else {
@@ -952,8 +998,7 @@ static int load_sub(void *arg, const char *key, int64_t exp, const void *val, si
         return ENOMEM;
     }
     judge(s, pe, x);
-    x->next = s->ps->subs;
-    s->ps->subs = x;
+    sub_link(s->ps, x);
     return 0;
 }
 
