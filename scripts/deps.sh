@@ -16,6 +16,8 @@ PKGS=(
   libcmocka-dev sip-tester tshark python3
   # interop: a softphone no one here wrote, and a SIP scanner (user enumeration must fail)
   baresip sipvicious
+  # tools the tests drive: curl (XCAP client), openssl (test certificates, grant checks)
+  curl openssl
   # benchmark peers: libosip2 (linked only into bench/), Kamailio (run only by bench/)
   libosip2-dev kamailio kamailio-presence-modules
 )
