@@ -34,6 +34,9 @@ static const char LAB[] =
 static char dbpath[64];
 static struct store *st;
 static struct ims_state *ims;
+/* The requests of a case: their parsed messages point into them until the case ends. */
+static char *bufs[64];
+static size_t nbufs;
 
 static int setup(void **state)
 {
@@ -63,6 +66,8 @@ static int teardown(void **state)
 {
     char p[96];
 
+    while (nbufs)
+        free(bufs[--nbufs]);
     ims_state_free(ims);
     store_close(st);
     unlink(dbpath);
@@ -79,6 +84,10 @@ static unsigned reg(const char *impu, const char *auth, bool trusted, const char
 {
     char *buf = malloc(2048);
     struct sip_msg *m;
+
+    assert_non_null(buf);
+    assert_true(nbufs < sizeof(bufs) / sizeof(bufs[0]));
+    bufs[nbufs++] = buf;
     struct sip_perr perr;
     struct proxy_route_res res;
     struct net_flow flow = {.tp = NET_UDP, .listener = 0};
@@ -98,7 +107,7 @@ static unsigned reg(const char *impu, const char *auth, bool trusted, const char
     assert_int_equal(ims__register(ims, m, &flow, trusted, sv_test_arena(), &res),
                      PROXY_ROUTE_ANSWER);
     *hdrs = res.hdrs ? res.hdrs : "";
-    /* the message's slices point into buf: keep it for the case (freed with the process) */
+    /* the message's slices point into buf: kept until teardown */
     return res.code;
 }
 
