@@ -16,13 +16,15 @@
  *   one only as anonymous.invalid with a random id (R99).
  * - An XCAP write to the rules re-evaluates that presentity's subscriptions (R105): a pending
  *   one allowed becomes active at once.
- * The state is kept in memory in this release.
+ * - A rule may want a proof (R102 a password, R103 a grant): a SUBSCRIBE without it gets 401.
+ * Subscriptions and publications are kept in the store (kv) and reloaded at start.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sipveil/pres.h>
 
@@ -52,6 +54,12 @@ struct ps_sub {
     char route[STORE_PATH_MAX];     /* its SUBSCRIBE's Record-Route: NOTIFY's Route */
     uint32_t cseq, winfo_version;
     int64_t expires_at;
+    /* what the watcher proved when it subscribed (R102, R103), so that a rules change judges
+       it again with the same proofs: the HA1 its Digest answer matched, the key its grant
+       was signed with */
+    char proved_ha1[PRES_HA1_HEX_LEN + 1];
+    uint8_t proved_key[PRES_GRANT_KEY_LEN];
+    bool has_key;
 };
 
 struct ps_pub {
@@ -76,6 +84,7 @@ struct ps_pres {
 #define PS_IDX 8192
 
 struct ps_state {
+    struct pres_grant_replay *grants; /* grants accepted (each works once) */
     struct ps_sub *subs;
     struct ps_sub *idx[PS_IDX]; /* the same subscriptions, by dialog */
     struct ps_pub *pubs;
@@ -147,8 +156,11 @@ static enum proxy_route_verdict answer(struct proxy_route_res *res, uint16_t cod
 
 static struct ps_state *ps_of(struct ims_state *s)
 {
-    if (!s->ps)
-        s->ps = sv_calloc(1, sizeof(*s->ps));
+    if (!s->ps && (s->ps = sv_calloc(1, sizeof(*s->ps))) &&
+        pres_grant_replay_alloc(&s->ps->grants, 65536)) {
+        sv_free(s->ps);
+        s->ps = NULL;
+    }
     return s->ps;
 }
 
@@ -176,6 +188,8 @@ void ims__ps_free(struct ims_state *s)
             sv_deref(x->rules);
         sv_free(x);
     }
+    if (s->ps->grants)
+        pres_grant_replay_free(s->ps->grants);
     sv_free(s->ps);
     s->ps = NULL;
 }
@@ -223,19 +237,85 @@ static const struct pres_rules *rules_of(struct ims_state *s, struct ps_pres *pe
 }
 
 /* Judge subscription @p x by the presentity's rules (R92-R101). Callers hold s->mu. */
-static void judge(struct ims_state *s, struct ps_pres *pe, struct ps_sub *x)
+/* What a SUBSCRIBE presents to prove itself (R102, R103): its Digest answer for the realm of
+ * the presentity, its grant. Unset: nothing presented (a re-evaluation uses what the
+ * subscription proved when it was made). */
+struct proofs {
+    struct ims_state *s;
+    struct ps_sub *x;
+    const struct sip_auth *digest; /* NULL: none */
+    struct sv_slice grant;         /* unset: none */
+};
+
+static bool password_ok(void *arg, struct sv_slice ha1)
 {
+    struct proofs *pf = arg;
+    struct auth_digest_resp dr;
+    enum auth_digest_result res;
+
+    if (!pf->digest) /* a re-evaluation: the HA1 proved at subscription time */
+        return pf->x->proved_ha1[0] && sv_slice_eq(ha1, sv_slice_cstr(pf->x->proved_ha1));
+    const struct sip_auth *au = pf->digest;
+    dr = (struct auth_digest_resp){.username = au->username, .realm = au->realm,
+                                   .nonce = au->nonce, .uri = au->uri,
+                                   .response = au->response, .algorithm = au->algorithm,
+                                   .cnonce = au->cnonce, .nc = au->nc, .qop = au->qop};
+    if (auth_digest_verify(&pf->s->nk, pf->s->replay, &dr, SV_LIT("SUBSCRIBE"), ha1,
+                           (uint64_t)ims__now_s(), &res) ||
+        res != AUTH_DIGEST_OK)
+        return false;
+    if (ha1.l < sizeof(pf->x->proved_ha1)) {
+        memcpy(pf->x->proved_ha1, ha1.p, ha1.l);
+        pf->x->proved_ha1[ha1.l] = '\0';
+    }
+    return true;
+}
+
+static bool grant_ok(void *arg, const uint8_t key[PRES_GRANT_KEY_LEN])
+{
+    struct proofs *pf = arg;
+    enum pres_grant_result res;
+
+    if (!sv_slice_isset(pf->grant))
+        return pf->x->has_key && memcmp(key, pf->x->proved_key, PRES_GRANT_KEY_LEN) == 0;
+    if (pres_grant_verify(key, pf->grant, sv_slice_cstr(pf->x->watcher),
+                          sv_slice_cstr(pf->x->presentity), ims__now_s(), pf->s->ps->grants,
+                          &res) ||
+        res != PRES_GRANT_OK)
+        return false;
+    memcpy(pf->x->proved_key, key, PRES_GRANT_KEY_LEN);
+    pf->x->has_key = true;
+    return true;
+}
+
+/* Judge subscription @p x by the presentity's rules (R92-R103), with the proofs @p pf
+ * (NULL: those the subscription proved before). Callers hold s->mu. */
+static void judge_with(struct ims_state *s, struct ps_pres *pe, struct ps_sub *x,
+                       struct proofs *pf)
+{
+    struct proofs none = {.s = s, .x = x};
+
     if (x->self) {
         x->state = PS_ACTIVE;
         return;
     }
+    if (!pf)
+        pf = &none;
     struct pres_watcher w = {.identity = sv_slice_cstr(x->watcher),
                              .anonymous = x->anon,
                              .anon_matching = PRES_ANON_AS_ANONYMOUS, /* OP-9 */
-                             .now = ims__now_s()};
+                             .now = ims__now_s(),
+                             .password_h = password_ok,
+                             .grant_h = grant_ok,
+                             .arg = pf};
     if (pres_rules_eval(rules_of(s, pe), &w, PRES_SH_BLOCK, &x->d))
         x->d.sh = PRES_SH_BLOCK;
     x->state = x->d.sh == PRES_SH_CONFIRM ? PS_PENDING : PS_ACTIVE;
+}
+
+static void judge(struct ims_state *s, struct ps_pres *pe, struct ps_sub *x)
+{
+    judge_with(s, pe, x, NULL);
 }
 
 /* Whether identity @p who belongs to the subscription of presentity @p presentity (both
@@ -601,6 +681,48 @@ static bool is_anonymous(const struct sip_msg *m)
     return sip_privacy_get(&pv, m) == 0 && (pv.bits & (SIP_PRIV_ID | SIP_PRIV_USER));
 }
 
+/* The proofs a SUBSCRIBE carries: an Authorization Digest for the presentity's realm, or a
+ * Bearer grant. */
+static void proofs_of(const struct sip_msg *req, const char *presentity, struct proofs *pf,
+                      struct sip_auth *digest)
+{
+    for (const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_AUTHORIZATION); h;
+         h = sip_msg_hdr_next(req, h)) {
+        struct sv_slice v = h->value;
+        if (v.l > 7 && strncasecmp(v.p, "Bearer ", 7) == 0) {
+            pf->grant = sv_slice_make(v.p + 7, v.l - 7);
+            while (pf->grant.l && pf->grant.p[0] == ' ') {
+                pf->grant.p++;
+                pf->grant.l--;
+            }
+        } else if (sip_auth_decode(digest, v) == 0 &&
+                   sv_slice_caseeq_cstr(digest->scheme, "Digest") &&
+                   sv_slice_eq(digest->realm, sv_slice_cstr(presentity))) {
+            pf->digest = digest;
+        }
+    }
+}
+
+/* The 401's challenges for the proofs the decision says were missing (and not presented). */
+static const char *challenge_for(struct ims_state *s, const struct pres_decision *d,
+                                 const struct proofs *pf, const char *presentity,
+                                 struct sv_arena *a)
+{
+    char *out = ims__afmt(a, "%s", "");
+    char buf[512];
+    size_t n;
+
+    if (!out)
+        return NULL;
+    if ((d->need & PRES_NEED_PASSWORD) && !pf->digest &&
+        auth_digest_challenge_make(&s->nk, AUTH_DIGEST_SHA256, sv_slice_cstr(presentity),
+                                   (uint64_t)ims__now_s(), false, buf, sizeof(buf), &n) == 0)
+        out = ims__afmt(a, "%sWWW-Authenticate: %.*s\r\n", out, (int)n, buf);
+    if (out && (d->need & PRES_NEED_GRANT) && !sv_slice_isset(pf->grant))
+        out = ims__afmt(a, "%sWWW-Authenticate: Bearer realm=\"%s\"\r\n", out, presentity);
+    return out && *out ? out : NULL;
+}
+
 /* Subscription-State for @p x with @p exp seconds left. */
 static const char *sub_state(const struct ps_sub *x, uint32_t exp, struct sv_arena *a)
 {
@@ -683,12 +805,18 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         sv_free(x);
         return answer(res, 500, "Server Internal Error (out of memory)", NULL);
     }
-    judge(s, pe, x);
+    struct proofs pf = {.s = s, .x = x};
+    struct sip_auth digest;
+    proofs_of(req, presentity, &pf, &digest);
+    judge_with(s, pe, x, &pf);
     if (!self && x->d.sh == PRES_SH_BLOCK) { /* R94: block, or no rule for this watcher */
-        s->st.ps_refused++;
+        /* a rule that would have let it in wants a proof it did not present: ask for it
+           (R102: Digest, realm the presentity, SHA-256; R103: a grant, Bearer) */
+        const char *chal = challenge_for(s, &x->d, &pf, presentity, a);
+        s->st.ps_refused += chal == NULL;
         pthread_mutex_unlock(&s->mu);
         sv_free(x);
-        return answer(res, 403, "Forbidden", NULL);
+        return chal ? answer(res, 401, "Unauthorized", chal) : answer(res, 403, "Forbidden", NULL);
     }
     res->totag = ims__afmt(a, "%s", x->mytag);
     sub_link(ps, x);

@@ -501,11 +501,12 @@ int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
     if (!s->c.digest_algs)
         s->c.digest_algs = 1u << AUTH_DIGEST_MD5 | 1u << AUTH_DIGEST_SHA256;
     pthread_mutex_init(&s->mu, NULL);
-    if (c->role == IMS_ROLE_SCSCF) {
-        struct reload rl = {.s = s};
+    if (c->role == IMS_ROLE_SCSCF || c->role == IMS_ROLE_PS) /* the PS: watcher passwords */
         if ((err = auth_nonce_key_init(&s->nk, s->c.nonce_lifetime_s)) ||
             (err = auth_replay_alloc(&s->replay, 65536)))
             goto fail;
+    if (c->role == IMS_ROLE_SCSCF) {
+        struct reload rl = {.s = s};
         err = c->store->api->binding_each(c->store, reload_one, &rl);
         if (err)
             goto fail;

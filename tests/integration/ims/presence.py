@@ -17,6 +17,9 @@ SUBSCRIBE/NOTIFY through P-CSCF, S-CSCF (terminating iFC) and the PS, with SIPp 
   - carol's (anonymous: her network blocks her identity) matches no rule: 403;
   - frank's: pending, no body; alice's winfo shows him pending; alice then allows him over XCAP
     and his subscription becomes active at once with her PIDF (R105).
+- Watcher authentication set by alice (R102, R103): a rule wanting a grant signed by her key
+  and one wanting a password; SUBSCRIBEs without them get 401; hank with a grant made by
+  `sipveil ua grant` watches her; the same grant again gets 403 (a grant works once).
 - sipveil restarts under bob's active subscription: the PS and the P-CSCF kept their state,
   alice's next PUBLISH reaches bob, and his un-SUBSCRIBE is accepted.
 """
@@ -76,6 +79,14 @@ FRANK = """subscribers:
     password: gina-pw
     sets:
       - impus: ["sip:gina@ims.example"]
+  - impi: hank@ims.example
+    password: hank-pw
+    sets:
+      - impus: ["sip:hank@ims.example"]
+  - impi: ivy@ims.example
+    password: ivy-pw
+    sets:
+      - impus: ["sip:ivy@ims.example"]
 """
 
 
@@ -92,6 +103,49 @@ def put_rules(ctx, lab, frank):
                         "--max-time", "10", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     code = p.stdout.decode().strip()
     check(code in ("200", "201"), f"XCAP PUT of alice's rules: {code} {p.stderr.decode()}")
+
+
+AUTH_RULES = """<?xml version="1.0" encoding="UTF-8"?>
+<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy"
+            xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
+            xmlns:wa="urn:sipveil:params:xml:ns:watcher-auth">
+  <cp:rule id="hank">
+    <cp:conditions>
+      <cp:identity><cp:one id="sip:hank@ims.example"/></cp:identity>
+      <wa:grant-key>{key}</wa:grant-key>
+    </cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+    <cp:transformations>
+      <pr:provide-services><pr:all-services/></pr:provide-services>
+      <pr:provide-all-attributes/>
+    </cp:transformations>
+  </cp:rule>
+  <cp:rule id="ivy">
+    <cp:conditions>
+      <cp:identity><cp:one id="sip:ivy@ims.example"/></cp:identity>
+      <wa:password>{ha1}</wa:password>
+    </cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+  </cp:rule>
+</cp:ruleset>
+"""
+
+
+def ua_cmd(ctx, lab, user, *args):
+    """`sipveil ua` as @p user against the lab. @return (exit status, output)."""
+    p = subprocess.run([ctx.sipveil, "ua", "--user", user, "--password", f"{user}-pw",
+                        "--pcscf", f"127.0.0.1:{lab.port[5060]}", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=40)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def put_doc(ctx, lab, text):
+    path = ctx.path(ctx.unique("rules") + ".xml")
+    with open(path, "w") as f:
+        f.write(text)
+    rc, out = ua_cmd(ctx, lab, "alice", "--xcap", f"http://127.0.0.1:{lab.port[8080]}",
+                     "rules", path)
+    check(rc == 0, f"sipveil ua rules: {out}")
 
 
 def wait_in_log(work, text, what):
@@ -223,6 +277,29 @@ def test(ctx):
     step("sipveil restarted under bob's subscription: alice's publication and bob's "
          "subscription survived, her next PUBLISH reached him, and his un-SUBSCRIBE from his "
          "registered flow was accepted")
+    # R103: a rule that wants a grant signed by alice's key; R102: one that wants a password
+    key = ctx.path("alice-grant.key")
+    rc, out = ua_cmd(ctx, lab, "alice", "grant", "--new-key", key)
+    check(rc == 0, f"grant --new-key: {out}")
+    pub = out.strip().split()[-1]
+    import hashlib
+    ha1 = hashlib.sha256(b"sip:ivy@ims.example:sip:alice@ims.example:ivy-secret").hexdigest()
+    put_doc(ctx, lab, AUTH_RULES.format(key=pub, ha1=ha1))
+    rc, out = ua_cmd(ctx, lab, "hank", "subscribe", "sip:alice@ims.example", "--hold", "1")
+    check("SIP/2.0 401" in out, f"hank without a grant: no 401: {out}")
+    rc, out = ua_cmd(ctx, lab, "ivy", "subscribe", "sip:alice@ims.example", "--hold", "1")
+    check("SIP/2.0 401" in out, f"ivy without her password: no 401: {out}")
+    step("rules wanting a grant (hank) or a password (ivy): a SUBSCRIBE without one gets 401 "
+         "(R102, R103)")
+    rc, token = ua_cmd(ctx, lab, "alice", "grant", "sip:hank@ims.example", "--key", key)
+    token = token.strip().split()[-1]
+    rc, out = ua_cmd(ctx, lab, "hank", "subscribe", "sip:alice@ims.example", "--hold", "1",
+                     "--grant", token)
+    check(rc == 0 and "<basic>open</basic>" in out, f"hank with alice's grant: {out}")
+    rc, out = ua_cmd(ctx, lab, "hank", "subscribe", "sip:alice@ims.example", "--hold", "1",
+                     "--grant", token)
+    check("SIP/2.0 403" in out, f"hank's grant used twice was not refused: {out}")
+    step("hank with a grant alice signed watched her; the same grant again got 403 (R103)")
     lab.stop()
 
 
