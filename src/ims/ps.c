@@ -34,6 +34,14 @@
 #define PS_MAX_EXPIRES 7200
 #define PS_DEFAULT_EXPIRES 3600
 #define PS_REEVAL_MS 100 /* how soon workers see an XCAP write */
+/* Throttling (RFC 6665 §4.1.2.4 lets a notifier limit its rate; RFC 3856 §6.4 suggests one
+ * NOTIFY per 5 s per presentity): a subscription gets at most one NOTIFY per second, the
+ * changes in between coalesced into the next. */
+#define PS_NOTIFY_MIN_MS 1000
+/* A watcher that floods SUBSCRIBEs: PS_SUB_RATE per second per asserted identity, twice that
+ * in a burst; more get 503 with Retry-After. */
+#define PS_SUB_RATE 10.0
+#define PS_WRATE_SLOTS 1024
 
 enum ps_sub_state { PS_PENDING, PS_ACTIVE };
 
@@ -60,6 +68,8 @@ struct ps_sub {
     char proved_ha1[PRES_HA1_HEX_LEN + 1];
     uint8_t proved_key[PRES_GRANT_KEY_LEN];
     bool has_key;
+    uint64_t last_notify_ms; /* monotonic */
+    bool pending;            /* a change waits for its NOTIFY (throttled) */
 };
 
 struct ps_pub {
@@ -83,8 +93,16 @@ struct ps_pres {
 
 #define PS_IDX 8192
 
+struct wrate {
+    char key[64]; /* the watcher's asserted identity (cut) */
+    double tokens;
+    uint64_t last_ms;
+};
+
 struct ps_state {
     struct pres_grant_replay *grants; /* grants accepted (each works once) */
+    struct wrate wrate[PS_WRATE_SLOTS];
+    size_t npending; /* subscriptions with a throttled NOTIFY waiting */
     struct ps_sub *subs;
     struct ps_sub *idx[PS_IDX]; /* the same subscriptions, by dialog */
     struct ps_pub *pubs;
@@ -422,6 +440,8 @@ static void sub_unlink(struct ims_state *s, struct ps_sub *x)
         if (*pp == x) {
             *pp = x->next;
             sub_index_drop(s->ps, x);
+            if (x->pending)
+                s->ps->npending--;
             sub_forget(s, x);
             sv_free(x);
             return;
@@ -549,10 +569,16 @@ static int notify(struct ims_state *s, struct proxy *px, struct ps_sub *x, const
     snprintf(nc->callid, sizeof(nc->callid), "%s", x->callid);
     snprintf(nc->mytag, sizeof(nc->mytag), "%s", x->mytag);
     int err = proxy_originate(px, msg, strlen(msg), t.tp, &t.dst, notify_done, nc);
-    if (err)
+    if (err) {
         sv_free(nc);
-    else
+    } else {
         s->st.ps_notifies++;
+        x->last_notify_ms = sv_now_ms();
+        if (x->pending) {
+            x->pending = false;
+            s->ps->npending--;
+        }
+    }
     return err;
 }
 
@@ -567,11 +593,57 @@ static void notify_all(struct ims_state *s, struct proxy *px, const char *presen
         if (strcmp(x->presentity, presentity) != 0 || (x->winfo && !winfo_too) ||
             (!x->winfo && x->state == PS_PENDING))
             continue;
+        if (sv_now_ms() - x->last_notify_ms < PS_NOTIFY_MIN_MS) { /* throttled */
+            if (!x->pending) {
+                x->pending = true;
+                s->ps->npending++;
+            }
+            continue;
+        }
         char *st = ims__afmt(a, "active;expires=%" PRId64,
                              x->expires_at > now ? x->expires_at - now : 0);
         if (st)
             notify(s, px, x, st, a);
     }
+}
+
+/* The throttled NOTIFYs whose second has passed (the PS's tick). Callers hold s->mu. */
+static void flush_pending(struct ims_state *s, struct proxy *px, struct sv_arena *a)
+{
+    int64_t now = ims__now_s();
+    uint64_t ms = sv_now_ms();
+
+    for (struct ps_sub *x = s->ps->subs; x && s->ps->npending; x = x->next) {
+        if (!x->pending || ms - x->last_notify_ms < PS_NOTIFY_MIN_MS)
+            continue;
+        char *st = ims__afmt(a, "active;expires=%" PRId64,
+                             x->expires_at > now ? x->expires_at - now : 0);
+        if (!st || notify(s, px, x, st, a)) { /* not sent: not retried forever */
+            x->pending = false;
+            s->ps->npending--;
+        }
+    }
+}
+
+/* One more SUBSCRIBE from watcher @p who within its rate? Callers hold s->mu. */
+static bool watcher_rate_ok(struct ps_state *ps, const char *who)
+{
+    struct wrate *r = &ps->wrate[ims__hash(who, strlen(who)) % PS_WRATE_SLOTS];
+    uint64_t now = sv_now_ms();
+
+    if (strncmp(r->key, who, sizeof(r->key) - 1) != 0) {
+        snprintf(r->key, sizeof(r->key), "%s", who);
+        r->tokens = 2 * PS_SUB_RATE;
+        r->last_ms = now;
+    }
+    r->tokens += (double)(now - r->last_ms) * PS_SUB_RATE / 1000.0;
+    if (r->tokens > 2 * PS_SUB_RATE)
+        r->tokens = 2 * PS_SUB_RATE;
+    r->last_ms = now;
+    if (r->tokens < 1.0)
+        return false;
+    r->tokens -= 1.0;
+    return true;
 }
 
 /*
@@ -771,6 +843,14 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return answer(res, 403, "Forbidden (no asserted identity)", NULL);
     if (ims_impu_canon(&req->ruri, presentity, sizeof(presentity)))
         return answer(res, 404, "Not Found", NULL);
+    pthread_mutex_lock(&s->mu);
+    bool within = ps_of(s) && watcher_rate_ok(s->ps, watcher);
+    pthread_mutex_unlock(&s->mu);
+    if (!within) {
+        ims__count(s, &s->st.ps_refused);
+        return answer(res, 503, "Service Unavailable (too many SUBSCRIBEs from this watcher)",
+                      "Retry-After: 5\r\n");
+    }
     bool self = same_subscription(s, watcher, presentity, a);
     if (winfo && !self) { /* R97: only the presentity itself watches its watchers */
         ims__count(s, &s->st.ps_refused);
@@ -1000,6 +1080,8 @@ void ims__ps_sweep(struct ims_state *s, int64_t now)
             struct ps_sub *x = *pp;
             *pp = x->next;
             sub_index_drop(s->ps, x);
+            if (x->pending)
+                s->ps->npending--;
             sub_forget(s, x);
             sv_free(x);
         } else {
@@ -1087,8 +1169,18 @@ static void reevaluate(struct ims_node *n)
 static void tick_h(void *arg)
 {
     struct ims_node *n = arg;
+    struct ims_state *s = n->s;
 
     reevaluate(n);
+    pthread_mutex_lock(&s->mu);
+    if (s->ps && s->ps->npending) {
+        char blk[2048];
+        struct sv_arena a;
+        sv_arena_init(&a, blk, sizeof(blk));
+        flush_pending(s, n->px, &a);
+        sv_arena_close(&a);
+    }
+    pthread_mutex_unlock(&s->mu);
     sv_timer_start(proxy_wheel(n->px), &n->ps_tick, PS_REEVAL_MS, tick_h, n);
 }
 
@@ -1120,6 +1212,8 @@ static int load_sub(void *arg, const char *key, int64_t exp, const void *val, si
         return ENOMEM;
     memcpy(x, (const uint8_t *)val + 4, sizeof(*x));
     x->cseq += CSEQ_JUMP;
+    x->pending = false;
+    x->last_notify_ms = 0;
     struct ps_pres *pe = pres_of(s->ps, x->presentity);
     if (!pe) {
         sv_free(x);

@@ -23,7 +23,10 @@ SUBSCRIBE/NOTIFY through P-CSCF, S-CSCF (terminating iFC) and the PS, with SIPp 
 - sipveil restarts under bob's active subscription: the PS and the P-CSCF kept their state,
   alice's next PUBLISH reaches bob, and his un-SUBSCRIBE is accepted.
 """
+import hashlib
 import os
+import re
+import socket
 import subprocess
 import time
 
@@ -109,6 +112,14 @@ AUTH_RULES = """<?xml version="1.0" encoding="UTF-8"?>
 <cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy"
             xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
             xmlns:wa="urn:sipveil:params:xml:ns:watcher-auth">
+  <cp:rule id="bob">
+    <cp:conditions><cp:identity><cp:one id="sip:bob@ims.example"/></cp:identity></cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+    <cp:transformations>
+      <pr:provide-services><pr:all-services/></pr:provide-services>
+      <pr:provide-all-attributes/>
+    </cp:transformations>
+  </cp:rule>
   <cp:rule id="hank">
     <cp:conditions>
       <cp:identity><cp:one id="sip:hank@ims.example"/></cp:identity>
@@ -300,7 +311,104 @@ def test(ctx):
                      "--grant", token)
     check("SIP/2.0 403" in out, f"hank's grant used twice was not refused: {out}")
     step("hank with a grant alice signed watched her; the same grant again got 403 (R103)")
+    # throttling: bob watches alice; two publications in quick succession give him NOTIFYs
+    # at least a second apart (changes in between coalesced)
+    port = imsit.free_port_pair()
+    p, work = imsit.sipp(ctx, lab, "bob-throttled", "reg_subscribe_wait.xml",
+                         pvit.keys(impu="sip:bob@ims.example",
+                                   contact=f"<sip:bob@127.0.0.1:{port}>",
+                                   to="sip:alice@ims.example", event="presence") +
+                         ["-au", "bob@ims.example", "-ap", "bob-pw"], port=port)
+    wait_in_log(work, "Subscription-State: active", "bob's first NOTIFY")
+    for status in ("closed", "open"):
+        rc, out = ua_cmd(ctx, lab, "alice", "publish", "--status", status, "--note", status)
+        check(rc == 0, f"alice's publish {status}: {out}")
+    imsit.finish(p, "bob's SIPp (throttled NOTIFYs)")
+    times = notify_times(work)
+    check(len(times) >= 2 and times[1] - times[0] >= 0.9,
+          f"bob's first two NOTIFYs less than a second apart: {times}")
+    notes = [m for m in pvit.trace(work) if not m.sent and m.method == "NOTIFY"]
+    # (each `ua publish` is a publication of its own with tuple "ua": the first keeps it)
+    check("<note>closed</note>" in notes[1].body, f"the delayed NOTIFY: {notes[1].body}")
+    step(f"two publications in quick succession: bob's NOTIFYs came "
+         f"{times[1] - times[0]:.2f} s apart, the delayed one with the state at its sending "
+         f"(throttling)")
+
+    flood_subscribes(lab)
     lab.stop()
+
+
+def notify_times(work):
+    """The arrival times (s) of the NOTIFYs in a SIPp message log."""
+    out = []
+    for fn in os.listdir(work):
+        if not fn.endswith("_messages.log"):
+            continue
+        with open(os.path.join(work, fn), errors="replace") as f:
+            text = f.read()
+        for m in re.finditer(r"-{10,} \S+ (\d+):(\d+):([\d.]+)\n\S+ message received[^\n]*\n\n"
+                             r"NOTIFY ", text):
+            out.append(int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)))
+    return sorted(out)
+
+
+def flood_subscribes(lab):
+    """frank registers (Python, Digest) and sends 60 SUBSCRIBEs at once: past the PS's rate per
+    watcher (20 in a burst) they are refused with 503 and Retry-After, which reaches the UE as
+    500 (a proxy never relays a 503, RFC 3261 §16.7 step 6), Retry-After kept."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(5)
+    port = s.getsockname()[1]
+    pcscf = ("127.0.0.1", lab.port[5060])
+
+    def register(cseq, auth=""):
+        s.sendto((f"REGISTER sip:ims.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};"
+                  f"branch=z9hG4bKfr{cseq};rport\r\nFrom: <sip:frank@ims.example>;tag=fr\r\n"
+                  f"To: <sip:frank@ims.example>\r\nCall-ID: flood-reg\r\nCSeq: {cseq} REGISTER\r\n"
+                  f"Contact: <sip:frank@127.0.0.1:{port}>\r\n{auth}Expires: 600\r\n"
+                  f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), pcscf)
+        while True:
+            t = s.recvfrom(65535)[0].decode(errors="replace")
+            if "REGISTER" in t.split("\r\n")[5:7][0] + t and int(t.split()[1]) >= 200:
+                return t
+    t = register(1)
+    nonce = re.search(r'nonce="([^"]+)", algorithm=MD5', t).group(1)
+    ha1 = hashlib.md5(b"frank@ims.example:ims.example:frank-pw").hexdigest()
+    ha2 = hashlib.md5(b"REGISTER:sip:ims.example").hexdigest()
+    r = hashlib.md5(f"{ha1}:{nonce}:00000001:f1:auth:{ha2}".encode()).hexdigest()
+    t = register(2, f'Authorization: Digest username="frank@ims.example", realm="ims.example", '
+                    f'nonce="{nonce}", uri="sip:ims.example", response="{r}", algorithm=MD5, '
+                    f'cnonce="f1", nc=00000001, qop=auth\r\n')
+    check(t.startswith("SIP/2.0 200"), f"frank's registration: {t[:60]}")
+    for i in range(60):
+        s.sendto((f"SUBSCRIBE sip:alice@ims.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};"
+                  f"branch=z9hG4bKfs{i};rport\r\nFrom: <sip:frank@ims.example>;tag=fs{i}\r\n"
+                  f"To: <sip:alice@ims.example>\r\nCall-ID: flood-{i}\r\nCSeq: 1 SUBSCRIBE\r\n"
+                  f"Contact: <sip:frank@127.0.0.1:{port}>\r\nEvent: presence\r\nExpires: 0\r\n"
+                  f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), pcscf)
+    codes = {}
+    try:
+        while sum(codes.values()) < 60:
+            t = s.recvfrom(65535)[0].decode(errors="replace")
+            if t.startswith("SIP/2.0") and "SUBSCRIBE" in t:
+                c = int(t.split()[1])
+                if c >= 200:
+                    codes[c] = codes.get(c, 0) + 1
+                    if c in (500, 503):  # the PS's 503 is a 500 after a proxy (RFC 3261 16.7)
+                        check("Retry-After" in t, f"a {c} without Retry-After")
+            elif t.startswith("NOTIFY"):  # answer what the accepted ones bring
+                via = re.search(r"(?im)^(via:.*)$", t).group(1)
+                rest = "\r\n".join(re.findall(r"(?im)^((?:from|to|call-id|cseq):.*)$", t))
+                s.sendto(f"SIP/2.0 200 OK\r\n{via}\r\n{rest}\r\nContent-Length: 0\r\n\r\n".encode(),
+                         pcscf)
+    except socket.timeout:
+        pass
+    s.close()
+    refused = codes.get(503, 0) + codes.get(500, 0)
+    check(refused >= 30, f"the flood of 60 SUBSCRIBEs from one watcher was not limited: {codes}")
+    step(f"a flood of 60 SUBSCRIBEs from one watcher: {codes}: past the PS's rate per watcher "
+         f"its 503 with Retry-After (a 500 after the S-CSCF, RFC 3261 16.7 step 6)")
 
 
 if __name__ == "__main__":
