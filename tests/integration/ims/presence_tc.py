@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""
+@file presence_tc.py  The requirements' presence test cases end to end through the lab, with
+UEs of raw SIP (Python: registration with Digest, then SUBSCRIBE/PUBLISH from the registered
+flow, NOTIFYs answered and kept), so that every byte each side received can be checked.
+
+- TC-28 (a) an unknown SIP-If-Match: 412 ((b), no Event, never reaches the PS: the iFC route
+  only Event presence to it).
+- TC-29 an anonymous watcher (bob, Privacy: id): judged as anonymous (OP-9), alice's rule for
+  anonymous requests says confirm: 200, a pending NOTIFY without presence; alice's winfo lists
+  exactly one new watcher `sip:anonymous@anonymous.invalid`, status pending, with a random id
+  and no display name; nothing alice receives contains "bob" (R98-R100).
+- TC-30 a SUBSCRIBE from the Internet through the edge's external face, no asserted identity:
+  403 (R93-R95).
+- TC-33 a rule with a password for ivy: 401 with `Digest realm="sip:alice@ims.example"`,
+  algorithm SHA-256; a wrong answer 403; the right one 200 and an active NOTIFY (R102).
+"""
+import hashlib
+import re
+import socket
+import time
+
+import imsit
+import svit
+from svit import check, check_eq, step
+
+EXTRA = """subscribers:
+  - impi: ivy@ims.example
+    password: ivy-pw
+    sets:
+      - impus: ["sip:ivy@ims.example"]
+"""
+
+ALICE = "sip:alice@ims.example"
+HA1_IVY = hashlib.sha256(f"sip:ivy@ims.example:{ALICE}:ivy-secret".encode()).hexdigest()
+
+RULES = f"""<?xml version="1.0" encoding="UTF-8"?>
+<cp:ruleset xmlns:cp="urn:ietf:params:xml:ns:common-policy"
+            xmlns:pr="urn:ietf:params:xml:ns:pres-rules"
+            xmlns:ocp="urn:oma:xml:xdm:common-policy"
+            xmlns:wa="urn:sipveil:params:xml:ns:watcher-auth">
+  <cp:rule id="r1">
+    <cp:conditions><cp:identity><cp:one id="sip:bob@ims.example"/></cp:identity></cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+    <cp:transformations><pr:provide-services><pr:all-services/></pr:provide-services>
+    </cp:transformations>
+  </cp:rule>
+  <cp:rule id="r2">
+    <cp:conditions><ocp:anonymous-request/></cp:conditions>
+    <cp:actions><pr:sub-handling>confirm</pr:sub-handling></cp:actions>
+  </cp:rule>
+  <cp:rule id="r3">
+    <cp:conditions>
+      <cp:identity><cp:one id="sip:ivy@ims.example"/></cp:identity>
+      <wa:password>{HA1_IVY}</wa:password>
+    </cp:conditions>
+    <cp:actions><pr:sub-handling>allow</pr:sub-handling></cp:actions>
+    <cp:transformations><pr:provide-services><pr:all-services/></pr:provide-services>
+    </cp:transformations>
+  </cp:rule>
+</cp:ruleset>
+"""
+
+
+class Ue:
+    """A UE on one UDP socket: registers, sends requests, answers NOTIFYs, keeps every byte."""
+
+    def __init__(self, lab, user, port_key=5060):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.peer = ("127.0.0.1", lab.port[port_key])
+        self.user = user
+        self.n = 0
+        self.seen = []     # every message received, as text
+        self.notifies = []
+
+    def _send(self, text):
+        self.s.sendto(text.encode(), self.peer)
+
+    def _pump(self, want, timeout=8):
+        """Receive until a final response to CSeq @p want; answer NOTIFYs on the way."""
+        self.s.settimeout(0.2)
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                t = self.s.recvfrom(65535)[0].decode(errors="replace")
+            except socket.timeout:
+                continue
+            self.seen.append(t)
+            if t.startswith("NOTIFY "):
+                self.notifies.append(t)
+                keep = "".join(f"{h}\r\n" for h in re.findall(
+                    r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
+                self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
+            elif t.startswith("SIP/2.0 ") and int(t.split()[1]) >= 200 and f"CSeq: {want}" in t:
+                return t
+        svit.fail(f"{self.user}: no final response to {want}")
+
+    def request(self, method, ruri, headers="", body="", cid=None, from_=None, tag=None):
+        self.n += 1
+        cid = cid or f"{self.user}-{method.lower()}-{self.n}"
+        from_ = from_ or f"<sip:{self.user}@ims.example>"
+        tag = tag or f"t{self.n}"
+        self._send(f"{method} {ruri} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{self.user}{self.n};rport\r\n"
+                   f"From: {from_};tag={tag}\r\nTo: <{ruri if method != 'REGISTER' else f'sip:{self.user}@ims.example'}>\r\n"
+                   f"Call-ID: {cid}\r\nCSeq: {self.n} {method}\r\n"
+                   f"Contact: <sip:127.0.0.1:{self.port}>\r\nMax-Forwards: 70\r\n{headers}"
+                   f"Content-Length: {len(body)}\r\n\r\n{body}")
+        return self._pump(f"{self.n} {method}")
+
+    def register(self):
+        t = self.request("REGISTER", "sip:ims.example", "Expires: 600\r\n", cid=f"{self.user}-reg")
+        nonce = re.search(r'nonce="([^"]+)", algorithm=MD5', t).group(1)
+        impi = f"{self.user}@ims.example"
+        ha1 = hashlib.md5(f"{impi}:ims.example:{self.user}-pw".encode()).hexdigest()
+        ha2 = hashlib.md5(b"REGISTER:sip:ims.example").hexdigest()
+        r = hashlib.md5(f"{ha1}:{nonce}:00000001:c1:auth:{ha2}".encode()).hexdigest()
+        t = self.request("REGISTER", "sip:ims.example",
+                         f'Authorization: Digest username="{impi}", realm="ims.example", '
+                         f'nonce="{nonce}", uri="sip:ims.example", response="{r}", '
+                         f'algorithm=MD5, cnonce="c1", nc=00000001, qop=auth\r\nExpires: 600\r\n',
+                         cid=f"{self.user}-reg")
+        check(t.startswith("SIP/2.0 200"), f"{self.user}'s registration: {t[:80]}")
+
+    def wait_notify(self, count, timeout=8):
+        end = time.time() + timeout
+        self.s.settimeout(0.2)
+        while len(self.notifies) < count and time.time() < end:
+            try:
+                t = self.s.recvfrom(65535)[0].decode(errors="replace")
+            except socket.timeout:
+                continue
+            self.seen.append(t)
+            if t.startswith("NOTIFY "):
+                self.notifies.append(t)
+                keep = "".join(f"{h}\r\n" for h in re.findall(
+                    r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
+                self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
+        check(len(self.notifies) >= count, f"{self.user}: {len(self.notifies)} NOTIFYs, "
+                                           f"expected {count}")
+        return self.notifies[count - 1]
+
+
+def code(t):
+    return int(t.split()[1])
+
+
+def test(ctx):
+    lab = imsit.Lab(ctx, extra_subscribers=EXTRA)
+    alice = Ue(lab, "alice")
+    alice.register()
+    pidf = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{ALICE}">'
+            f'<tuple id="a1"><status><basic>open</basic></status></tuple></presence>')
+    t = alice.request("PUBLISH", ALICE, "Event: presence\r\nContent-Type: application/pidf+xml\r\n",
+                      pidf)
+    check_eq("alice's PUBLISH", 200, code(t))
+    t = alice.request("PUBLISH", ALICE, "Event: presence\r\nSIP-If-Match: dx200xyz\r\n")
+    check_eq("TC-28 (a) PUBLISH with an unknown SIP-If-Match", 412, code(t))
+    # TC-28 (b), a PUBLISH without Event, cannot reach the PS through the lab: the S-CSCF's
+    # iFC send only Event presence there (such a PUBLISH goes to the presentity's UE)
+    step("TC-28: 200 with SIP-ETag, 412 for an unknown SIP-If-Match")
+
+    rc, out = imsit_ua_rules(ctx, lab)
+    check(rc == 0, f"alice's rules over XCAP: {out}")
+    # alice watches her watchers first
+    t = alice.request("SUBSCRIBE", ALICE, "Event: presence.winfo\r\nExpires: 600\r\n",
+                      cid="alice-winfo")
+    check_eq("alice's winfo SUBSCRIBE", 200, code(t))
+    alice.wait_notify(1)
+
+    # TC-29: bob anonymous
+    bob = Ue(lab, "bob")
+    bob.register()
+    t = bob.request("SUBSCRIBE", ALICE, "Event: presence\r\nPrivacy: id\r\nExpires: 3600\r\n",
+                    from_='"Anonymous" <sip:anonymous@anonymous.invalid>')
+    check_eq("TC-29 bob's anonymous SUBSCRIBE", 200, code(t))
+    n = bob.wait_notify(1)
+    check(re.search(r"(?im)^subscription-state: pending", n), f"TC-29 NOTIFY: {n}")
+    check("<presence" not in n, f"TC-29: presence data in the pending NOTIFY: {n}")
+    w = alice.wait_notify(2)
+    body = w.split("\r\n\r\n", 1)[1]
+    watchers = re.findall(r"<watcher [^>]*>[^<]*</watcher>", body)
+    check_eq("TC-29 watchers in alice's winfo", 1, len(watchers))
+    check(re.search(r'status="pending"', watchers[0]) and
+          "sip:anonymous@anonymous.invalid" in watchers[0] and "display-name" not in watchers[0],
+          f"TC-29 winfo watcher: {watchers[0]}")
+    for m in alice.seen:
+        check("bob" not in m.lower(), f"TC-29: alice received 'bob': {m}")
+    step("TC-29: bob, anonymous, is pending (r2, not r1); alice's winfo shows only "
+         "sip:anonymous@anonymous.invalid, pending; nothing alice received names bob")
+
+    # TC-30: from the Internet through the edge, no asserted identity
+    carol = Ue(lab, "carol-ext", port_key=5090)
+    t = carol.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n",
+                      from_="<sip:carol@example.org>")
+    check_eq("TC-30 an unauthenticated watcher from the Internet", 403, code(t))
+    step("TC-30: a SUBSCRIBE from the Internet without an asserted identity: 403")
+
+    # TC-33: ivy's password
+    ivy = Ue(lab, "ivy")
+    ivy.register()
+    t = ivy.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n", cid="ivy-sub")
+    check_eq("TC-33 ivy without credentials", 401, code(t))
+    chal = re.search(r"(?im)^www-authenticate: (.*)$", t).group(1)
+    check(f'realm="{ALICE}"' in chal and "algorithm=SHA-256" in chal, f"TC-33 challenge: {chal}")
+    nonce = re.search(r'nonce="([^"]+)"', chal).group(1)
+
+    def answer(ha1, nc):
+        ha2 = hashlib.sha256(f"SUBSCRIBE:{ALICE}".encode()).hexdigest()
+        r = hashlib.sha256(f"{ha1}:{nonce}:{nc}:i1:auth:{ha2}".encode()).hexdigest()
+        return (f'Authorization: Digest username="sip:ivy@ims.example", realm="{ALICE}", '
+                f'nonce="{nonce}", uri="{ALICE}", response="{r}", algorithm=SHA-256, '
+                f'cnonce="i1", nc={nc}, qop=auth\r\n')
+    wrong = hashlib.sha256(f"sip:ivy@ims.example:{ALICE}:guess".encode()).hexdigest()
+    t = ivy.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n" +
+                    answer(wrong, "00000001"), cid="ivy-sub")
+    check_eq("TC-33 ivy with a wrong answer", 403, code(t))
+    t = ivy.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n" +
+                    answer(HA1_IVY, "00000002"), cid="ivy-sub")
+    check_eq("TC-33 ivy with the right answer", 200, code(t))
+    n = ivy.wait_notify(1)
+    check(re.search(r"(?im)^subscription-state: active", n) and "<basic>open</basic>" in n,
+          f"TC-33 NOTIFY: {n}")
+    step("TC-33: ivy's password rule: 401 (Digest, realm alice, SHA-256), a wrong answer 403, "
+         "the right one 200 and an active NOTIFY with alice's presence")
+    lab.stop()
+
+
+def imsit_ua_rules(ctx, lab):
+    import subprocess
+    path = ctx.path("tc-rules.xml")
+    with open(path, "w") as f:
+        f.write(RULES)
+    p = subprocess.run([ctx.sipveil, "ua", "--user", "alice", "--password", "alice-pw",
+                        "--pcscf", f"127.0.0.1:{lab.port[5060]}", "--xcap",
+                        f"http://127.0.0.1:{lab.port[8080]}", "rules", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+if __name__ == "__main__":
+    svit.run(test)
