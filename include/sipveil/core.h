@@ -69,6 +69,8 @@ const char *sv_slice_chr(struct sv_slice s, char c);
  * @return 0, EINVAL when not all digits or empty, ERANGE when above @p max.
  */
 int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out);
+/** Copy @p s into @p dst (@p sz > 0 octets) as a C string, cut to fit. @return octets copied */
+size_t sv_slice_copy_cut(char *dst, size_t sz, struct sv_slice s);
 
 /* Number formatting for the message path, where snprintf's format parsing costs more than the
  * work. No terminating NUL is written; each returns the octets written. */

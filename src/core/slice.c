@@ -102,3 +102,13 @@ int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out)
     *out = (uint32_t)v;
     return 0;
 }
+
+size_t sv_slice_copy_cut(char *dst, size_t sz, struct sv_slice s)
+{
+    size_t n = s.l < sz - 1 ? s.l : sz - 1;
+
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+    return n;
+}

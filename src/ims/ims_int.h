@@ -201,6 +201,5 @@ bool ims__uri_target(const struct sip_uri *u, struct proxy_target *t);
 bool ims__text_target(const char *uri, struct proxy_target *t);
 /** printf into the arena. @return the NUL-terminated text, or NULL (ENOMEM). */
 char *ims__afmt(struct sv_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool ims__has_param(struct sv_slice params, const char *name, struct sv_slice *value);
 
 #endif

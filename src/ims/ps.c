@@ -151,13 +151,6 @@ static void sub_index_drop(struct ps_state *ps, struct ps_sub *x)
     }
 }
 
-static void scopy(char *dst, size_t sz, struct sv_slice s)
-{
-    size_t n = s.l < sz - 1 ? s.l : sz - 1;
-    memcpy(dst, s.p, n);
-    dst[n] = '\0';
-}
-
 static void rand_token(char *out, size_t sz)
 {
     sip_tag_gen(out, sz);
@@ -368,7 +361,7 @@ static uint32_t expires_of(const struct sip_msg *m, uint32_t dflt)
 
     if (!h)
         return dflt;
-    scopy(tmp, sizeof(tmp), h->value);
+    sv_slice_copy_cut(tmp, sizeof(tmp), h->value);
     return (uint32_t)strtoul(tmp, NULL, 10);
 }
 
@@ -865,12 +858,12 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return x ? answer(res, 400, "Bad Request (Contact or Record-Route)", NULL)
                  : answer(res, 500, "Server Internal Error (out of memory)", NULL);
     }
-    scopy(x->presentity, sizeof(x->presentity), sv_slice_cstr(presentity));
-    scopy(x->watcher, sizeof(x->watcher), sv_slice_cstr(watcher));
-    scopy(x->wfrom, sizeof(x->wfrom), req->from.uri_s);
-    scopy(x->wtag, sizeof(x->wtag), req->from.tag);
-    scopy(x->callid, sizeof(x->callid), req->callid);
-    scopy(x->target, sizeof(x->target), c.addr.uri_s);
+    sv_slice_copy_cut(x->presentity, sizeof(x->presentity), sv_slice_cstr(presentity));
+    sv_slice_copy_cut(x->watcher, sizeof(x->watcher), sv_slice_cstr(watcher));
+    sv_slice_copy_cut(x->wfrom, sizeof(x->wfrom), req->from.uri_s);
+    sv_slice_copy_cut(x->wtag, sizeof(x->wtag), req->from.tag);
+    sv_slice_copy_cut(x->callid, sizeof(x->callid), req->callid);
+    sv_slice_copy_cut(x->target, sizeof(x->target), c.addr.uri_s);
     rand_token(x->mytag, sizeof(x->mytag));
     pres_winfo_id_make(x->id);
     x->winfo = winfo;
@@ -1006,7 +999,7 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
     if (!err && ifm)
         pub_forget(s, p); /* stored under its old ETag */
     if (!err && !ifm) {
-        scopy(p->presentity, sizeof(p->presentity), sv_slice_cstr(presentity));
+        sv_slice_copy_cut(p->presentity, sizeof(p->presentity), sv_slice_cstr(presentity));
         memcpy(p->etag, etag, sizeof(etag));
         err = pres_compose_put(pe->comp, sv_slice_cstr(etag), doc);
         if (!err) {

@@ -29,14 +29,6 @@ struct reg_req {
     char impi[STORE_ID_MAX];
 };
 
-/* Copy @p src into @p dst (@p sz octets), cut if it must be (callers check lengths first). */
-static void scopy(char *dst, size_t sz, const char *src)
-{
-    size_t n = strnlen(src, sz - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static bool slice_to(char *dst, size_t sz, struct sv_slice s)
 {
     if (s.l >= sz)
@@ -404,14 +396,14 @@ static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct 
         struct store_binding b;
         memset(&b, 0, sizeof(b));
         b.irs_id = irs->id;
-        scopy(b.impu, sizeof(b.impu), r->impu);
-        scopy(b.contact, sizeof(b.contact), cr[i].uri);
+        sv_slice_copy_cut(b.impu, sizeof(b.impu), sv_slice_cstr(r->impu));
+        sv_slice_copy_cut(b.contact, sizeof(b.contact), sv_slice_cstr(cr[i].uri));
         if (strlen(path) >= sizeof(b.path)) {
             err = EBADMSG;
             break;
         }
-        scopy(b.path, sizeof(b.path), path);
-        scopy(b.callid, sizeof(b.callid), callid);
+        sv_slice_copy_cut(b.path, sizeof(b.path), sv_slice_cstr(path));
+        sv_slice_copy_cut(b.callid, sizeof(b.callid), sv_slice_cstr(callid));
         b.cseq = req->cseq.num;
         b.expires_at = now + cr[i].expires;
         if (!(err = ims__binding_set(s, irs, b.contact, b.path, b.callid, b.cseq, b.expires_at)))
@@ -524,8 +516,8 @@ static void memo_keep(struct ims_state *s, const char *impu, const struct store_
 
     if (cred->aka || s->nreg_memos >= MEMO_MAX || !(m = sv_malloc(sizeof(*m))))
         return;
-    scopy(m->impu, sizeof(m->impu), impu);
-    scopy(m->impi, sizeof(m->impi), cred->impi);
+    sv_slice_copy_cut(m->impu, sizeof(m->impu), sv_slice_cstr(impu));
+    sv_slice_copy_cut(m->impi, sizeof(m->impi), sv_slice_cstr(cred->impi));
     m->prof = *prof;
     m->cred = *cred;
     m->sub_id = sub_id;
@@ -555,7 +547,7 @@ static void fake_cred(struct store_cred *c, const char *impi)
     uint8_t rnd[16];
 
     memset(c, 0, sizeof(*c));
-    scopy(c->impi, sizeof(c->impi), impi);
+    sv_slice_copy_cut(c->impi, sizeof(c->impi), sv_slice_cstr(impi));
     RAND_bytes(rnd, sizeof(rnd));
     for (int i = 0; i < 16; i++) {
         snprintf(c->ha1_md5 + 2 * i, 3, "%02x", rnd[i]);
@@ -596,7 +588,8 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
         return PROXY_ROUTE_ANSWER;
     }
     if (!*r.impi) /* no username yet: the subscription's IMPI (or the IMPU's user part) */
-        scopy(r.impi, sizeof(r.impi), known ? prof->impi : r.impu + 4);
+        sv_slice_copy_cut(r.impi, sizeof(r.impi),
+                          sv_slice_cstr(known ? prof->impi : r.impu + 4));
     if (!memo && (!known || s->c.store->api->cred_get(s->c.store, r.impi, &cred, &sub_id) ||
                   sub_id != prof->sub_id))
         fake_cred(&cred, r.impi); /* an IMPI not of this IMPU's subscription: as unknown */

@@ -39,11 +39,6 @@ char *ims__afmt(struct sv_arena *a, const char *fmt, ...)
     return out;
 }
 
-bool ims__has_param(struct sv_slice params, const char *name, struct sv_slice *value)
-{
-    return sip_param_get(params, name, value);
-}
-
 int ims_impu_canon(const struct sip_uri *u, char *out, size_t sz)
 {
     size_t n = 0;
@@ -463,6 +458,35 @@ static bool ifc_matches(const struct store_ifc *f, const struct sip_msg *req, bo
     return true;
 }
 
+/* The first iFC of @p ifc that matches @p req, from the one after the criterion that sent it
+ * away last time (`ifc=N` on our Route, R49): its AS first, then back to us with the place
+ * kept. @return 1 when res is filled, 0 when none matches, -1 when the AS or memory fails. */
+static int ifc_next(const struct ims_state *s, const struct store_ifc *ifc, size_t nifc,
+                    const struct sip_msg *req, const struct proxy_req_info *info, bool orig,
+                    struct sv_arena *a, struct proxy_route_res *res)
+{
+    struct sv_slice iv;
+    uint32_t start = 0;
+
+    if (sip_param_get(info->our_route_params, "ifc", &iv) &&
+        sv_slice_u32(iv, STORE_IFC_MAX, &start))
+        start = 0;
+    for (size_t k = start; k < nifc; k++) {
+        if (!ifc_matches(&ifc[k], req, orig))
+            continue;
+        if (!ims__text_target(ifc[k].as, &res->tgt[0]))
+            return -1;
+        const char *rt = ims__afmt(a, "<%s;lr>, <%s;lr%s;ifc=%zu>", ifc[k].as, s->c.uri,
+                                   orig ? ";orig" : "", k + 1);
+        if (!rt)
+            return -1;
+        res->tgt[0].route = sv_slice_cstr(rt);
+        res->n = 1;
+        return 1;
+    }
+    return 0;
+}
+
 static enum proxy_route_verdict scscf_orig(struct ims_node *n, const struct sip_msg *req,
                                            const struct proxy_req_info *info,
                                            struct sv_arena *a, struct proxy_route_res *res)
@@ -470,10 +494,10 @@ static enum proxy_route_verdict scscf_orig(struct ims_node *n, const struct sip_
     struct ims_state *s = n->s;
     const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_P_ASSERTED_IDENTITY);
     struct sip_addr pai;
-    struct sv_slice cur, iv;
+    struct sv_slice cur;
     char impu[STORE_URI_MAX];
     struct store_ifc ifc[STORE_IFC_MAX];
-    size_t nifc = 0, start = 0;
+    size_t nifc = 0;
     bool found = false, barred = false;
 
     cur = h ? h->value : (struct sv_slice){0};
@@ -494,26 +518,16 @@ static enum proxy_route_verdict scscf_orig(struct ims_node *n, const struct sip_
         return answer(res, 403, "Forbidden (the served user is not registered here)");
     if (barred) /* R48 */
         return answer(res, 403, "Forbidden (barred identity)");
-    if (ims__has_param(info->our_route_params, "ifc", &iv) && iv.l && iv.l < 4)
-        start = (size_t)strtoul(iv.p, NULL, 10);
-    for (size_t k = start; k < nifc; k++) {
-        if (!ifc_matches(&ifc[k], req, true))
-            continue;
-        if (!ims__text_target(ifc[k].as, &res->tgt[0]))
-            return answer(res, 500, "Server Internal Error (application server unusable)");
-        /* the AS sends it back to us, and we go on after this criterion */
-        const char *rt = ims__afmt(a, "<%s;lr>, <%s;lr;orig;ifc=%zu>", ifc[k].as, s->c.uri, k + 1);
-        if (!rt)
-            return answer(res, 500, "Server Internal Error (out of memory)");
-        res->tgt[0].route = sv_slice_cstr(rt);
-        res->n = 1;
+    switch (ifc_next(s, ifc, nifc, req, info, true, a, res)) {
+    case 1:
         return PROXY_ROUTE_FORK;
+    case -1:
+        return answer(res, 500, "Server Internal Error (application server unusable)");
     }
     return PROXY_ROUTE_DEFAULT;
 }
 
-/* Terminating iFC (the presence server for `presence` SUBSCRIBE and PUBLISH): from the
- * criterion after the one that sent the request away last time (`ifc=N` on our Route). The
+/* Terminating iFC (the presence server for `presence` SUBSCRIBE and PUBLISH). The
  * profile is the store's, so a subscriber who is not registered is served too. @return true
  * with res filled when one matches. */
 static bool term_ifc(struct ims_node *n, const struct sip_msg *req, const char *impu,
@@ -522,8 +536,6 @@ static bool term_ifc(struct ims_node *n, const struct sip_msg *req, const char *
 {
     struct ims_state *s = n->s;
     struct store_profile *prof = sv_arena_alloc(a, sizeof(*prof));
-    struct sv_slice iv;
-    size_t start = 0;
     bool cached = false;
 
     if (!prof)
@@ -539,21 +551,7 @@ static bool term_ifc(struct ims_node *n, const struct sip_msg *req, const char *
     pthread_mutex_unlock(&s->mu);
     if (!cached && s->c.store->api->profile_get(s->c.store, impu, prof))
         return false;
-    if (info->routed_to_us && ims__has_param(info->our_route_params, "ifc", &iv) && iv.l &&
-        iv.l < 4)
-        start = (size_t)strtoul(iv.p, NULL, 10);
-    for (size_t k = start; k < prof->nifc; k++) {
-        if (!ifc_matches(&prof->ifc[k], req, false) ||
-            !ims__text_target(prof->ifc[k].as, &res->tgt[0]))
-            continue;
-        const char *rt = ims__afmt(a, "<%s;lr>, <%s;lr;ifc=%zu>", prof->ifc[k].as, s->c.uri, k + 1);
-        if (!rt)
-            return false;
-        res->tgt[0].route = sv_slice_cstr(rt);
-        res->n = 1;
-        return true;
-    }
-    return false;
+    return ifc_next(s, prof->ifc, prof->nifc, req, info, false, a, res) == 1;
 }
 
 static enum proxy_route_verdict scscf_term(struct ims_node *n, const struct sip_msg *req,
@@ -613,7 +611,7 @@ static enum proxy_route_verdict scscf_route(struct ims_node *n, const struct sip
         return ims__register(n->s, req, flow, trusted, a, res);
     if (sv_slice_isset(req->to.tag))
         return PROXY_ROUTE_DEFAULT;
-    if (info->routed_to_us && ims__has_param(info->our_route_params, "orig", NULL))
+    if (info->routed_to_us && sip_param_get(info->our_route_params, "orig", NULL))
         return trusted ? scscf_orig(n, req, info, a, res)
                        : answer(res, 403, "Forbidden (originating requests come from the core)");
     if (info->has_route || !is_home(n->s, info->ruri))

@@ -172,6 +172,19 @@ def wait_in_log(work, text, what):
     svit.fail(f"{what}: not seen within 15 s")
 
 
+def watch_waiting(ctx, lab, user, name, state):
+    """Start SIPp as @p user: register, SUBSCRIBE to alice's presence and stay; return once
+    its first NOTIFY has Subscription-State @p state. @return (process, work folder)"""
+    port = imsit.free_port_pair()
+    p, work = imsit.sipp(ctx, lab, name, "reg_subscribe_wait.xml",
+                         pvit.keys(impu=f"sip:{user}@ims.example",
+                                   contact=f"<sip:{user}@127.0.0.1:{port}>",
+                                   to="sip:alice@ims.example", event="presence") +
+                         ["-au", f"{user}@ims.example", "-ap", f"{user}-pw"], port=port)
+    wait_in_log(work, f"Subscription-State: {state}", f"{user}'s first NOTIFY")
+    return p, work
+
+
 def test(ctx):
     lab = imsit.Lab(ctx, extra_subscribers=FRANK)
 
@@ -246,13 +259,7 @@ def test(ctx):
          "(R98, R100)")
 
     # frank: pending, then allowed by an XCAP write, and active at once (R105)
-    port = imsit.free_port_pair()
-    p, work = imsit.sipp(ctx, lab, "frank-waits", "reg_subscribe_wait.xml",
-                         pvit.keys(impu="sip:frank@ims.example",
-                                   contact=f"<sip:frank@127.0.0.1:{port}>",
-                                   to="sip:alice@ims.example", event="presence") +
-                         ["-au", "frank@ims.example", "-ap", "frank-pw"], port=port)
-    wait_in_log(work, "Subscription-State: pending", "frank's pending NOTIFY")
+    p, work = watch_waiting(ctx, lab, "frank", "frank-waits", "pending")
     step("frank, on confirm, got a pending subscription with no presence in it (R94)")
     put_rules(ctx, lab, "allow")
     imsit.finish(p, "frank's SIPp (pending, then active)")
@@ -265,13 +272,7 @@ def test(ctx):
 
     # a restart with an active subscription: it goes on (the PS kept it, the P-CSCF kept
     # bob's registered flow), and the next publication reaches him
-    port = imsit.free_port_pair()
-    p, work = imsit.sipp(ctx, lab, "bob-stays", "reg_subscribe_wait.xml",
-                         pvit.keys(impu="sip:bob@ims.example",
-                                   contact=f"<sip:bob@127.0.0.1:{port}>",
-                                   to="sip:alice@ims.example", event="presence") +
-                         ["-au", "bob@ims.example", "-ap", "bob-pw"], port=port)
-    wait_in_log(work, "Subscription-State: active", "bob's first NOTIFY")
+    p, work = watch_waiting(ctx, lab, "bob", "bob-stays", "active")
     lab.stop()
     lab.start()
     rc, _ = run_ue(ctx, lab, "alice", "alice-pw", "reg_publish.xml",
@@ -293,7 +294,6 @@ def test(ctx):
     rc, out = ua_cmd(ctx, lab, "alice", "grant", "--new-key", key)
     check(rc == 0, f"grant --new-key: {out}")
     pub = out.strip().split()[-1]
-    import hashlib
     ha1 = hashlib.sha256(b"sip:ivy@ims.example:sip:alice@ims.example:ivy-secret").hexdigest()
     put_doc(ctx, lab, AUTH_RULES.format(key=pub, ha1=ha1))
     rc, out = ua_cmd(ctx, lab, "hank", "subscribe", "sip:alice@ims.example", "--hold", "1")
@@ -313,13 +313,7 @@ def test(ctx):
     step("hank with a grant alice signed watched her; the same grant again got 403 (R103)")
     # throttling: bob watches alice; two publications in quick succession give him NOTIFYs
     # at least a second apart (changes in between coalesced)
-    port = imsit.free_port_pair()
-    p, work = imsit.sipp(ctx, lab, "bob-throttled", "reg_subscribe_wait.xml",
-                         pvit.keys(impu="sip:bob@ims.example",
-                                   contact=f"<sip:bob@127.0.0.1:{port}>",
-                                   to="sip:alice@ims.example", event="presence") +
-                         ["-au", "bob@ims.example", "-ap", "bob-pw"], port=port)
-    wait_in_log(work, "Subscription-State: active", "bob's first NOTIFY")
+    p, work = watch_waiting(ctx, lab, "bob", "bob-throttled", "active")
     for status in ("closed", "open"):
         rc, out = ua_cmd(ctx, lab, "alice", "publish", "--status", status, "--note", status)
         check(rc == 0, f"alice's publish {status}: {out}")

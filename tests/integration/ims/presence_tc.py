@@ -78,8 +78,8 @@ class Ue:
     def _send(self, text):
         self.s.sendto(text.encode(), self.peer)
 
-    def _pump(self, want, timeout=8):
-        """Receive until a final response to CSeq @p want; answer NOTIFYs on the way."""
+    def _recv(self, until, timeout):
+        """Receive, answering NOTIFYs on the way, until @p until(text) or @p timeout."""
         self.s.settimeout(0.2)
         end = time.time() + timeout
         while time.time() < end:
@@ -93,9 +93,17 @@ class Ue:
                 keep = "".join(f"{h}\r\n" for h in re.findall(
                     r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
                 self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
-            elif t.startswith("SIP/2.0 ") and int(t.split()[1]) >= 200 and f"CSeq: {want}" in t:
+            if until(t):
                 return t
-        svit.fail(f"{self.user}: no final response to {want}")
+        return None
+
+    def _pump(self, want, timeout=8):
+        """Receive until a final response to CSeq @p want; answer NOTIFYs on the way."""
+        t = self._recv(lambda t: t.startswith("SIP/2.0 ") and int(t.split()[1]) >= 200
+                       and f"CSeq: {want}" in t, timeout)
+        if t is None:
+            svit.fail(f"{self.user}: no final response to {want}")
+        return t
 
     def request(self, method, ruri, headers="", body="", cid=None, from_=None, tag=None):
         self.n += 1
@@ -125,19 +133,8 @@ class Ue:
         check(t.startswith("SIP/2.0 200"), f"{self.user}'s registration: {t[:80]}")
 
     def wait_notify(self, count, timeout=8):
-        end = time.time() + timeout
-        self.s.settimeout(0.2)
-        while len(self.notifies) < count and time.time() < end:
-            try:
-                t = self.s.recvfrom(65535)[0].decode(errors="replace")
-            except socket.timeout:
-                continue
-            self.seen.append(t)
-            if t.startswith("NOTIFY "):
-                self.notifies.append(t)
-                keep = "".join(f"{h}\r\n" for h in re.findall(
-                    r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
-                self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
+        if len(self.notifies) < count:
+            self._recv(lambda _: len(self.notifies) >= count, timeout)
         check(len(self.notifies) >= count, f"{self.user}: {len(self.notifies)} NOTIFYs, "
                                            f"expected {count}")
         return self.notifies[count - 1]

@@ -159,7 +159,24 @@ static void fmt_numbers_match_printf(void **state)
     }
 }
 
+/* A copy is always NUL-terminated, cut to the room there is, and an empty slice is "". */
+static void slice_copy_cut_fits_and_cuts(void **state)
+{
+    char buf[6];
+
+    (void)state;
+    assert_int_equal(sv_slice_copy_cut(buf, sizeof(buf), sv_test_heap("abc")), 3);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(sv_slice_copy_cut(buf, sizeof(buf), sv_test_heap("abcdefgh")), 5);
+    assert_string_equal(buf, "abcde");
+    assert_int_equal(sv_slice_copy_cut(buf, sizeof(buf), sv_slice_make(NULL, 0)), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(sv_slice_copy_cut(buf, 1, sv_test_heap("x")), 0);
+    assert_string_equal(buf, "");
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(slice_copy_cut_fits_and_cuts),
     cmocka_unit_test(fmt_numbers_match_printf),
     cmocka_unit_test(slice_eq_exact),
     cmocka_unit_test(slice_eq_empty),
