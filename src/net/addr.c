@@ -212,8 +212,35 @@ void net__addr_set(struct net_addr *a, const struct sockaddr *sa, socklen_t len)
     a->len = len;
 }
 
-int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reuseport,
-                   struct net_addr *bound)
+/*
+ * A port for a shared (SO_REUSEPORT) bind to port 0 of @p addr: Linux's port-0 search counts
+ * a port that another SO_REUSEPORT socket of the same user holds as free, and a second
+ * process then shares it (and its datagrams). A plain bind conflicts with every socket, so
+ * the port it gets is held by nobody; it is released at once for the shared bind to take.
+ * @return 0 with *out the address to bind, or an errno.
+ */
+static int unshared_port(int type, const struct net_addr *addr, struct net_addr *out)
+{
+    int fd = socket(addr->ss.ss_family, type | SOCK_CLOEXEC, 0), one = 1, err = 0;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (fd < 0)
+        return errno;
+    if (addr->ss.ss_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+        err = errno;
+    else if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) ||
+             getsockname(fd, (struct sockaddr *)&ss, &sl))
+        err = errno;
+    else
+        net__addr_set(out, (const struct sockaddr *)&ss, sl);
+    close(fd);
+    return err;
+}
+
+static int sock_bind_once(int *fdp, int type, const struct net_addr *addr, bool reuseport,
+                          struct net_addr *bound)
 {
     int fam = addr->ss.ss_family, one = 1, err;
     struct sockaddr_storage ss;
@@ -248,6 +275,25 @@ int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reusepo
 fail:
     err = errno;
     close(fd);
+    return err;
+}
+
+/* The first port bound may be taken between the probe and the bind: a few more tries. */
+#define SHARED_BIND_TRIES 8
+
+int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reuseport,
+                   struct net_addr *bound)
+{
+    struct net_addr a;
+    int err = EADDRINUSE;
+
+    if (!reuseport || net_addr_port(addr) != 0)
+        return sock_bind_once(fdp, type, addr, reuseport, bound);
+    for (unsigned i = 0; i < SHARED_BIND_TRIES && err == EADDRINUSE; i++) {
+        err = unshared_port(type, addr, &a);
+        if (!err)
+            err = sock_bind_once(fdp, type, &a, true, bound);
+    }
     return err;
 }
 

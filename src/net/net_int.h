@@ -119,7 +119,10 @@ uint64_t net__addr_hash(const struct net_addr *a, bool with_port, uint64_t seed)
 /** Same family and IP; the ports may differ. */
 bool net__addr_ip_eq(const struct net_addr *a, const struct net_addr *b);
 void net__addr_set(struct net_addr *a, const struct sockaddr *sa, socklen_t len);
-/** Bind a non-blocking, close-on-exec socket of @p type to @p addr; IPv6 is IPv6-only. */
+/**
+ * Bind a non-blocking, close-on-exec socket of @p type to @p addr; IPv6 is IPv6-only. With
+ * @p reuseport and port 0, the port chosen is one no other socket holds (see addr.c).
+ */
 int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reuseport,
                    struct net_addr *bound);
 

@@ -26,6 +26,54 @@ static void udp_listen_port_zero_reports_bound(void **state)
     event_base_free(base);
 }
 
+/*
+ * Linux lets a port-0 bind with SO_REUSEPORT land on a port that another SO_REUSEPORT socket
+ * of the same user holds already: the two then share its datagrams. Two multi-worker sipveil
+ * processes on one host (or two tests in parallel) took each other's responses so. Here 900
+ * such sockets of "another process" are bound first; none of 100 port-0 listeners of a
+ * reuseport instance may land on one of their ports (without the fix, ~96% of runs did).
+ */
+static void udp_reuseport_port_zero_never_shares(void **state)
+{
+    enum { FOREIGN = 900, OURS = 100 };
+    struct event_base *base = event_base_new();
+    struct net_limits lim = net_limits_default;
+    static int fds[FOREIGN];
+    static uint16_t ports[FOREIGN];
+    struct svt_peer p;
+    struct net_addr any, b;
+    int one = 1;
+
+    (void)state;
+    for (int i = 0; i < FOREIGN; i++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+        fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(setsockopt(fds[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(getsockname(fds[i], (struct sockaddr *)&sa, &sl), 0);
+        ports[i] = ntohs(sa.sin_port);
+    }
+    lim.reuseport = true;
+    svt_peer_init(&p, base, &lim);
+    assert_int_equal(net_addr_parse(&any, "127.0.0.1:0"), 0);
+    for (int i = 0; i < OURS; i++) {
+        assert_int_equal(net_listen(p.net, NET_UDP, &any, NULL, &b), i);
+        for (int j = 0; j < FOREIGN; j++)
+            assert_int_not_equal(net_addr_port(&b), ports[j]);
+    }
+    /* a second worker still joins an explicit port of the first */
+    struct svt_peer q;
+    svt_peer_init(&q, base, &lim);
+    assert_int_equal(net_listen(q.net, NET_UDP, &b, NULL, NULL), 0);
+    svt_peer_close(&q);
+    svt_peer_close(&p);
+    for (int i = 0; i < FOREIGN; i++)
+        close(fds[i]);
+    event_base_free(base);
+}
+
 static void udp_round_trip(const char *host)
 {
     struct event_base *base = event_base_new();
@@ -384,6 +432,7 @@ static void net_alloc_listen_oom_sweep(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_listen_port_zero_reports_bound),
+    cmocka_unit_test(udp_reuseport_port_zero_never_shares),
     cmocka_unit_test(udp_round_trip_ipv4),
     cmocka_unit_test(udp_round_trip_ipv6),
     cmocka_unit_test(udp_reads_more_than_a_batch),
