@@ -101,6 +101,18 @@ void privsvc_lookup_set(struct privsvc *s, const struct privsvc_lookup *l);
 void privsvc_hooks(struct privsvc *s, struct proxy_hooks *h);
 const struct privsvc_stats *privsvc_stats_get(const struct privsvc *s);
 
+/**
+ * LI for a request the node answers itself rather than forwards: the PS hides an anonymous
+ * watcher's identity in what it sends (R99), so when @p m names an LI target, its record is
+ * written here as a forwarding node writes it before its privacy edits (R62).
+ * @param src        where @p m came from (NULL: unknown)
+ * @param performed  the SIP_PRIV_* functions the node performs for @p m
+ * @return 0 (written, or not a target, or no LI configured), or an errno: then the request
+ *         must not go on.
+ */
+int privsvc_li_local(struct privsvc *s, const struct sip_msg *m, const struct net_addr *src,
+                     unsigned performed);
+
 /** Whether the trust table and faces make the peer of @p hop's ingress trusted. */
 bool privsvc_trusts(const struct privsvc *s, enum net_tp tp, const struct net_addr *a, int listener,
                     const struct net_conn *conn);

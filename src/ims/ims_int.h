@@ -181,7 +181,8 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
 
 /* ps.c: the Presence Server (callers do not hold s->mu) */
 enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
-                                       struct sv_arena *a, struct proxy_route_res *res);
+                                       const struct net_flow *flow, struct sv_arena *a,
+                                       struct proxy_route_res *res);
 void ims__ps_sweep(struct ims_state *s, int64_t now); /* callers hold s->mu */
 void ims__ps_free(struct ims_state *s);
 void ims__ps_node_start(struct ims_node *n);

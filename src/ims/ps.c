@@ -739,11 +739,27 @@ static char *with_rr(const struct sip_msg *m, char *hdrs, struct sv_arena *a)
     return hdrs;
 }
 
-static bool is_anonymous(const struct sip_msg *m)
+/* The privacy a watcher asked for that the PS performs for it (R98, R99): id and user. */
+static unsigned anonymity_of(const struct sip_msg *m)
 {
     struct sip_privacy pv;
 
-    return sip_privacy_get(&pv, m) == 0 && (pv.bits & (SIP_PRIV_ID | SIP_PRIV_USER));
+    return sip_privacy_get(&pv, m) == 0 ? pv.bits & (SIP_PRIV_ID | SIP_PRIV_USER) : 0;
+}
+
+static bool is_anonymous(const struct sip_msg *m)
+{
+    return anonymity_of(m) != 0;
+}
+
+/* An LI target's anonymous SUBSCRIBE: the PS hides the identity from the presentity, so it
+ * hands it to LI first, as a forwarding node does for a call (issue 6 §5). @return 0, or an
+ * errno: then the SUBSCRIBE is refused, never served unrecorded. */
+static int li_anonymous(struct ims_node *n, const struct sip_msg *req, const struct net_flow *flow)
+{
+    unsigned anon = anonymity_of(req);
+
+    return anon && n->ps ? privsvc_li_local(n->ps, req, flow ? &flow->peer : NULL, anon) : 0;
 }
 
 /* The proofs a SUBSCRIBE carries: an Authorization Digest for the presentity's realm, or a
@@ -797,8 +813,8 @@ static const char *sub_state(const struct ps_sub *x, uint32_t exp, struct sv_are
 }
 
 static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_msg *req,
-                                          bool winfo, struct sv_arena *a,
-                                          struct proxy_route_res *res)
+                                          const struct net_flow *flow, bool winfo,
+                                          struct sv_arena *a, struct proxy_route_res *res)
 {
     struct ims_state *s = n->s;
     struct ps_state *ps;
@@ -836,6 +852,8 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return answer(res, 403, "Forbidden (no asserted identity)", NULL);
     if (ims_impu_canon(&req->ruri, presentity, sizeof(presentity)))
         return answer(res, 404, "Not Found", NULL);
+    if (li_anonymous(n, req, flow))
+        return answer(res, 500, "Server Internal Error (lawful interception record)", NULL);
     pthread_mutex_lock(&s->mu);
     bool within = ps_of(s) && watcher_rate_ok(s->ps, watcher);
     pthread_mutex_unlock(&s->mu);
@@ -1045,7 +1063,8 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
 /* ---------------------------------------------------------------------------------------- */
 
 enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
-                                       struct sv_arena *a, struct proxy_route_res *res)
+                                       const struct net_flow *flow, struct sv_arena *a,
+                                       struct proxy_route_res *res)
 {
     const struct sip_hdr *eh = sip_msg_hdr(req, SIP_HDR_EVENT);
     struct sip_event ev;
@@ -1060,7 +1079,7 @@ enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg 
                       req->mid == SIP_METHOD_PUBLISH ? "Allow-Events: presence\r\n"
                                                      : "Allow-Events: presence, presence.winfo\r\n");
     winfo = sv_slice_caseeq_cstr(ev.type, "presence.winfo");
-    return req->mid == SIP_METHOD_SUBSCRIBE ? subscribe(n, req, winfo, a, res)
+    return req->mid == SIP_METHOD_SUBSCRIBE ? subscribe(n, req, flow, winfo, a, res)
                                             : publish(n, req, a, res);
 }
 

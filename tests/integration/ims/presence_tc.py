@@ -10,12 +10,16 @@ flow, NOTIFYs answered and kept), so that every byte each side received can be c
   anonymous requests says confirm: 200, a pending NOTIFY without presence; alice's winfo lists
   exactly one new watcher `sip:anonymous@anonymous.invalid`, status pending, with a random id
   and no display name; nothing alice receives contains "bob" (R98-R100).
+- An LI target's anonymous subscription (carol, Privacy: id): the same pending answer and an
+  anonymous watcher in alice's winfo, and the PS writes an LI record of the SUBSCRIBE with
+  carol's asserted identity to the lab's sink (issue 6 §5, R62 for subscriptions).
 - TC-30 a SUBSCRIBE from the Internet through the edge's external face, no asserted identity:
   403 (R93-R95).
 - TC-33 a rule with a password for ivy: 401 with `Digest realm="sip:alice@ims.example"`,
   algorithm SHA-256; a wrong answer 403; the right one 200 and an active NOTIFY (R102).
 """
 import hashlib
+import json
 import re
 import socket
 import time
@@ -188,9 +192,28 @@ def test(ctx):
     step("TC-29: bob, anonymous, is pending (r2, not r1); alice's winfo shows only "
          "sip:anonymous@anonymous.invalid, pending; nothing alice received names bob")
 
+    # LI: carol, the lab's LI target, watches alice anonymously
+    carol = Ue(lab, "carol")
+    carol.register()
+    t = carol.request("SUBSCRIBE", ALICE, "Event: presence\r\nPrivacy: id\r\nExpires: 600\r\n",
+                      from_='"Anonymous" <sip:anonymous@anonymous.invalid>', cid="carol-anon")
+    check_eq("carol's anonymous SUBSCRIBE", 200, code(t))
+    check(re.search(r"(?im)^subscription-state: pending", carol.wait_notify(1)),
+          "carol's NOTIFY is pending (the anonymous rule)")
+    w = alice.wait_notify(3)
+    check("carol" not in w.lower(), f"alice's winfo names carol: {w}")
+    with open(lab.path("var/li.jsonl")) as f:
+        recs = [json.loads(x) for x in f if x.strip()]
+    at_ps = [r for r in recs if r.get("node") == "ps" and r.get("method") == "SUBSCRIBE" and
+             r.get("call_id") == "carol-anon"]
+    check(len(at_ps) == 1 and "sip:carol@ims.example" in json.dumps(at_ps[0]["pai"]),
+          f"one LI record of carol's anonymous SUBSCRIBE at the PS, with her PAI: {recs}")
+    step("LI: carol (a target) watches alice anonymously: pending, alice's winfo shows "
+         "anonymous only, and the PS wrote the SUBSCRIBE with her PAI to the LI sink")
+
     # TC-30: from the Internet through the edge, no asserted identity
-    carol = Ue(lab, "carol-ext", port_key=5090)
-    t = carol.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n",
+    ext = Ue(lab, "carol-ext", port_key=5090)
+    t = ext.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n",
                       from_="<sip:carol@example.org>")
     check_eq("TC-30 an unauthenticated watcher from the Internet", 403, code(t))
     step("TC-30: a SUBSCRIBE from the Internet without an asserted identity: 403")
