@@ -32,6 +32,8 @@ static void udp_listen_port_zero_reports_bound(void **state)
  * processes on one host (or two tests in parallel) took each other's responses so. Here 900
  * such sockets of "another process" are bound first; none of 100 port-0 listeners of a
  * reuseport instance may land on one of their ports (without the fix, ~96% of runs did).
+ * They bind 127.7.7.1, not 127.0.0.1: bound there the old way they would share (and take)
+ * the ports of the sipveil processes that other tests run in parallel on 127.0.0.1.
  */
 static void udp_reuseport_port_zero_never_shares(void **state)
 {
@@ -46,7 +48,7 @@ static void udp_reuseport_port_zero_never_shares(void **state)
 
     (void)state;
     for (int i = 0; i < FOREIGN; i++) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f070701)};
         socklen_t sl = sizeof(sa);
         fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
         assert_true(fds[i] >= 0);
@@ -57,7 +59,7 @@ static void udp_reuseport_port_zero_never_shares(void **state)
     }
     lim.reuseport = true;
     svt_peer_init(&p, base, &lim);
-    assert_int_equal(net_addr_parse(&any, "127.0.0.1:0"), 0);
+    assert_int_equal(net_addr_parse(&any, "127.7.7.1:0"), 0);
     for (int i = 0; i < OURS; i++) {
         assert_int_equal(net_listen(p.net, NET_UDP, &any, NULL, &b), i);
         for (int j = 0; j < FOREIGN; j++)
