@@ -60,6 +60,11 @@ struct ims_conf {
     bool pcscf_flow_check;       /* R30: only a registered UE's flow may send (default on) */
     uint32_t register_rate;      /* REGISTERs per second from one IP address before 503
                                     (twice that as a burst); 0: no limit */
+    /* PS */
+    uint32_t ps_notify_interval_ms; /* at most one NOTIFY per subscription this often, the
+                                       changes between coalesced (RFC 6665 §4.1.2.4); 0: off */
+    uint32_t ps_subscribe_rate;     /* SUBSCRIBEs per second from one watcher before 503
+                                       (twice that as a burst); 0: no limit */
 };
 
 struct ims_state;

@@ -115,6 +115,8 @@ struct app_ims {
     char *visited_network;
     bool flow_check;
     uint32_t register_rate;
+    uint32_t notify_interval; /* ms */
+    uint32_t subscribe_rate;
 };
 
 struct app_node {

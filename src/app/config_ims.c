@@ -1,6 +1,6 @@
 /**
  * @file config_ims.c  The `ims` block of a node: the settings of the IMS roles (registrar,
- * authentication, Path, Service-Route, the P-CSCF's flow check).
+ * authentication, Path, Service-Route, the P-CSCF's flow check, the PS's rates).
  */
 #include <stddef.h>
 #include "config.h"
@@ -54,5 +54,14 @@ const struct sv_cfg_item app_ims_table[] = {
     SV_CFG_UINT(struct app_ims, register_rate, "100", 0, 1000000, 0,
                 "P-CSCF: REGISTERs per second accepted from one IP address, twice that in a "
                 "burst; more get 503 with Retry-After (a registration flood). 0: no limit."),
+    SV_CFG_DURATION(struct app_ims, notify_interval, "1s", 0, 60000, 0,
+                    "PS: the shortest time between two NOTIFYs of one subscription; changes "
+                    "published in between are coalesced into the next NOTIFY (RFC 6665 "
+                    "§4.1.2.4 throttling). The first NOTIFY and the last (terminated) one are "
+                    "never held back. 0: no throttling."),
+    SV_CFG_UINT(struct app_ims, subscribe_rate, "10", 0, 1000000, 0,
+                "PS: initial SUBSCRIBEs per second accepted from one watcher (its asserted "
+                "identity), twice that in a burst; more get 503 with Retry-After (a "
+                "SUBSCRIBE flood). 0: no limit."),
     SV_CFG_END,
 };

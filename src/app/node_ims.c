@@ -119,6 +119,8 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
             .visited_network = ai->visited_network,
             .pcscf_flow_check = ai->flow_check,
             .register_rate = ai->register_rate,
+            .ps_notify_interval_ms = ai->notify_interval,
+            .ps_subscribe_rate = ai->subscribe_rate,
         };
         if ((err = ims_state_alloc(&im->st[i], &c))) {
             sv_log(SV_LOG_ERR, MOD, "node %s: IMS state: %s", nc->name, strerror(err));

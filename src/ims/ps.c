@@ -35,12 +35,11 @@
 #define PS_DEFAULT_EXPIRES 3600
 #define PS_REEVAL_MS 100 /* how soon workers see an XCAP write */
 /* Throttling (RFC 6665 §4.1.2.4 lets a notifier limit its rate; RFC 3856 §6.4 suggests one
- * NOTIFY per 5 s per presentity): a subscription gets at most one NOTIFY per second, the
- * changes in between coalesced into the next. */
-#define PS_NOTIFY_MIN_MS 1000
-/* A watcher that floods SUBSCRIBEs: PS_SUB_RATE per second per asserted identity, twice that
- * in a burst; more get 503 with Retry-After. */
-#define PS_SUB_RATE 10.0
+ * NOTIFY per 5 s per presentity): a subscription gets at most one NOTIFY per
+ * c.ps_notify_interval_ms (the config's ims.notify_interval, 1 s), the changes in between
+ * coalesced into the next. A watcher that floods SUBSCRIBEs: c.ps_subscribe_rate per second
+ * per asserted identity (ims.subscribe_rate, 10), twice that in a burst; more get 503 with
+ * Retry-After. */
 #define PS_WRATE_SLOTS 1024
 
 enum ps_sub_state { PS_PENDING, PS_ACTIVE };
@@ -586,7 +585,7 @@ static void notify_all(struct ims_state *s, struct proxy *px, const char *presen
         if (strcmp(x->presentity, presentity) != 0 || (x->winfo && !winfo_too) ||
             (!x->winfo && x->state == PS_PENDING))
             continue;
-        if (sv_now_ms() - x->last_notify_ms < PS_NOTIFY_MIN_MS) { /* throttled */
+        if (sv_now_ms() - x->last_notify_ms < s->c.ps_notify_interval_ms) { /* throttled */
             if (!x->pending) {
                 x->pending = true;
                 s->ps->npending++;
@@ -607,7 +606,7 @@ static void flush_pending(struct ims_state *s, struct proxy *px, struct sv_arena
     uint64_t ms = sv_now_ms();
 
     for (struct ps_sub *x = s->ps->subs; x && s->ps->npending; x = x->next) {
-        if (!x->pending || ms - x->last_notify_ms < PS_NOTIFY_MIN_MS)
+        if (!x->pending || ms - x->last_notify_ms < s->c.ps_notify_interval_ms)
             continue;
         char *st = ims__afmt(a, "active;expires=%" PRId64,
                              x->expires_at > now ? x->expires_at - now : 0);
@@ -619,19 +618,21 @@ static void flush_pending(struct ims_state *s, struct proxy *px, struct sv_arena
 }
 
 /* One more SUBSCRIBE from watcher @p who within its rate? Callers hold s->mu. */
-static bool watcher_rate_ok(struct ps_state *ps, const char *who)
+static bool watcher_rate_ok(struct ps_state *ps, double rate, const char *who)
 {
     struct wrate *r = &ps->wrate[ims__hash(who, strlen(who)) % PS_WRATE_SLOTS];
     uint64_t now = sv_now_ms();
 
+    if (rate <= 0)
+        return true;
     if (strncmp(r->key, who, sizeof(r->key) - 1) != 0) {
         snprintf(r->key, sizeof(r->key), "%s", who);
-        r->tokens = 2 * PS_SUB_RATE;
+        r->tokens = 2 * rate;
         r->last_ms = now;
     }
-    r->tokens += (double)(now - r->last_ms) * PS_SUB_RATE / 1000.0;
-    if (r->tokens > 2 * PS_SUB_RATE)
-        r->tokens = 2 * PS_SUB_RATE;
+    r->tokens += (double)(now - r->last_ms) * rate / 1000.0;
+    if (r->tokens > 2 * rate)
+        r->tokens = 2 * rate;
     r->last_ms = now;
     if (r->tokens < 1.0)
         return false;
@@ -855,7 +856,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
     if (li_anonymous(n, req, flow))
         return answer(res, 500, "Server Internal Error (lawful interception record)", NULL);
     pthread_mutex_lock(&s->mu);
-    bool within = ps_of(s) && watcher_rate_ok(s->ps, watcher);
+    bool within = ps_of(s) && watcher_rate_ok(s->ps, s->c.ps_subscribe_rate, watcher);
     pthread_mutex_unlock(&s->mu);
     if (!within) {
         ims__count(s, &s->st.ps_refused);

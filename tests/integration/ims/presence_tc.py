@@ -17,6 +17,10 @@ flow, NOTIFYs answered and kept), so that every byte each side received can be c
   403 (R93-R95).
 - TC-33 a rule with a password for ivy: 401 with `Digest realm="sip:alice@ims.example"`,
   algorithm SHA-256; a wrong answer 403; the right one 200 and an active NOTIFY (R102).
+- The PS's rates are settings: this lab runs with `ims.notify_interval: 0` and
+  `ims.subscribe_rate: 0` (ims/presence checks the defaults, 1 s and 10/s): two publications
+  in quick succession reach ivy as two NOTIFYs well under a second apart, and a burst of 40
+  SUBSCRIBEs from one watcher is answered without a single 503.
 """
 import hashlib
 import json
@@ -78,6 +82,7 @@ class Ue:
         self.n = 0
         self.seen = []     # every message received, as text
         self.notifies = []
+        self.notify_at = []  # monotonic arrival time of each NOTIFY
 
     def _send(self, text):
         self.s.sendto(text.encode(), self.peer)
@@ -94,6 +99,7 @@ class Ue:
             self.seen.append(t)
             if t.startswith("NOTIFY "):
                 self.notifies.append(t)
+                self.notify_at.append(time.monotonic())
                 keep = "".join(f"{h}\r\n" for h in re.findall(
                     r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
                 self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
@@ -136,6 +142,28 @@ class Ue:
                          cid=f"{self.user}-reg")
         check(t.startswith("SIP/2.0 200"), f"{self.user}'s registration: {t[:80]}")
 
+    def burst_subscribes(self, n, timeout=8):
+        """@p n fetches (SUBSCRIBE with Expires: 0) to alice sent at once; their final codes."""
+        first = self.n + 1
+        for i in range(n):
+            self.n += 1
+            self._send(f"SUBSCRIBE {ALICE} SIP/2.0\r\n"
+                       f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bKb{self.user}{self.n};rport\r\n"
+                       f"From: <sip:{self.user}@ims.example>;tag=b{self.n}\r\nTo: <{ALICE}>\r\n"
+                       f"Call-ID: {self.user}-burst-{self.n}\r\nCSeq: {self.n} SUBSCRIBE\r\n"
+                       f"Contact: <sip:127.0.0.1:{self.port}>\r\nEvent: presence\r\nExpires: 0\r\n"
+                       f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        codes = {}
+
+        def final(t):
+            m = re.match(r"SIP/2\.0 (\d+)", t)
+            c = re.search(r"(?im)^cseq: (\d+) SUBSCRIBE", t)
+            if m and c and int(m.group(1)) >= 200 and int(c.group(1)) >= first:
+                codes[int(c.group(1))] = int(m.group(1))
+            return len(codes) == n
+        self._recv(final, timeout)
+        return sorted(codes.values())
+
     def wait_notify(self, count, timeout=8):
         if len(self.notifies) < count:
             self._recv(lambda _: len(self.notifies) >= count, timeout)
@@ -148,8 +176,16 @@ def code(t):
     return int(t.split()[1])
 
 
+def no_rate_limits(text):
+    """The lab's PS without NOTIFY throttling and without a SUBSCRIBE rate per watcher."""
+    out, n = re.subn(r'(?m)^(    role: ps\n(?:    .*\n|      .*\n)*?    ims: \{enabled: true, uri: "[^"]+")\}',
+                     r"\1, notify_interval: 0, subscribe_rate: 0}", text)
+    check(n == 1, "the lab config's PS ims line")
+    return out
+
+
 def test(ctx):
-    lab = imsit.Lab(ctx, extra_subscribers=EXTRA)
+    lab = imsit.Lab(ctx, edit=no_rate_limits, extra_subscribers=EXTRA)
     alice = Ue(lab, "alice")
     alice.register()
     pidf = (f'<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{ALICE}">'
@@ -157,6 +193,7 @@ def test(ctx):
     t = alice.request("PUBLISH", ALICE, "Event: presence\r\nContent-Type: application/pidf+xml\r\n",
                       pidf)
     check_eq("alice's PUBLISH", 200, code(t))
+    etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
     t = alice.request("PUBLISH", ALICE, "Event: presence\r\nSIP-If-Match: dx200xyz\r\n")
     check_eq("TC-28 (a) PUBLISH with an unknown SIP-If-Match", 412, code(t))
     # TC-28 (b), a PUBLISH without Event, cannot reach the PS through the lab: the S-CSCF's
@@ -245,6 +282,21 @@ def test(ctx):
           f"TC-33 NOTIFY: {n}")
     step("TC-33: ivy's password rule: 401 (Digest, realm alice, SHA-256), a wrong answer 403, "
          "the right one 200 and an active NOTIFY with alice's presence")
+
+    # the rates are settings: no throttling, no SUBSCRIBE rate in this lab
+    for status in ("closed", "open"):  # her publication modified (RFC 3903 §4.4)
+        t = alice.request("PUBLISH", ALICE, f"Event: presence\r\nSIP-If-Match: {etag}\r\n"
+                          "Content-Type: application/pidf+xml\r\n", pidf.replace("open", status))
+        check_eq(f"alice's PUBLISH {status}", 200, code(t))
+        etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
+    ivy.wait_notify(3)
+    gap = ivy.notify_at[2] - ivy.notify_at[1]
+    check(gap < 0.8 and "<basic>closed</basic>" in ivy.notifies[1],
+          f"notify_interval 0: ivy's NOTIFYs {gap:.2f} s apart, the first {ivy.notifies[1][-300:]}")
+    codes = bob.burst_subscribes(40)
+    check(len(codes) == 40 and set(codes) == {200}, f"subscribe_rate 0: the burst got {codes}")
+    step(f"ims.notify_interval 0: two publications reached ivy {gap:.2f} s apart; "
+         f"ims.subscribe_rate 0: 40 SUBSCRIBEs at once from bob, 40 times 200")
     lab.stop()
 
 
