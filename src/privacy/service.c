@@ -263,6 +263,14 @@ static int li_record(struct privsvc *s, const struct sip_msg *m, const struct ne
     return err;
 }
 
+int privsvc_li_local(struct privsvc *s, const struct sip_msg *m, const struct net_addr *src,
+                     unsigned performed)
+{
+    if (!s || !m || !s->c.li || !s->c.li_targets || !li_targets_match(s->c.li_targets, m))
+        return 0;
+    return li_record(s, m, src, performed);
+}
+
 /* Ask the engine about @p m and carry out what does not depend on the direction. The dialog's
  * rules come from the shared store when @p lookup is set; otherwise the caller has set
  * in->dialog (and in->li_target) itself, or knows there are none. */
@@ -370,6 +378,10 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
         hop->cookie |= CK_DLG | (in.li_target ? CK_LI : 0) |
                        (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) << CK_DLG_SHIFT;
     }
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s %s, %s, dialog rules %s, performed %#x", s->c.node,
+           SV_FMT(req->method), in.dir == PRIVACY_DIR_TERM ? "terminating" : "originating",
+           in_trusted ? "from trusted" : "from untrusted",
+           in.dialog ? "found" : creates_dialog(req) ? "new" : "none", v.performed);
     if (s->c.dialogs && creates_dialog(req) && (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER))) {
         unsigned funcs =
             (v.performed & (SIP_PRIV_ID | SIP_PRIV_USER)) | (in.li_target ? DLG_LI : 0);
@@ -428,6 +440,11 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
     }
     if (decide(s, &in, &hop->in_addr, ed, &v, !(hop->cookie & CK_SET)) || v.code)
         return 1; /* a response cannot be answered: it is not forwarded */
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: %u to %.*s %s, %s, dialog rules %s, performed %#x",
+           s->c.node, resp->scode, SV_FMT(resp->cseq.method),
+           (hop->cookie & CK_SET) ? "in its transaction" : "without a transaction",
+           out_trusted ? "to trusted" : "to untrusted", in.dialog ? "applied" : "none",
+           v.performed);
     /* The creating request's final answer: a 2xx confirms the dialog's rules; a failure
        (from any branch of a fork) starts their linger, unless a 2xx confirmed them already:
        the 487 of a cancelled branch must not end the answered branch's rules. */
