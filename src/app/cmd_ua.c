@@ -54,13 +54,17 @@ void app_usage_ua(FILE *f)
            "                 neither --status nor --note is given.\n"
            "  publish --etag E --unpublish\n"
            "                 Remove publication E (SIP-If-Match, Expires: 0).\n"
-           "  subscribe URI [--winfo] [--hold S] [--grant TOKEN]\n"
+           "  subscribe URI [--winfo] [--hold S] [--grant TOKEN] [--watcher-password PW]\n"
            "                 Register, SUBSCRIBE to URI for Event presence (with --winfo:\n"
            "                 presence.winfo, the watchers of URI, RFC 3857), print every\n"
            "                 NOTIFY received for S seconds (default 5) or until one says\n"
            "                 'terminated', then un-SUBSCRIBE (Expires: 0) and print the last\n"
            "                 NOTIFY, de-register. --grant presents a grant token of URI's\n"
-           "                 ('grant' below) as 'Authorization: Bearer'. With --privacy the\n"
+           "                 ('grant' below) as 'Authorization: Bearer'. --watcher-password\n"
+           "                 answers the presence server's challenge for a rule of URI's\n"
+           "                 that wants a password (401, Digest realm URI, SHA-256): the\n"
+           "                 username is the user's IMPU and PW the password URI gave the\n"
+           "                 user (R102). With --privacy the\n"
            "                 SUBSCRIBE is anonymous like any other request: the presence\n"
            "                 server then judges it by the presentity's rules for anonymous\n"
            "                 watchers. Without --timeout, the command has 10 s plus the hold.\n"
@@ -186,7 +190,7 @@ struct args {
     const char *user, *domain, *impi, *impu, *password, *aka_k, *aka_op, *aka_amf, *aka_sqn;
     const char *pcscf, *transport, *ca, *local, *expires, *timeout, *count, *privacy, *ppi;
     const char *ready_file, *hold, *log_level;
-    const char *status, *note, *etag, *xcap, *key, *new_key, *grant; /* presence */
+    const char *status, *note, *etag, *xcap, *key, *new_key, *grant, *watcher_pw; /* presence */
     bool insecure, no_register, winfo, unpublish, get;
     const char *pos[4];
     int npos;
@@ -241,6 +245,7 @@ static const char **opt_slot(struct args *a, const char *name)
         {"key", &a->key},
         {"new-key", &a->new_key},
         {"grant", &a->grant},
+        {"watcher-password", &a->watcher_pw},
     };
 
     for (size_t i = 0; i < SV_ARRAY_SIZE(opts); i++)
@@ -434,6 +439,7 @@ static int conf_build(struct args *a, struct ua_conf *c, char *impi, char *impu,
         return usage_error("--privacy '%s': none, id, user, header, critical; none alone",
                            a->privacy);
     c->ppi = a->ppi;
+    c->watcher_password = a->watcher_pw;
     c->no_register = a->no_register;
     c->ready_file = a->ready_file;
     return -1;
@@ -490,6 +496,7 @@ static int options_check(const struct args *a, const char *cmd)
         {a->unpublish, "--unpublish", " publish "},
         {a->winfo, "--winfo", " subscribe "},
         {a->grant != NULL, "--grant", " subscribe "},
+        {a->watcher_pw != NULL, "--watcher-password", " subscribe "},
         {a->xcap != NULL, "--xcap", " rules "},
         {a->get, "--get", " rules "},
         {a->key != NULL, "--key", " grant "},

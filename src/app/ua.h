@@ -171,6 +171,7 @@ struct ua_conf {
     unsigned count;      /* listen: requests to answer; 0: until the timeout */
     unsigned privacy;    /* SIP_PRIV_* bits; 0: none asked */
     const char *ppi;
+    const char *watcher_password; /* subscribe: for a presentity's password rule (R102) */
     bool no_register;
     const char *ready_file;
     unsigned hold_ms; /* call: between the ACK and the BYE */

@@ -339,10 +339,28 @@ static int creq_send(struct ua *u, struct creq *cr)
     return 0;
 }
 
+/*
+ * The credentials for challenge @p ch of @p cr: the UE's own, except for a SUBSCRIBE's
+ * challenge in the presentity's realm (the Request-URI), which a rule with a password sent
+ * (R102): that one is answered as the user's IMPU with the watcher password, when given.
+ */
+static const struct ua_cred *creds_for(const struct ua *u, const struct creq *cr,
+                                       const struct sip_auth *ch, struct ua_cred *watcher)
+{
+    if (!u->c.watcher_password || strcmp(cr->method, "SUBSCRIBE") != 0 ||
+        !sv_slice_eq(ch->realm, sv_slice_cstr(cr->ruri)))
+        return &u->c.cred;
+    memset(watcher, 0, sizeof(*watcher));
+    watcher->impi = u->c.impu;
+    watcher->password = u->c.watcher_password;
+    return watcher;
+}
+
 /* Answer the challenges of @p cr's last response. @return 0 (answered: send again) or an
    exit status. */
 static int creq_authenticate(struct ua *u, struct creq *cr)
 {
+    struct ua_cred watcher;
     char cnonce[20];
     enum ua_auth_verdict v = UA_AUTH_UNSUPPORTED;
     bool mac_failed = false;
@@ -359,8 +377,8 @@ static int creq_authenticate(struct ua *u, struct creq *cr)
             fprintf(stderr, "sipveil ua: %s: the credentials were refused\n", cr->method);
             return UA_EX_FAILED;
         }
-        int err = ua_auth_answer(&ch, &u->c.cred, cr->method, cr->ruri, cnonce, 1, cr->auth,
-                                 sizeof(cr->auth), &v);
+        int err = ua_auth_answer(&ch, creds_for(u, cr, &ch, &watcher), cr->method, cr->ruri,
+                                 cnonce, 1, cr->auth, sizeof(cr->auth), &v);
         if (err) {
             fprintf(stderr, "sipveil ua: cannot answer the challenge: %s\n", strerror(err));
             return APP_EX_SOFTWARE;

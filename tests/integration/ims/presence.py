@@ -18,7 +18,8 @@ SUBSCRIBE/NOTIFY through P-CSCF, S-CSCF (terminating iFC) and the PS, with SIPp 
   - frank's: pending, no body; alice's winfo shows him pending; alice then allows him over XCAP
     and his subscription becomes active at once with her PIDF (R105).
 - Watcher authentication set by alice (R102, R103): a rule wanting a grant signed by her key
-  and one wanting a password; SUBSCRIBEs without them get 401; hank with a grant made by
+  and one wanting a password; SUBSCRIBEs without them get 401; ivy with `sipveil ua
+  --watcher-password`: a wrong one 403, hers active; hank with a grant made by
   `sipveil ua grant` watches her; the same grant again gets 403 (a grant works once).
 - sipveil restarts under bob's active subscription: the PS and the P-CSCF kept their state,
   alice's next PUBLISH reaches bob, and his un-SUBSCRIBE is accepted.
@@ -300,6 +301,15 @@ def test(ctx):
     check("SIP/2.0 401" in out, f"hank without a grant: no 401: {out}")
     rc, out = ua_cmd(ctx, lab, "ivy", "subscribe", "sip:alice@ims.example", "--hold", "1")
     check("SIP/2.0 401" in out, f"ivy without her password: no 401: {out}")
+    rc, out = ua_cmd(ctx, lab, "ivy", "subscribe", "sip:alice@ims.example", "--hold", "1",
+                     "--watcher-password", "guess")
+    check(rc != 0 and "SIP/2.0 403" in out, f"ivy with a wrong watcher password: {out}")
+    rc, out = ua_cmd(ctx, lab, "ivy", "subscribe", "sip:alice@ims.example", "--hold", "1",
+                     "--watcher-password", "ivy-secret")
+    # (her rule provides nothing: an active subscription to an empty document, RFC 5025)
+    check(rc == 0 and "Subscription-State: active" in out, f"ivy with her watcher password: {out}")
+    step("ivy's password rule with `sipveil ua subscribe --watcher-password`: a wrong one 403, "
+         "hers 200 and an active subscription (R102)")
     step("rules wanting a grant (hank) or a password (ivy): a SUBSCRIBE without one gets 401 "
          "(R102, R103)")
     rc, token = ua_cmd(ctx, lab, "alice", "grant", "sip:hank@ims.example", "--key", key)
