@@ -116,6 +116,7 @@ const char app_lab_subscribers[] =
     "    ifc:\n"
     "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
     "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
+    "      - {method: PUBLISH, case: term, as: \"sip:127.0.0.1:5065\", priority: 12}\n"
     "  - impi: bob@ims.example\n"
     "    password: bob-pw\n"
     "    sets:\n"
@@ -124,6 +125,7 @@ const char app_lab_subscribers[] =
     "    ifc:\n"
     "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
     "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
+    "      - {method: PUBLISH, case: term, as: \"sip:127.0.0.1:5065\", priority: 12}\n"
     "  - impi: carol@ims.example\n"
     "    password: carol-pw\n"
     "    identity_blocking: true\n"
@@ -135,6 +137,7 @@ const char app_lab_subscribers[] =
     "      - {method: MESSAGE, case: orig, as: \"sip:127.0.0.1:7060\", priority: 2}\n"
     "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
     "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
+    "      - {method: PUBLISH, case: term, as: \"sip:127.0.0.1:5065\", priority: 12}\n"
     "  - impi: dave@ims.example\n"
     "    aka: {k: 465b5ce8b199b49faa5f0a2ee238a6bc, op: cdc202d5123e20f62b6d676ac72cb318,\n"
     "          amf: \"8000\", sqn: 0}\n"
@@ -142,7 +145,8 @@ const char app_lab_subscribers[] =
     "      - impus: [\"sip:dave@ims.example\"]\n"
     "    ifc:\n"
     "      - {event: presence, case: term, as: \"sip:127.0.0.1:5065\", priority: 10}\n"
-    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n";
+    "      - {event: presence.winfo, case: term, as: \"sip:127.0.0.1:5065\", priority: 11}\n"
+    "      - {method: PUBLISH, case: term, as: \"sip:127.0.0.1:5065\", priority: 12}\n";
 
 /* ---------------------------------------------------------------------------------------- */
 /* First start                                                                                */

@@ -4,8 +4,8 @@
 UEs of raw SIP (Python: registration with Digest, then SUBSCRIBE/PUBLISH from the registered
 flow, NOTIFYs answered and kept), so that every byte each side received can be checked.
 
-- TC-28 (a) an unknown SIP-If-Match: 412 ((b), no Event, never reaches the PS: the iFC route
-  only Event presence to it).
+- TC-28 (a) an unknown SIP-If-Match: 412; (b) a PUBLISH without Event: 489 with Allow-Events
+  (the lab's iFC send every PUBLISH to the PS).
 - TC-29 an anonymous watcher (bob, Privacy: id): judged as anonymous (OP-9), alice's rule for
   anonymous requests says confirm: 200, a pending NOTIFY without presence; alice's winfo lists
   exactly one new watcher `sip:anonymous@anonymous.invalid`, status pending, with a random id
@@ -196,9 +196,11 @@ def test(ctx):
     etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
     t = alice.request("PUBLISH", ALICE, "Event: presence\r\nSIP-If-Match: dx200xyz\r\n")
     check_eq("TC-28 (a) PUBLISH with an unknown SIP-If-Match", 412, code(t))
-    # TC-28 (b), a PUBLISH without Event, cannot reach the PS through the lab: the S-CSCF's
-    # iFC send only Event presence there (such a PUBLISH goes to the presentity's UE)
-    step("TC-28: 200 with SIP-ETag, 412 for an unknown SIP-If-Match")
+    t = alice.request("PUBLISH", ALICE, "Content-Type: application/pidf+xml\r\n", pidf)
+    check_eq("TC-28 (b) PUBLISH without Event", 489, code(t))
+    check(re.search(r"(?im)^allow-events: presence\s*$", t), f"TC-28 (b) 489: {t}")
+    step("TC-28: 200 with SIP-ETag, 412 for an unknown SIP-If-Match, 489 with Allow-Events "
+         "for a PUBLISH without Event (the lab's iFC send every PUBLISH to the PS)")
 
     rc, out = imsit_ua_rules(ctx, lab)
     check(rc == 0, f"alice's rules over XCAP: {out}")
