@@ -65,6 +65,21 @@ struct ims_conf {
                                        changes between coalesced (RFC 6665 §4.1.2.4); 0: off */
     uint32_t ps_subscribe_rate;     /* SUBSCRIBEs per second from one watcher before 503
                                        (twice that as a burst); 0: no limit */
+    const struct ims_pres_source *sources; /* nsources; copied at ims_state_alloc */
+    size_t nsources;
+};
+
+/**
+ * A presence source of the PS (R91): a network agent or external source that publishes
+ * directly over mutually authenticated TLS, named by its client certificate.
+ */
+struct ims_pres_source {
+    const char *name;         /* for logs; NULL/"": the subject */
+    const char *subject;      /* an RDN its verified certificate carries, "CN=agent.example",
+                                 or its whole subject (RFC 2253); required */
+    const char *presentities; /* comma-separated IMPUs it may publish for */
+    const char *domains;      /* comma-separated domains whose presentities it may publish for */
+    uint32_t rate;            /* PUBLISHes per second (twice that as a burst); 0: no limit */
 };
 
 struct ims_state;

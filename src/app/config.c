@@ -184,6 +184,12 @@ static const struct sv_cfg_item node_table[] = {
     SV_CFG_STRUCT(struct app_node, ims, app_ims_table, 0,
                   "The IMS role's settings (docs/ims.md): registrar, authentication, "
                   "Path and Service-Route. Used by roles `pcscf`, `icscf`, `scscf` and `as`."),
+    SV_CFG_LIST(struct app_node, presence_sources, npresence_sources, struct app_pres_source,
+                app_pres_source_table, 0, 0, 0,
+                "PS: the presence network agents and external sources (R91) that may publish "
+                "directly, over mutually authenticated TLS, for the presentities listed. A "
+                "PUBLISH or SUBSCRIBE from outside the trust domain that is not one of theirs "
+                "gets 403. Ignored by other roles."),
     SV_CFG_END,
 };
 

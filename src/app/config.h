@@ -119,6 +119,15 @@ struct app_ims {
     uint32_t subscribe_rate;
 };
 
+/* A presence source of a PS node (R91; ims.h: struct ims_pres_source). */
+struct app_pres_source {
+    char *name;
+    char *subject;      /* an RDN (or the whole subject) of its verified TLS client certificate */
+    char *presentities; /* comma-separated IMPUs */
+    char *domains;      /* comma-separated domains */
+    uint32_t rate;      /* PUBLISHes per second; 0: no limit */
+};
+
 struct app_node {
     char *name;
     unsigned role; /* enum app_role */
@@ -134,6 +143,8 @@ struct app_node {
     struct app_subscriber *subscribers;
     size_t nsubscribers;
     struct app_ims ims;
+    struct app_pres_source *presence_sources;
+    size_t npresence_sources;
 };
 
 enum app_log_target {
@@ -220,6 +231,7 @@ struct app_config {
 extern const struct sv_cfg_item app_config_table[];
 /* config_privacy.c: the privacy keys' tables, and their checks */
 extern const struct sv_cfg_item app_peer_table[];
+extern const struct sv_cfg_item app_pres_source_table[];
 extern const struct sv_cfg_item app_privacy_table[];
 extern const struct sv_cfg_item app_subscriber_table[];
 extern const struct sv_cfg_item app_li_table[];

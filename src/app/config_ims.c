@@ -5,6 +5,25 @@
 #include <stddef.h>
 #include "config.h"
 
+const struct sv_cfg_item app_pres_source_table[] = {
+    SV_CFG_STRING(struct app_pres_source, name, "", 0, 64, 0,
+                  "A name for logs; empty: the subject."),
+    SV_CFG_STRING(struct app_pres_source, subject, NULL, 1, 512, 0,
+                  "The source's identity: a relative distinguished name its TLS client "
+                  "certificate carries, e.g. `CN=weather.example` (attribute name in any case, "
+                  "value exact), or its whole subject in RFC 2253 form. The certificate must "
+                  "verify against the listener's `ca`: give the node a TLS listener with "
+                  "`require_client_cert: true`."),
+    SV_CFG_STRING(struct app_pres_source, presentities, "", 0, 4096, 0,
+                  "The presentities it may publish for, comma-separated IMPUs."),
+    SV_CFG_STRING(struct app_pres_source, domains, "", 0, 1024, 0,
+                  "Domains whose every presentity it may publish for, comma-separated."),
+    SV_CFG_UINT(struct app_pres_source, rate, "10", 0, 100000, 0,
+                "PUBLISHes per second accepted from it, twice that in a burst; more get 503 "
+                "with Retry-After. 0: no limit."),
+    SV_CFG_END,
+};
+
 const struct sv_cfg_item app_ims_table[] = {
     SV_CFG_BOOL(struct app_ims, enabled, "false", 0,
                 "Run the IMS procedures of the node's role (docs/ims.md): the S-CSCF's "

@@ -99,6 +99,18 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
             snprintf(uri, sizeof(uri), "sip:%s%s", where,
                      nc->listeners[0].transport == APP_TP_TCP ? ";transport=tcp" : "");
         }
+        struct ims_pres_source srcs[64];
+        size_t nsrc = 0;
+        for (; role == IMS_ROLE_PS && nsrc < nc->npresence_sources; nsrc++) {
+            const struct app_pres_source *ps = &nc->presence_sources[nsrc];
+            if (nsrc == SV_ARRAY_SIZE(srcs)) {
+                sv_log(SV_LOG_ERR, MOD, "node %s: more than %zu presence_sources", nc->name,
+                       SV_ARRAY_SIZE(srcs));
+                return APP_EX_CONFIG;
+            }
+            srcs[nsrc] = (struct ims_pres_source){ps->name, ps->subject, ps->presentities,
+                                                  ps->domains, ps->rate};
+        }
         struct ims_conf c = {
             .node = nc->name,
             .role = role,
@@ -121,6 +133,8 @@ int app_ims_start(struct app_ims_set *im, const struct app_config *cfg, const st
             .register_rate = ai->register_rate,
             .ps_notify_interval_ms = ai->notify_interval,
             .ps_subscribe_rate = ai->subscribe_rate,
+            .sources = srcs,
+            .nsources = nsrc,
         };
         if ((err = ims_state_alloc(&im->st[i], &c))) {
             sv_log(SV_LOG_ERR, MOD, "node %s: IMS state: %s", nc->name, strerror(err));

@@ -144,6 +144,8 @@ struct ims_state {
     struct rate_slot rate[IMS_RATE_SLOTS];
     /* PS (ps.c) */
     struct ps_state *ps;
+    struct ps_source *sources; /* nsources, owned (ps_source.c) */
+    size_t nsources;
 };
 
 uint32_t ims__hash(const void *p, size_t n);
@@ -179,10 +181,34 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
                                        const struct net_flow *flow, bool from_trusted,
                                        struct sv_arena *a, struct proxy_route_res *res);
 
+/* ps_source.c: the PS's presence sources (R91) */
+struct ps_source {
+    char *name, *subject, *presentities, *domains; /* owned copies */
+    uint32_t rate;                                 /* PUBLISHes per second; 0: no limit */
+    double tokens;                                 /* under the state's mutex */
+    uint64_t last_ms;
+};
+/** Copy s->c.sources into s->sources. @return 0, ENOMEM, or EINVAL (a source without subject). */
+int ims__ps_sources_init(struct ims_state *s);
+void ims__ps_sources_free(struct ims_state *s);
+/** Whether @p subject (RFC 2253) is @p want or has @p want as one of its RDNs. */
+bool ims__ps_subject_has(const char *subject, const char *want);
+/** The source that the verified client certificate of @p flow names; NULL: none. */
+struct ps_source *ims__ps_source_of(struct ims_state *s, const struct net_flow *flow);
+const char *ims__ps_source_name(const struct ps_source *src);
+/** Whether @p src may publish for @p presentity (canonical). */
+bool ims__ps_source_may(const struct ps_source *src, const char *presentity);
+/** One more PUBLISH from @p src within its rate? Callers hold s->mu. */
+bool ims__ps_source_rate_ok(struct ps_source *src, uint64_t now_ms);
+
 /* ps.c: the Presence Server (callers do not hold s->mu) */
 enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
                                        const struct net_flow *flow, struct sv_arena *a,
                                        struct proxy_route_res *res);
+/** A request at the PS from outside the trust domain: a presence source's PUBLISH, or 403. */
+enum proxy_route_verdict ims__ps_untrusted(struct ims_node *n, const struct sip_msg *req,
+                                           const struct net_flow *flow, struct sv_arena *a,
+                                           struct proxy_route_res *res);
 void ims__ps_sweep(struct ims_state *s, int64_t now); /* callers hold s->mu */
 void ims__ps_free(struct ims_state *s);
 void ims__ps_node_start(struct ims_node *n);

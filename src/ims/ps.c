@@ -956,11 +956,46 @@ static uint16_t pidf_of(struct ims_state *s, const struct sip_msg *req, const ch
     }
 }
 
+/* Who may publish @p presentity's presence (R87, R88, R91): the presentity's own asserted
+ * identities through a trusted CSCF, or a presence source listed for it. @return 0, or the
+ * code to answer with *@p why. */
+static uint16_t publisher_ok(struct ims_state *s, const struct sip_msg *req,
+                             struct ps_source *src, const char *presentity, struct sv_arena *a,
+                             const char **why)
+{
+    char publisher[STORE_URI_MAX];
+
+    if (src) {
+        bool within = true;
+        if (!ims__ps_source_may(src, presentity)) {
+            sv_log(SV_LOG_NOTICE, MOD, "node %s: presence source %s refused: not listed for "
+                   "that presentity", s->c.node, ims__ps_source_name(src));
+            *why = "Forbidden (not a presence source of this presentity)";
+            return 403;
+        }
+        pthread_mutex_lock(&s->mu);
+        within = ims__ps_source_rate_ok(src, sv_now_ms());
+        pthread_mutex_unlock(&s->mu);
+        if (!within) {
+            *why = "Service Unavailable (too many PUBLISHes from this source)";
+            return 503;
+        }
+        return 0;
+    }
+    if (!asserted(req, publisher, sizeof(publisher)) ||
+        !same_subscription(s, publisher, presentity, a)) {
+        *why = "Forbidden (only the presentity publishes its presence)";
+        return 403;
+    }
+    return 0;
+}
+
 static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg *req,
-                                        struct sv_arena *a, struct proxy_route_res *res)
+                                        struct ps_source *src, struct sv_arena *a,
+                                        struct proxy_route_res *res)
 {
     struct ims_state *s = n->s;
-    char publisher[STORE_URI_MAX], presentity[STORE_URI_MAX], etag[24];
+    char presentity[STORE_URI_MAX], etag[24];
     const struct sip_hdr *ifm = sip_msg_hdr(req, SIP_HDR_SIP_IF_MATCH);
     const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
     uint32_t exp = expires_of(req, PS_DEFAULT_EXPIRES);
@@ -968,11 +1003,13 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
     const char *why = NULL;
     uint16_t code;
 
-    if (!asserted(req, publisher, sizeof(publisher)) ||
-        ims_impu_canon(&req->ruri, presentity, sizeof(presentity)) ||
-        !same_subscription(s, publisher, presentity, a)) {
-        ims__count(s, &s->st.ps_refused); /* R87, R88: and the stored state is unchanged */
-        return answer(res, 403, "Forbidden (only the presentity publishes its presence)", NULL);
+    if (ims_impu_canon(&req->ruri, presentity, sizeof(presentity)))
+        why = "Forbidden (only the presentity publishes its presence)", code = 403;
+    else
+        code = publisher_ok(s, req, src, presentity, a, &why);
+    if (code) {
+        ims__count(s, &s->st.ps_refused); /* R87, R88, R91: and the stored state is unchanged */
+        return answer(res, code, why, code == 503 ? "Retry-After: 1\r\n" : NULL);
     }
     if (exp && exp < PS_MIN_EXPIRES)
         return answer(res, 423, "Interval Too Brief",
@@ -1063,9 +1100,10 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
 
 /* ---------------------------------------------------------------------------------------- */
 
-enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
-                                       const struct net_flow *flow, struct sv_arena *a,
-                                       struct proxy_route_res *res)
+/* PUBLISH or SUBSCRIBE with an Event the PS serves; @p src: a presence source's PUBLISH. */
+static enum proxy_route_verdict ps_request(struct ims_node *n, const struct sip_msg *req,
+                                           const struct net_flow *flow, struct ps_source *src,
+                                           struct sv_arena *a, struct proxy_route_res *res)
 {
     const struct sip_hdr *eh = sip_msg_hdr(req, SIP_HDR_EVENT);
     struct sip_event ev;
@@ -1081,7 +1119,31 @@ enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg 
                                                      : "Allow-Events: presence, presence.winfo\r\n");
     winfo = sv_slice_caseeq_cstr(ev.type, "presence.winfo");
     return req->mid == SIP_METHOD_SUBSCRIBE ? subscribe(n, req, flow, winfo, a, res)
-                                            : publish(n, req, a, res);
+                                            : publish(n, req, src, a, res);
+}
+
+enum proxy_route_verdict ims__ps_route(struct ims_node *n, const struct sip_msg *req,
+                                       const struct net_flow *flow, struct sv_arena *a,
+                                       struct proxy_route_res *res)
+{
+    return ps_request(n, req, flow, NULL, a, res);
+}
+
+/* From outside the trust domain the PS takes only the PUBLISHes of its presence sources, over
+ * mutually authenticated TLS (R91). Any other PUBLISH or SUBSCRIBE has nobody to vouch for
+ * its identity: 403. Other requests go the proxy's way (OPTIONS, routes). */
+enum proxy_route_verdict ims__ps_untrusted(struct ims_node *n, const struct sip_msg *req,
+                                           const struct net_flow *flow, struct sv_arena *a,
+                                           struct proxy_route_res *res)
+{
+    struct ps_source *src;
+
+    if (req->mid != SIP_METHOD_SUBSCRIBE && req->mid != SIP_METHOD_PUBLISH)
+        return PROXY_ROUTE_DEFAULT;
+    if (req->mid == SIP_METHOD_PUBLISH && (src = ims__ps_source_of(n->s, flow)))
+        return ps_request(n, req, flow, src, a, res);
+    ims__count(n->s, &n->s->st.ps_refused);
+    return answer(res, 403, "Forbidden (not from the trust domain or a presence source)", NULL);
 }
 
 void ims__ps_sweep(struct ims_state *s, int64_t now)

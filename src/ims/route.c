@@ -644,7 +644,8 @@ static enum proxy_route_verdict route_h(void *arg, struct txn *st, const struct 
     case IMS_ROLE_SCSCF:
         return scscf_route(n, req, flow, trusted, info, a, res);
     case IMS_ROLE_PS:
-        return trusted ? ims__ps_route(n, req, flow, a, res) : PROXY_ROUTE_DEFAULT;
+        return trusted ? ims__ps_route(n, req, flow, a, res)
+                       : ims__ps_untrusted(n, req, flow, a, res);
     default:
         return PROXY_ROUTE_DEFAULT;
     }

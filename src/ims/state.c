@@ -483,6 +483,9 @@ int ims_state_alloc(struct ims_state **sp, const struct ims_conf *c)
     s->visited = dup_or(c->visited_network, c->domain);
     if (!s->domain || !s->uri || !s->realm || !s->default_scscf || !s->visited)
         goto fail;
+    if ((err = ims__ps_sources_init(s)))
+        goto fail;
+    err = ENOMEM;
     s->c.domain = s->domain;
     s->c.uri = s->uri;
     s->c.realm = s->realm;
@@ -566,6 +569,7 @@ void ims_state_free(struct ims_state *s)
         sv_deref(s->replay);
     ims__reg_memo_sweep(s, 0, true);
     ims__ps_free(s);
+    ims__ps_sources_free(s);
     sv_free(s->domain);
     sv_free(s->uri);
     sv_free(s->realm);
