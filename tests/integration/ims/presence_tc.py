@@ -17,6 +17,9 @@ flow, NOTIFYs answered and kept), so that every byte each side received can be c
   403 (R93-R95).
 - TC-33 a rule with a password for ivy: 401 with `Digest realm="sip:alice@ims.example"`,
   algorithm SHA-256; a wrong answer 403; the right one 200 and an active NOTIFY (R102).
+- A watcher whose dialog is gone (bob answers the NOTIFY 481): the subscription ends, and
+  alice's next change sends him nothing (RFC 6665 §4.2.2; issue 6 §7). Every NOTIFY the
+  anonymous bob received names nothing of him (issue 6 §7).
 - The PS's rates are settings: this lab runs with `ims.notify_interval: 0` and
   `ims.subscribe_rate: 0` (ims/presence checks the defaults, 1 s and 10/s): two publications
   in quick succession reach ivy as two NOTIFYs well under a second apart, and a burst of 40
@@ -83,6 +86,7 @@ class Ue:
         self.seen = []     # every message received, as text
         self.notifies = []
         self.notify_at = []  # monotonic arrival time of each NOTIFY
+        self.notify_answer = "200 OK"  # "481 Call/Transaction Does Not Exist": a lost dialog
 
     def _send(self, text):
         self.s.sendto(text.encode(), self.peer)
@@ -102,7 +106,7 @@ class Ue:
                 self.notify_at.append(time.monotonic())
                 keep = "".join(f"{h}\r\n" for h in re.findall(
                     r"(?im)^((?:via|from|to|call-id|cseq):.*)$", t.split("\r\n\r\n")[0]))
-                self._send(f"SIP/2.0 200 OK\r\n{keep}Content-Length: 0\r\n\r\n")
+                self._send(f"SIP/2.0 {self.notify_answer}\r\n{keep}Content-Length: 0\r\n\r\n")
             if until(t):
                 return t
         return None
@@ -214,7 +218,7 @@ def test(ctx):
     bob = Ue(lab, "bob")
     bob.register()
     t = bob.request("SUBSCRIBE", ALICE, "Event: presence\r\nPrivacy: id\r\nExpires: 3600\r\n",
-                    from_='"Anonymous" <sip:anonymous@anonymous.invalid>')
+                    from_='"Anonymous" <sip:anonymous@anonymous.invalid>', cid="anon-watch")
     check_eq("TC-29 bob's anonymous SUBSCRIBE", 200, code(t))
     n = bob.wait_notify(1)
     check(re.search(r"(?im)^subscription-state: pending", n), f"TC-29 NOTIFY: {n}")
@@ -228,6 +232,8 @@ def test(ctx):
           f"TC-29 winfo watcher: {watchers[0]}")
     for m in alice.seen:
         check("bob" not in m.lower(), f"TC-29: alice received 'bob': {m}")
+    for m in bob.notifies:  # (its Call-ID and tags are bob's own choice, and name nobody)
+        check("bob" not in m.lower(), f"TC-29: a NOTIFY to the anonymous bob names him: {m}")
     step("TC-29: bob, anonymous, is pending (r2, not r1); alice's winfo shows only "
          "sip:anonymous@anonymous.invalid, pending; nothing alice received names bob")
 
@@ -284,6 +290,29 @@ def test(ctx):
           f"TC-33 NOTIFY: {n}")
     step("TC-33: ivy's password rule: 401 (Digest, realm alice, SHA-256), a wrong answer 403, "
          "the right one 200 and an active NOTIFY with alice's presence")
+
+    # a watcher whose dialog is gone: its NOTIFY gets 481, and the subscription ends (RFC 6665
+    # §4.2.2), not kept to be notified again and again
+    t = bob.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 600\r\n", cid="bob-lost")
+    check_eq("bob's SUBSCRIBE by name (rule r1)", 200, code(t))
+    before = len(bob.notifies)
+    bob.wait_notify(before + 1)
+    bob.notify_answer = "481 Call/Transaction Does Not Exist"
+    t = alice.request("PUBLISH", ALICE, f"Event: presence\r\nSIP-If-Match: {etag}\r\n"
+                      "Content-Type: application/pidf+xml\r\n", pidf.replace("open", "closed"))
+    check_eq("alice's PUBLISH (closed)", 200, code(t))
+    etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
+    bob.wait_notify(before + 2)
+    bob.notify_answer = "200 OK"
+    time.sleep(0.3)  # the 481 crosses the P-CSCF and the S-CSCF back to the PS
+    t = alice.request("PUBLISH", ALICE, f"Event: presence\r\nSIP-If-Match: {etag}\r\n"
+                      "Content-Type: application/pidf+xml\r\n", pidf)
+    check_eq("alice's PUBLISH (open)", 200, code(t))
+    etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
+    bob._recv(lambda _: False, 2)
+    lost = [m for m in bob.notifies[before + 2:] if "Call-ID: bob-lost" in m]
+    check(not lost, f"bob's subscription outlived the 481 to its NOTIFY: {lost}")
+    step("a NOTIFY answered 481 ended bob's subscription: alice's next change sent him nothing")
 
     # the rates are settings: no throttling, no SUBSCRIBE rate in this lab
     for status in ("closed", "open"):  # her publication modified (RFC 3903 §4.4)
