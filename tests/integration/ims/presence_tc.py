@@ -196,7 +196,9 @@ def test(ctx):
             f'<tuple id="a1"><status><basic>open</basic></status></tuple></presence>')
     t = alice.request("PUBLISH", ALICE, "Event: presence\r\nContent-Type: application/pidf+xml\r\n",
                       pidf)
-    check_eq("alice's PUBLISH", 200, code(t))
+    check_eq("TC-28 (c) alice's PUBLISH", 200, code(t))
+    check(re.search(r"(?im)^sip-etag: *\S+", t) and re.search(r"(?im)^expires: *\d+", t),
+          f"TC-28 (c): the 200 has a SIP-ETag and an Expires: {t}")
     etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
     t = alice.request("PUBLISH", ALICE, "Event: presence\r\nSIP-If-Match: dx200xyz\r\n")
     check_eq("TC-28 (a) PUBLISH with an unknown SIP-If-Match", 412, code(t))
