@@ -29,6 +29,7 @@
 #include <sipveil/pres.h>
 
 #include "ims_int.h"
+#include "ps_int.h"
 
 #define PS_MIN_EXPIRES 60
 #define PS_MAX_EXPIRES 7200
@@ -41,35 +42,6 @@
  * per asserted identity (ims.subscribe_rate, 10), twice that in a burst; more get 503 with
  * Retry-After. */
 #define PS_WRATE_SLOTS 1024
-
-enum ps_sub_state { PS_PENDING, PS_ACTIVE };
-
-struct ps_sub {
-    struct ps_sub *next;
-    struct ps_sub *hnext; /* chain of ps_state.idx, by dialog (Call-ID, our tag) */
-    char presentity[STORE_URI_MAX]; /* canonical */
-    bool winfo;                     /* presence.winfo */
-    bool anon;                      /* the watcher asked for anonymity (R98) */
-    bool self;                      /* the watcher is one of the presentity's identities */
-    enum ps_sub_state state;
-    struct pres_decision d;         /* the rules' decision (not for self) */
-    char watcher[STORE_URI_MAX];    /* its asserted identity, canonical (never shown when anon) */
-    char wfrom[STORE_URI_MAX];      /* the From URI of its SUBSCRIBE, NOTIFY's To */
-    char wtag[64], mytag[24], id[PRES_WINFO_ID_LEN + 1];
-    char callid[STORE_URI_MAX];
-    char target[STORE_CONTACT_MAX]; /* its Contact: NOTIFY's Request-URI */
-    char route[STORE_PATH_MAX];     /* its SUBSCRIBE's Record-Route: NOTIFY's Route */
-    uint32_t cseq, winfo_version;
-    int64_t expires_at;
-    /* what the watcher proved when it subscribed (R102, R103), so that a rules change judges
-       it again with the same proofs: the HA1 its Digest answer matched, the key its grant
-       was signed with */
-    char proved_ha1[PRES_HA1_HEX_LEN + 1];
-    uint8_t proved_key[PRES_GRANT_KEY_LEN];
-    bool has_key;
-    uint64_t last_notify_ms; /* monotonic */
-    bool pending;            /* a change waits for its NOTIFY (throttled) */
-};
 
 struct ps_pub {
     struct ps_pub *next;
@@ -374,25 +346,19 @@ struct notify_ctx {
 
 /* ---- persistence: subscriptions and publications survive a restart (issue 6 §1) ---- */
 
-#define SUB_MAGIC "PSS1"
-#define SUB_REC (4 + sizeof(struct ps_sub))
-
 static void sub_key(const struct ps_sub *x, char *key, size_t sz)
 {
     snprintf(key, sz, "%s\n%s", x->callid, x->mytag);
 }
 
-/* The subscription as the store keeps it: a tag and the struct (its list link and decision
- * are rebuilt at load; a record of another size, from another build, is not read). */
 static void sub_save(struct ims_state *s, const struct ps_sub *x)
 {
-    char key[STORE_URI_MAX + 32];
-    uint8_t rec[SUB_REC];
+    char key[STORE_URI_MAX + 32], rec[PS_SUB_REC_MAX];
+    size_t n;
 
     sub_key(x, key, sizeof(key));
-    memcpy(rec, SUB_MAGIC, 4);
-    memcpy(rec + 4, x, sizeof(*x));
-    if (s->c.store->api->kv_put(s->c.store, "ps.sub", key, x->expires_at, rec, sizeof(rec)))
+    if (ps__sub_encode(x, rec, sizeof(rec), &n) ||
+        s->c.store->api->kv_put(s->c.store, "ps.sub", key, x->expires_at, rec, n))
         sv_log(SV_LOG_WARN, MOD, "node %s: a subscription could not be stored", s->c.node);
 }
 
@@ -868,21 +834,22 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         ims__count(s, &s->st.ps_refused);
         return answer(res, 403, "Forbidden (only the presentity may watch its watchers)", NULL);
     }
-    struct ps_sub *x = sv_calloc(1, sizeof(*x));
     struct sip_contact c;
     struct sv_slice cur = ch ? ch->value : (struct sv_slice){0};
-    if (!x || !ch || sip_contact_next(&cur, &c) || c.star || !route_of(req, x->route,
-                                                                       sizeof(x->route))) {
-        sv_free(x);
-        return x ? answer(res, 400, "Bad Request (Contact or Record-Route)", NULL)
-                 : answer(res, 500, "Server Internal Error (out of memory)", NULL);
-    }
-    sv_slice_copy_cut(x->presentity, sizeof(x->presentity), sv_slice_cstr(presentity));
-    sv_slice_copy_cut(x->watcher, sizeof(x->watcher), sv_slice_cstr(watcher));
-    sv_slice_copy_cut(x->wfrom, sizeof(x->wfrom), req->from.uri_s);
-    sv_slice_copy_cut(x->wtag, sizeof(x->wtag), req->from.tag);
-    sv_slice_copy_cut(x->callid, sizeof(x->callid), req->callid);
-    sv_slice_copy_cut(x->target, sizeof(x->target), c.addr.uri_s);
+    char *route = sv_arena_alloc(a, STORE_PATH_MAX);
+    if (!route)
+        return answer(res, 500, "Server Internal Error (out of memory)", NULL);
+    if (!ch || sip_contact_next(&cur, &c) || c.star || !route_of(req, route, STORE_PATH_MAX))
+        return answer(res, 400, "Bad Request (Contact or Record-Route)", NULL);
+    const struct sv_slice strs[PS_S__N] = {
+        [PS_S_PRESENTITY] = sv_slice_cstr(presentity), [PS_S_WATCHER] = sv_slice_cstr(watcher),
+        [PS_S_WFROM] = req->from.uri_s,                [PS_S_WTAG] = req->from.tag,
+        [PS_S_CALLID] = req->callid,                   [PS_S_TARGET] = c.addr.uri_s,
+        [PS_S_ROUTE] = sv_slice_cstr(route),
+    };
+    struct ps_sub *x = ps__sub_new(strs);
+    if (!x)
+        return answer(res, 500, "Server Internal Error (out of memory)", NULL);
     rand_token(x->mytag, sizeof(x->mytag));
     pres_winfo_id_make(x->id);
     x->winfo = winfo;
@@ -1281,14 +1248,14 @@ static int load_sub(void *arg, const char *key, int64_t exp, const void *val, si
     struct ps_sub *x;
 
     (void)key;
-    if (exp <= ims__now_s() || len != SUB_REC || memcmp(val, SUB_MAGIC, 4) != 0)
+    if (exp <= ims__now_s())
         return 0;
-    if (!(x = sv_malloc(sizeof(*x))))
-        return ENOMEM;
-    memcpy(x, (const uint8_t *)val + 4, sizeof(*x));
+    if (!(x = ps__sub_decode(val, len))) {
+        sv_log(SV_LOG_WARN, MOD, "node %s: a stored subscription could not be read (another "
+               "format, or out of memory): dropped", s->c.node);
+        return 0;
+    }
     x->cseq += CSEQ_JUMP;
-    x->pending = false;
-    x->last_notify_ms = 0;
     struct ps_pres *pe = pres_of(s->ps, x->presentity);
     if (!pe) {
         sv_free(x);
