@@ -83,7 +83,8 @@ static int fingerprint(struct sv_slice nonce, uint8_t fp[FP_LEN])
     uint8_t h[32];
     unsigned hl = 0;
 
-    if (EVP_Digest(nonce.p, nonce.l, h, &hl, EVP_sha256(), NULL) != 1 || hl != 32)
+    if (EVP_Digest(nonce.p, nonce.l, h, &hl, auth__digest_md(AUTH_DIGEST_SHA256), NULL) != 1 ||
+        hl != 32)
         return EIO;
     memcpy(fp, h, FP_LEN);
     return 0;
