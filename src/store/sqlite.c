@@ -256,6 +256,7 @@ static void sq_close(struct store *st)
         sqlite3_finalize(ss->st[i]);
     sqlite3_close_v2(ss->db);
     pthread_mutex_destroy(&ss->mu);
+    free(ss->pcache);
     free(ss);
 }
 

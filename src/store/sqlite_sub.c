@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sipveil/core.h>
+
 #include "store_int.h"
 
 /* ---- reading a subscription ------------------------------------------------------------ */
@@ -353,6 +355,7 @@ int store__sq_sub_put(struct store *st, const struct store_sub *sub)
     if ((err = sub_check(sub)))
         return err;
     pthread_mutex_lock(&ss->mu);
+    store__pcache_clear(ss);
     if ((err = store__exec(ss, ST_BEGIN)))
         goto out;
     err = put_sub(ss, sub);
@@ -375,6 +378,7 @@ int store__sq_sub_del(struct store *st, const char *impi)
     if (!st || !impi)
         return EINVAL;
     pthread_mutex_lock(&ss->mu);
+    store__pcache_clear(ss);
     if ((err = sub_id_of(ss, impi, &id)))
         goto out;
     if (!(s = store__stmt(ss, ST_SUB_DEL, &err)))
@@ -460,17 +464,64 @@ out:
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
+/* The cache slot of @p impu, and whether it holds a live answer for it. Lock held. */
+static struct pcache_ent *pcache_slot(struct sqlite_store *ss, const char *impu, uint64_t now,
+                                      bool *hit)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    *hit = false;
+    if (!ss->pcache && !(ss->pcache = calloc(PCACHE_SLOTS, sizeof(*ss->pcache))))
+        return NULL;
+    for (const char *p = impu; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    struct pcache_ent *e = &ss->pcache[h % PCACHE_SLOTS];
+    *hit = e->until_ms > now && strcmp(e->impu, impu) == 0;
+    return e;
+}
+
+static int profile_read(struct sqlite_store *ss, const char *impu, struct store_profile *out);
+
 int store__sq_profile_get(struct store *st, const char *impu, struct store_profile *out)
 {
     struct sqlite_store *ss = ss_of(st);
+    uint64_t now = sv_now_ms();
+    bool hit;
+    int err;
+
+    if (!st || !impu || !out)
+        return EINVAL;
+    pthread_mutex_lock(&ss->mu);
+    struct pcache_ent *e = strlen(impu) < sizeof(e->impu) ? pcache_slot(ss, impu, now, &hit)
+                                                          : NULL;
+    if (e && hit) {
+        err = e->err;
+        if (!err)
+            memcpy(out, &e->prof, sizeof(*out));
+    } else {
+        err = profile_read(ss, impu, out);
+        if (e && (err == 0 || err == ENOENT)) {
+            e->until_ms = now + PCACHE_TTL_MS;
+            e->err = err;
+            strcpy(e->impu, impu);
+            if (!err)
+                memcpy(&e->prof, out, sizeof(*out));
+        }
+    }
+    pthread_mutex_unlock(&ss->mu);
+    if (err)
+        memset(out, 0, sizeof(*out));
+    return err;
+}
+
+/* profile_get from the tables, in one read transaction. Lock held. */
+static int profile_read(struct sqlite_store *ss, const char *impu, struct store_profile *out)
+{
     int64_t irs_id = 0, sub_id = 0;
     int rc, err = 0;
     sqlite3_stmt *s;
 
-    if (!st || !impu || !out)
-        return EINVAL;
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&ss->mu);
     bool txn = store__exec(ss, ST_BEGIN_READ) == 0;
     if (!(s = store__stmt(ss, ST_IMPU_FIND, &err)))
         goto out;
@@ -515,7 +566,6 @@ int store__sq_profile_get(struct store *st, const char *impu, struct store_profi
 out:
     if (txn)
         store__exec(ss, ST_COMMIT);
-    pthread_mutex_unlock(&ss->mu);
     return err;
 }
 

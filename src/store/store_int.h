@@ -52,12 +52,38 @@ enum stmt_id {
     ST_COUNT
 };
 
+/*
+ * Profiles read lately (profile_get), so that the I-CSCF and the S-CSCF of one process, and a
+ * UE's challenge and its answer, do not read the same five tables again within a moment: the
+ * read is six statements in a transaction, the largest store cost of a registration
+ * (bench/register). Direct-mapped by the IMPU's hash; an entry is good for PCACHE_TTL_MS.
+ * This process's provisioning (sub_put, sub_del) empties it; another process's (`sipveil sub`
+ * while nodes run) is seen within PCACHE_TTL_MS.
+ */
+#define PCACHE_SLOTS 256
+#define PCACHE_TTL_MS 2000
+struct pcache_ent {
+    uint64_t until_ms; /* 0: empty */
+    int err;           /* 0 or ENOENT: what profile_get answered */
+    char impu[STORE_URI_MAX];
+    struct store_profile prof;
+};
+
 struct sqlite_store {
     struct store base; /* first: the public handle */
     sqlite3 *db;
-    pthread_mutex_t mu; /* guards db and every statement */
+    pthread_mutex_t mu; /* guards db, every statement and pcache */
     sqlite3_stmt *st[ST_COUNT];
+    struct pcache_ent *pcache; /* PCACHE_SLOTS, allocated at the first profile_get */
 };
+
+/** Forget every cached profile (a write to the subscriber tables). Lock held. */
+static inline void store__pcache_clear(struct sqlite_store *ss)
+{
+    if (ss->pcache)
+        for (size_t i = 0; i < PCACHE_SLOTS; i++)
+            ss->pcache[i].until_ms = 0;
+}
 
 static inline struct sqlite_store *ss_of(struct store *st)
 {

@@ -120,6 +120,32 @@ static void sub_put_replaces(void **state)
     assert_int_equal(st->api->profile_get(st, "tel:+15551000001", &p), ENOENT);
 }
 
+/* Lookups are cached for a moment (store_int.h, PCACHE_TTL_MS); this process's provisioning
+ * is seen at once: an unknown IMPU provisioned, a barring set, a subscription deleted. */
+static void profile_cache_follows_provisioning(void **state)
+{
+    struct store *st = st_of(state);
+    struct store_sub a, b;
+    struct store_profile p;
+
+    alice(&a);
+    bob(&b);
+    assert_int_equal(st->api->profile_get(st, "sip:bob@ims.example", &p), ENOENT);
+    assert_int_equal(st->api->sub_put(st, &b), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:bob@ims.example", &p), 0);
+    assert_string_equal(p.impi, "bob@ims.example");
+    assert_int_equal(st->api->sub_put(st, &a), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:alice@ims.example", &p), 0);
+    assert_false(p.irs.impus[p.index].barred);
+    a.sets[0].impus[0].barred = true;
+    assert_int_equal(st->api->sub_put(st, &a), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:alice@ims.example", &p), 0);
+    assert_true(p.irs.impus[p.index].barred);
+    assert_int_equal(st->api->sub_del(st, "alice@ims.example"), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:alice@ims.example", &p), ENOENT);
+    assert_int_equal(st->api->profile_get(st, "sip:bob@ims.example", &p), 0);
+}
+
 static int count_cb(void *arg, const struct store_binding *b)
 {
     (void)b;
@@ -670,6 +696,8 @@ static const struct CMUnitTest tests[] = {
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(sub_put_replaces, store_fixture_setup, store_fixture_teardown),
     cmocka_unit_test_setup_teardown(sub_del_cascades, store_fixture_setup, store_fixture_teardown),
+    cmocka_unit_test_setup_teardown(profile_cache_follows_provisioning, store_fixture_setup,
+                                    store_fixture_teardown),
     cmocka_unit_test_setup_teardown(profile_pseudonym_own_set_only_r82, store_fixture_setup,
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(profile_tel_default_first_r82, store_fixture_setup,
