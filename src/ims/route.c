@@ -22,17 +22,24 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Small pieces                                                                               */
 
+/* Most results are short: formatted once on the stack and copied, rather than measured by
+ * a first vsnprintf and written by a second (a twentieth of a registration's CPU was spent
+ * in vsnprintf). */
 char *ims__afmt(struct sv_arena *a, const char *fmt, ...)
 {
+    char small[512], *out;
     va_list ap;
-    char *out;
     int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0 || !(out = sv_arena_alloc(a, (size_t)n + 1)))
         return NULL;
+    if ((size_t)n < sizeof(small)) {
+        memcpy(out, small, (size_t)n + 1);
+        return out;
+    }
     va_start(ap, fmt);
     vsnprintf(out, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -119,14 +126,22 @@ static char *auth_rebuild(struct sv_slice value, const char *const *drop, const 
     struct sip_auth au;
     struct sv_slice cur;
     struct sip_param prm;
+    size_t alen = append ? strlen(append) : 0, n = 0;
     char *out;
     bool first = true;
 
     if (sip_auth_decode(&au, value))
         return NULL;
-    out = ims__afmt(a, "%.*s ", SV_FMT(au.scheme));
+    /* every kept piece is a piece of value, and each ", " before one stands for a separator
+       of at least one octet in value (or goes before the append): twice value, the append
+       and a few octets bound it */
+    if (!(out = sv_arena_alloc(a, 2 * value.l + alen + 4)))
+        return NULL;
+    memcpy(out, au.scheme.p, au.scheme.l);
+    n = au.scheme.l;
+    out[n++] = ' ';
     cur = au.params;
-    while (out && sip_auth_param_next(&cur, &prm) == 0) {
+    while (sip_auth_param_next(&cur, &prm) == 0) {
         bool skip = false;
         for (const char *const *d = drop; *d && !skip; d++)
             skip = sv_slice_caseeq_cstr(prm.name, *d);
@@ -136,12 +151,24 @@ static char *auth_rebuild(struct sv_slice value, const char *const *drop, const 
         const char *end = prm.value.p ? prm.value.p + prm.value.l : prm.name.p + prm.name.l;
         if (prm.value.p && end < au.params.p + au.params.l && *end == '"')
             end++;
-        out = ims__afmt(a, "%s%s%.*s", out, first ? "" : ", ", (int)(end - prm.name.p),
-                        prm.name.p);
+        size_t l = (size_t)(end - prm.name.p);
+        if (!first) {
+            memcpy(out + n, ", ", 2);
+            n += 2;
+        }
+        memcpy(out + n, prm.name.p, l);
+        n += l;
         first = false;
     }
-    if (out && append)
-        out = ims__afmt(a, "%s%s%s", out, first ? "" : ", ", append);
+    if (append) {
+        if (!first) {
+            memcpy(out + n, ", ", 2);
+            n += 2;
+        }
+        memcpy(out + n, append, alen);
+        n += alen;
+    }
+    out[n] = '\0';
     return out;
 }
 

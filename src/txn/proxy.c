@@ -260,6 +260,10 @@ void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const cha
     const struct sip_msg *req = txn_request_msg(st);
     int err;
 
+    if (!req) { /* a completed transaction's, and no memory to parse it again */
+        sv_log(SV_LOG_WARN, MOD, "node %s: cannot answer %u: out of memory", p->name, code);
+        return;
+    }
     if (!totag)
         sip_tag_gen(tag, sizeof(tag));
     err = sip_resp_build(req, code, reason, sv_slice_cstr(totag ? totag : tag),
@@ -817,6 +821,8 @@ int proxy_fork(struct proxy *p, struct txn *st, const struct proxy_target *targe
     if (txn_owner(st))
         return EBUSY;
     req = txn_request_msg(st);
+    if (!req)
+        return ENOMEM;
     if (plan_build(p, req, &pl))
         return EBADMSG;
     if (!(pc = sv_zalloc(sizeof(*pc) + n * sizeof(pc->br[0]), proxy__pctx_dtor)))

@@ -171,8 +171,9 @@ void proxy__branch_local(struct branch *br, uint16_t code, const char *reason)
     sv_timer_cancel(&br->tm);
     if (pc->st) {
         sip_tag_gen(tag, sizeof(tag));
-        if (sip_resp_build(txn_request_msg(pc->st), code, reason, sv_slice_cstr(tag), SV_LIT(""),
-                           p->out, p->outsz, &n) == 0)
+        const struct sip_msg *req = txn_request_msg(pc->st); /* NULL: no memory to parse */
+        if (req && sip_resp_build(req, code, reason, sv_slice_cstr(tag), SV_LIT(""), p->out,
+                                  p->outsz, &n) == 0)
             keep_best(pc, -1, code, code, p->out, n);
     }
     if (code >= 600)

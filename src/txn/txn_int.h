@@ -47,15 +47,19 @@ struct txn {
 
     bool req_heap; /* req is a block of its own (a client's, parsed on demand) */
 
-    /* The parsed copy of the request, its slices over raw. A server transaction has it from
-     * the start, in its own block (matching and answering read it all the time); a client
-     * transaction only once txn_request_msg asks (a CANCEL or an ACK to build), since its
-     * matching needs no more than branch and method. */
+    /* The parsed copy of the request, its slices over raw, a heap block of its own (req_heap)
+     * or NULL. A server transaction has it from the start (the TU reads it) until a final
+     * response completes a non-INVITE one: the 32 s of timer J then need only the top Via and
+     * the method (via0, method, mid), so it is freed (txn__server_compact) and parsed again
+     * only if txn_request_msg asks. A client transaction parses it only once txn_request_msg
+     * asks (a CANCEL or an ACK to build), since its matching needs no more than branch and
+     * method. */
     struct sip_msg *req;
     struct sv_slice raw;    /* our copy of the request bytes, in the transaction's block */
     struct sv_slice branch; /* client: the top Via branch, a slice of raw */
-    struct sv_slice method; /* client: the method, a slice of raw */
-    enum sip_method mid;    /* client: the method's id */
+    struct sv_slice method; /* the method, a slice of raw */
+    enum sip_method mid;    /* the method's id */
+    struct sip_via via0;    /* server: the request's top Via, its slices over raw */
 
     /* Server: where the request came from (has_flow). Client: flow.tp and flow.peer say where
      * the request goes; over TCP/TLS, once sent, the flow it left on (has_flow: flow.conn is
@@ -102,6 +106,8 @@ struct txn_layer {
 /** A server transaction holding a copy of received request @p msg (bytes and parsed form);
  * not yet linked anywhere. @return 0 or ENOMEM */
 int txn__alloc_server(struct txn **tp, struct txn_layer *l, const struct sip_msg *msg);
+/** Free the parsed request of a completed non-INVITE server transaction (txn_layer.c). */
+void txn__server_compact(struct txn *t);
 /**
  * A client transaction holding a copy of request @p buf with its branch and method picked
  * out: @p branch, when the caller wrote it, is found in the copy; unset: the copy is parsed.

@@ -105,7 +105,7 @@ static int srv_send(struct txn *t, const char *buf, size_t len)
     struct txn_layer *l = t->l;
     struct net_addr dst;
     bool alive = t->flow.conn && net_conn_alive(t->flow.conn);
-    int err = txn__resp_dest(&t->req->via, &t->flow, alive, &dst);
+    int err = txn__resp_dest(&t->via0, &t->flow, alive, &dst);
 
     if (!err)
         err = l->send(l->send_ctx, t->flow.tp, &dst, &t->flow, buf, len);
@@ -188,15 +188,13 @@ static bool resp_to_tag(const struct txn *t, struct sv_slice *tag)
 
 static bool method_ok(const struct txn *t, const struct sip_msg *msg, enum match mode)
 {
-    const struct sip_msg *r = t->req;
-
     switch (mode) {
     case MATCH_ACK:
-        return r->mid == SIP_METHOD_INVITE;
+        return t->mid == SIP_METHOD_INVITE;
     case MATCH_CANCEL:
-        return r->mid != SIP_METHOD_CANCEL;
+        return t->mid != SIP_METHOD_CANCEL;
     default:
-        return txn__method_eq(r->mid, r->method, msg->mid, msg->method);
+        return txn__method_eq(t->mid, t->method, msg->mid, msg->method);
     }
 }
 
@@ -231,8 +229,8 @@ static struct txn *srv_find(struct txn_layer *l, const struct sip_msg *msg, enum
     for (struct txn *t = txn__tab_first(&l->srv, h); t; t = t->hl.next) {
         if (t->hash != h || t->rfc2543 == is3261 || !method_ok(t, msg, mode))
             continue;
-        if (is3261 ? sv_slice_caseeq(t->req->via.branch, msg->via.branch) &&
-                         sentby_eq(&t->req->via, &msg->via)
+        if (is3261 ? sv_slice_caseeq(t->via0.branch, msg->via.branch) &&
+                         sentby_eq(&t->via0, &msg->via)
                    : match_2543(t, msg, mode))
             return t;
     }
@@ -363,6 +361,7 @@ int txn_respond(struct txn *st, uint16_t code, const char *buf, size_t len)
     } else {
         st->state = TXN_COMPLETED;
         srv_wait(st, st->reliable ? 0 : 64u * l->tm.t1_ms); /* timer J */
+        txn__server_compact(st);
     }
     return 0;
 }
@@ -393,8 +392,8 @@ static struct txn *srv_create(struct txn_layer *l, const struct sip_msg *msg,
     t->has_flow = true;
     t->tp = flow->tp;
     t->reliable = flow->tp != NET_UDP;
-    t->rfc2543 = !sip_via_branch_is_rfc3261(&t->req->via);
-    t->hash = t->rfc2543 ? txn__hash_2543(t->req) : txn__hash_branch(t->req->via.branch);
+    t->rfc2543 = !sip_via_branch_is_rfc3261(&t->via0);
+    t->hash = t->rfc2543 ? txn__hash_2543(t->req) : txn__hash_branch(t->via0.branch);
     txn__tab_add(&l->srv, t);
     l->stats.created++;
     l->stats.live++;

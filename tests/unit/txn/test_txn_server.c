@@ -335,6 +335,30 @@ static void noninvite_proceeding_completed_timer_j(void **state)
     assert_int_equal(ev_count(EV_REQUEST), 1);
 }
 
+/* Completed, a non-INVITE transaction lets its parsed request go (txn__server_compact: timer
+ * J's 32 s need only the top Via and the method); a retransmission still matches and gets the
+ * final response, and txn_request_msg still answers, parsed again from the kept bytes. */
+static void noninvite_completed_keeps_what_matching_needs(void **state)
+{
+    struct txn *st = create(options(), &udp);
+    const struct sip_msg *before = txn_request_msg(st);
+
+    assert_non_null(before);
+    assert_int_equal(respond(st, 200), 0);
+    assert_int_equal(txn_state_get(st), TXN_COMPLETED);
+    recv_on(options(), &udp);
+    assert_int_equal(stats()->absorbed, 1);
+    assert_int_equal(strncmp(sent_last()->buf, "SIP/2.0 200 ", 12), 0);
+    const struct sip_msg *again = txn_request_msg(st);
+    assert_non_null(again);
+    assert_int_equal(again->mid, SIP_METHOD_OPTIONS);
+    assert_slice_equal(again->callid, "call1@example.com");
+    assert_slice_equal(again->via.branch, "z9hG4bKaaaa1");
+    assert_ptr_equal(txn_request_msg(st), again); /* parsed once, then kept */
+    advance(64 * T1);
+    assert_int_equal(ev_count(EV_TERMINATED), 1);
+}
+
 /* With a linger grain (struct txn_timers), timer J ends on the next multiple of the grain
  * of wheel time at or after 64*T1, never before: 100 + 32000 = 32100 becomes 32256. A timer
  * already on the grain keeps its time. */
@@ -479,6 +503,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(noninvite_resend_failure_terminates, server_setup,
                                     txn_teardown),
     cmocka_unit_test_setup_teardown(linger_grain_rounds_timer_j_up, server_setup,
+                                    txn_teardown),
+    cmocka_unit_test_setup_teardown(noninvite_completed_keeps_what_matching_needs, server_setup,
                                     txn_teardown),
     cmocka_unit_test_setup_teardown(noninvite_proceeding_completed_timer_j, server_setup,
                                     txn_teardown),
