@@ -500,12 +500,17 @@ static void proc_free(struct proc *pr)
  * free, and grown again page by page (an mprotect and a page fault per page) when the next
  * burst comes: measured at 2,000 calls/s, one mprotect per proxied call and a tenth of the
  * proxy's CPU. A server's working set comes back, so the process keeps its high-water mark,
- * as Kamailio's preallocated pools do. Allocations up to 4 MiB stay in the arenas.
+ * as Kamailio's preallocated pools do. Allocations up to 4 MiB stay in the arenas. While the
+ * working set grows (the first 32 s of load, as transactions linger), an arena grows 8 MiB of
+ * address space at a time rather than what each allocation lacks: one mprotect per 8 MiB
+ * instead of one every few allocations (2% of a registration's CPU); the pages are only
+ * resident once touched.
  */
 static void heap_settle(void)
 {
 #ifdef __GLIBC__
-    if (!mallopt(M_TRIM_THRESHOLD, 512 << 20) || !mallopt(M_MMAP_THRESHOLD, 4 << 20))
+    if (!mallopt(M_TRIM_THRESHOLD, 512 << 20) || !mallopt(M_MMAP_THRESHOLD, 4 << 20) ||
+        !mallopt(M_TOP_PAD, 8 << 20))
         sv_log(SV_LOG_WARN, MOD, "could not tune the allocator (mallopt); running with its "
                                  "defaults");
 #endif
