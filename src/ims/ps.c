@@ -341,6 +341,7 @@ static uint32_t expires_of(const struct sip_msg *m, uint32_t dflt)
 
 struct notify_ctx {
     struct ims_state *s;
+    struct proxy *px;
     char callid[STORE_URI_MAX], mytag[24];
 };
 
@@ -406,8 +407,36 @@ static void sub_unlink(struct ims_state *s, struct ps_sub *x)
         }
 }
 
+static int notify(struct ims_state *s, struct proxy *px, struct ps_sub *x, const char *state,
+                  struct sv_arena *a);
+
+/* The presentity of @p x's watcher-information subscriptions hear of the change of @p x
+ * (full state: RFC 3858). Callers hold s->mu. */
+static void winfo_fanout(struct ims_state *s, struct proxy *px, const struct ps_sub *x,
+                         struct sv_arena *a)
+{
+    struct ps_pres *pe = x->winfo ? NULL : pres_of(s->ps, x->presentity);
+
+    if (pe && pe->nwinfo)
+        for (struct ps_sub *w = s->ps->subs; w; w = w->next)
+            if (w->winfo && strcmp(w->presentity, x->presentity) == 0)
+                notify(s, px, w, "active", a);
+}
+
+/* End @p x: the presentity's winfo subscriptions see it terminated with @p ev (RFC 3857 §3.2.4)
+ * one last time, then it goes. Callers hold s->mu; @p x is freed. */
+static void sub_end(struct ims_state *s, struct proxy *px, struct ps_sub *x,
+                    enum pres_winfo_event ev, struct sv_arena *a)
+{
+    x->ending = true;
+    x->end_ev = ev;
+    winfo_fanout(s, px, x, a);
+    sub_unlink(s, x);
+}
+
 /* A NOTIFY that failed (481: the watcher has no such dialog; 408/503: it is gone) ends its
- * subscription (RFC 6665 §4.2.2): Kamailio's and OpenSIPS's lost-subscription class of bug. */
+ * subscription (RFC 6665 §4.2.2): Kamailio's and OpenSIPS's lost-subscription class of bug.
+ * The presentity's winfo shows the watcher terminated ("timeout": the watcher went away). */
 static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
 {
     struct notify_ctx *nc = arg;
@@ -415,15 +444,19 @@ static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
 
     (void)resp;
     if (code == 481 || code == 408 || code == 503 || code >= 500) {
+        char blk[2048];
+        struct sv_arena a;
+        sv_arena_init(&a, blk, sizeof(blk));
         pthread_mutex_lock(&s->mu);
         struct ps_sub *x = s->ps ? sub_find(s->ps, sv_slice_cstr(nc->callid),
                                             sv_slice_cstr(nc->mytag))
                                  : NULL;
         if (x) {
-            sub_unlink(s, x);
             s->st.ps_ended_by_notify++;
+            sub_end(s, nc->px, x, PRES_WINFO_EV_TIMEOUT, &a);
         }
         pthread_mutex_unlock(&s->mu);
+        sv_arena_close(&a);
     }
     sv_free(nc);
 }
@@ -471,8 +504,12 @@ static char *notify_body(struct ims_state *s, struct ps_sub *x, struct sv_arena 
         ws[n].id = sv_slice_cstr(w->id);
         ws[n].uri = sv_slice_cstr(w->watcher);
         ws[n].anonymous = w->anon;
-        ws[n].status = w->state == PS_PENDING ? PRES_WINFO_PENDING : PRES_WINFO_ACTIVE;
-        ws[n].event = w->state == PS_PENDING ? PRES_WINFO_EV_SUBSCRIBE : PRES_WINFO_EV_APPROVED;
+        ws[n].status = w->ending               ? PRES_WINFO_TERMINATED
+                       : w->state == PS_PENDING ? PRES_WINFO_PENDING
+                                                : PRES_WINFO_ACTIVE;
+        ws[n].event = w->ending               ? w->end_ev
+                      : w->state == PS_PENDING ? PRES_WINFO_EV_SUBSCRIBE
+                                               : PRES_WINFO_EV_APPROVED;
         n++;
     }
     struct pres_winfo_list list = {.resource = sv_slice_cstr(x->presentity),
@@ -524,6 +561,7 @@ static int notify(struct ims_state *s, struct proxy *px, struct ps_sub *x, const
         return ENOMEM;
     }
     nc->s = s;
+    nc->px = px;
     snprintf(nc->callid, sizeof(nc->callid), "%s", x->callid);
     snprintf(nc->mytag, sizeof(nc->mytag), "%s", x->mytag);
     int err = proxy_originate(px, msg, strlen(msg), t.tp, &t.dst, notify_done, nc);
@@ -634,13 +672,10 @@ static void deferred_h(void *arg)
                              : NULL;
     if (x) {
         notify(s, d->n->px, x, d->state, &a);
-        struct ps_pres *pe = d->winfo_fanout ? pres_of(s->ps, x->presentity) : NULL;
-        if (pe && pe->nwinfo)
-            for (struct ps_sub *w = s->ps->subs; w; w = w->next)
-                if (w->winfo && strcmp(w->presentity, x->presentity) == 0)
-                    notify(s, d->n->px, w, "active", &a);
-        if (strncmp(d->state, "terminated", 10) == 0)
-            sub_unlink(s, x);
+        if (strncmp(d->state, "terminated", 10) == 0) /* un-SUBSCRIBE or expiry */
+            sub_end(s, d->n->px, x, PRES_WINFO_EV_TIMEOUT, &a);
+        else if (d->winfo_fanout)
+            winfo_fanout(s, d->n->px, x, &a);
     }
     pthread_mutex_unlock(&s->mu);
     sv_arena_close(&a);
@@ -1190,9 +1225,10 @@ static void reevaluate(struct ims_node *n)
                 struct pres_decision before = x->d;
                 judge(s, pe, x);
                 uint32_t left = x->expires_at > now ? (uint32_t)(x->expires_at - now) : 0;
-                if (x->d.sh == PRES_SH_BLOCK) {
+                if (x->d.sh == PRES_SH_BLOCK) { /* goes after winfo has seen it rejected */
                     notify(s, n->px, x, "terminated;reason=rejected", &a);
-                    sub_unlink(s, x);
+                    x->ending = true;
+                    x->end_ev = PRES_WINFO_EV_REJECTED;
                 } else if (was != x->state || before.sh != x->d.sh ||
                            before.provide != x->d.provide || before.rules != x->d.rules) {
                     /* only what the change changed: the same decision says nothing new */
@@ -1202,6 +1238,11 @@ static void reevaluate(struct ims_node *n)
             for (struct ps_sub *w = s->ps->subs; w; w = w->next)
                 if (w->winfo && strcmp(w->presentity, pe->uri) == 0)
                     notify(s, n->px, w, "active", &a);
+            for (struct ps_sub *x = s->ps->subs, *next; x; x = next) {
+                next = x->next;
+                if (x->ending && strcmp(x->presentity, pe->uri) == 0)
+                    sub_unlink(s, x);
+            }
         }
     }
     pthread_mutex_unlock(&s->mu);

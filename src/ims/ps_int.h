@@ -48,6 +48,8 @@ struct ps_sub {
     bool has_key;
     uint64_t last_notify_ms; /* monotonic */
     bool pending;            /* a change waits for its NOTIFY (throttled) */
+    bool ending;             /* being terminated: winfo shows it so, with end_ev (RFC 3857) */
+    enum pres_winfo_event end_ev;
     const char *presentity, *watcher, *wfrom, *wtag, *callid, *target, *route; /* into str */
     char str[];
 };

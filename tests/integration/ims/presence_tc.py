@@ -304,8 +304,16 @@ def test(ctx):
                       "Content-Type: application/pidf+xml\r\n", pidf.replace("open", "closed"))
     check_eq("alice's PUBLISH (closed)", 200, code(t))
     etag = re.search(r"(?im)^sip-etag: *(\S+)", t).group(1)
+    seen_by_alice = len(alice.notifies)
     bob.wait_notify(before + 2)
     bob.notify_answer = "200 OK"
+    alice._recv(lambda _: any('status="terminated"' in m for m in alice.notifies[seen_by_alice:]),
+                8)
+    ended = [m for m in alice.notifies[seen_by_alice:] if 'status="terminated"' in m]
+    check(ended and re.search(r'<watcher [^>]*status="terminated" event="timeout"[^>]*>'
+                              r'sip:bob@ims\.example</watcher>', ended[0]),
+          f"alice's winfo does not show bob's subscription terminated (timeout): "
+          f"{alice.notifies[seen_by_alice:]}")
     time.sleep(0.3)  # the 481 crosses the P-CSCF and the S-CSCF back to the PS
     t = alice.request("PUBLISH", ALICE, f"Event: presence\r\nSIP-If-Match: {etag}\r\n"
                       "Content-Type: application/pidf+xml\r\n", pidf)
@@ -314,7 +322,8 @@ def test(ctx):
     bob._recv(lambda _: False, 2)
     lost = [m for m in bob.notifies[before + 2:] if "Call-ID: bob-lost" in m]
     check(not lost, f"bob's subscription outlived the 481 to its NOTIFY: {lost}")
-    step("a NOTIFY answered 481 ended bob's subscription: alice's next change sent him nothing")
+    step("a NOTIFY answered 481 ended bob's subscription: alice's winfo showed him terminated "
+         "(timeout, RFC 3857), and her next change sent him nothing")
 
     # the rates are settings: no throttling, no SUBSCRIBE rate in this lab
     for status in ("closed", "open"):  # her publication modified (RFC 3903 §4.4)
