@@ -434,9 +434,55 @@ class Sipveil:
             return f.read().decode("utf-8", "replace")
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_PORT_RNG = random.Random()
+_PORTS_GIVEN = set()  # never the same port twice in one process: it is not bound yet
+
+
 def free_udp_port():
-    """A UDP port free on 127.0.0.1 right now, for tools that cannot take port 0 themselves."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """A UDP port free on 127.0.0.1 right now, for tools that cannot take port 0 themselves
+    (see _free_port)."""
+    return _free_port(socket.SOCK_DGRAM)
+
+
+def free_tcp_port():
+    """A TCP port free on 127.0.0.1 right now (see _free_port)."""
+    return _free_port(socket.SOCK_STREAM)
+
+
+def _free_port(kind):
+    """A port of @p kind free on 127.0.0.1 right now.
+
+    It is drawn below the kernel's ephemeral range (ip_local_port_range), from a slice of
+    1,000 ports chosen by this process's id: a port handed out by a bind to port 0 (every
+    SIPp, Python and sipveil socket of the tests running in parallel) is never one of them, so
+    nobody takes it between now and the bind of the tool it is meant for (seen: a SIPp peer
+    failing with EADDRINUSE seconds later, its requests then reaching a sipveil socket).
+    """
+    low = _ephemeral_low()
+    slices = max(1, (low - 10000) // 1000)
+    base = 10000 + (os.getpid() % slices) * 1000
+    for _ in range(200):
+        port = base + _PORT_RNG.randrange(1000)
+        if port >= low or port in _PORTS_GIVEN:
+            continue
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind((LOOPBACK, port))
+            _PORTS_GIVEN.add(port)
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    s = socket.socket(socket.AF_INET, kind)  # the slice is full: any port
     s.bind((LOOPBACK, 0))
     port = s.getsockname()[1]
     s.close()

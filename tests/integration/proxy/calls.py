@@ -28,11 +28,7 @@ READY = r"^ready (udp|tcp|tls) 127\.0\.0\.1:(\d+) node (\S+)$"
 
 
 def free_tcp_port():
-    s = socket.socket()
-    s.bind((svit.LOOPBACK, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return svit.free_tcp_port()
 
 
 class Proxy(svit.ConfigRun):

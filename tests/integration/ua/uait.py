@@ -22,11 +22,7 @@ LOOP = svit.LOOPBACK
 
 
 def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((LOOP, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return svit.free_tcp_port()
 
 
 def _listed(port, tcp):
