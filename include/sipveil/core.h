@@ -71,6 +71,9 @@ const char *sv_slice_chr(struct sv_slice s, char c);
 int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out);
 /** Copy @p s into @p dst (@p sz > 0 octets) as a C string, cut to fit. @return octets copied */
 size_t sv_slice_copy_cut(char *dst, size_t sz, struct sv_slice s);
+/** Copy @p s into @p dst (@p sz octets) as a C string when it fits whole. @return whether it
+    did; @p dst is untouched otherwise. */
+bool sv_slice_copy_fit(char *dst, size_t sz, struct sv_slice s);
 
 /* Number formatting for the message path, where snprintf's format parsing costs more than the
  * work. No terminating NUL is written; each returns the octets written. */

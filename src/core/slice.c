@@ -103,6 +103,16 @@ int sv_slice_u32(struct sv_slice s, uint32_t max, uint32_t *out)
     return 0;
 }
 
+bool sv_slice_copy_fit(char *dst, size_t sz, struct sv_slice s)
+{
+    if (s.l >= sz)
+        return false;
+    if (s.l)
+        memcpy(dst, s.p, s.l);
+    dst[s.l] = '\0';
+    return true;
+}
+
 size_t sv_slice_copy_cut(char *dst, size_t sz, struct sv_slice s)
 {
     size_t n = s.l < sz - 1 ? s.l : sz - 1;

@@ -108,16 +108,6 @@ static struct ps_sub *decode_v1(const void *val, size_t len)
     return x;
 }
 
-/* Copy @p f into @p out (@p sz with its NUL) when it fits. */
-static bool field_copy(char *out, size_t sz, struct sv_slice f)
-{
-    if (f.l >= sz)
-        return false;
-    memcpy(out, f.p, f.l);
-    out[f.l] = '\0';
-    return true;
-}
-
 static bool field_u64(struct sv_slice f, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
@@ -179,9 +169,9 @@ static struct ps_sub *decode_v2(const void *val, size_t len)
     x->cseq = (uint32_t)cseq;
     x->winfo_version = (uint32_t)ver;
     x->expires_at = (int64_t)exp;
-    if (!field_copy(x->mytag, sizeof(x->mytag), f[R_MYTAG]) ||
-        !field_copy(x->id, sizeof(x->id), f[R_ID]) ||
-        !field_copy(x->proved_ha1, sizeof(x->proved_ha1), f[R_HA1])) {
+    if (!sv_slice_copy_fit(x->mytag, sizeof(x->mytag), f[R_MYTAG]) ||
+        !sv_slice_copy_fit(x->id, sizeof(x->id), f[R_ID]) ||
+        !sv_slice_copy_fit(x->proved_ha1, sizeof(x->proved_ha1), f[R_HA1])) {
         sv_free(x);
         return NULL;
     }

@@ -29,14 +29,6 @@ struct reg_req {
     char impi[STORE_ID_MAX];
 };
 
-static bool slice_to(char *dst, size_t sz, struct sv_slice s)
-{
-    if (s.l >= sz)
-        return false;
-    memcpy(dst, s.p, s.l);
-    dst[s.l] = '\0';
-    return true;
-}
 
 /* The Authorization for our realm (the first one if none names it). @return 0, ENOENT or
  * EBADMSG (one that does not decode: 400). */
@@ -71,7 +63,7 @@ static int decode(const struct ims_state *s, const struct sip_msg *req, bool fro
     r->has_auth = err == 0;
     if (r->has_auth) {
         r->answered = r->au.nonce.l && (r->au.response.l || r->au.auts.l);
-        if (r->au.username.l && !slice_to(r->impi, sizeof(r->impi), r->au.username))
+        if (r->au.username.l && !sv_slice_copy_fit(r->impi, sizeof(r->impi), r->au.username))
             return EBADMSG;
         /* only a P-CSCF of the trust domain can say how the UE's link was protected */
         r->protected_link = from_trusted && (sv_slice_eq(r->au.integrity_protected, SV_LIT("yes")) ||
@@ -303,7 +295,7 @@ static int contacts_of(const struct ims_state *s, const struct sip_msg *req,
     if (eh) {
         char tmp[16];
         char *end;
-        if (!slice_to(tmp, sizeof(tmp), eh->value))
+        if (!sv_slice_copy_fit(tmp, sizeof(tmp), eh->value))
             return EBADMSG;
         unsigned long v = strtoul(tmp, &end, 10);
         if (end == tmp)
@@ -320,7 +312,8 @@ static int contacts_of(const struct ims_state *s, const struct sip_msg *req,
                 *star = true;
                 continue;
             }
-            if (*n == MAX_CONTACTS || !slice_to(cr[*n].uri, sizeof(cr[*n].uri), c.addr.uri_s))
+            if (*n == MAX_CONTACTS ||
+                !sv_slice_copy_fit(cr[*n].uri, sizeof(cr[*n].uri), c.addr.uri_s))
                 return EBADMSG;
             uint32_t e = c.has_expires ? c.expires : dflt;
             if (e > s->c.max_expires)
@@ -373,7 +366,7 @@ static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct 
         answer(res, 400, "Bad Request (Contact or Expires)", NULL);
         return PROXY_ROUTE_ANSWER;
     }
-    slice_to(callid, sizeof(callid), req->callid);
+    sv_slice_copy_fit(callid, sizeof(callid), req->callid);
     pthread_mutex_lock(&s->mu);
     irs = ims__irs_upsert(s, prof);
     if (!irs) {

@@ -175,8 +175,23 @@ static void slice_copy_cut_fits_and_cuts(void **state)
     assert_string_equal(buf, "");
 }
 
+static void slice_copy_fit_whole_or_nothing(void **state)
+{
+    char buf[4] = "xyz";
+
+    (void)state;
+    assert_true(sv_slice_copy_fit(buf, sizeof(buf), sv_test_heap("abc")));
+    assert_string_equal(buf, "abc");
+    assert_false(sv_slice_copy_fit(buf, sizeof(buf), sv_test_heap("abcd")));
+    assert_string_equal(buf, "abc"); /* untouched */
+    assert_true(sv_slice_copy_fit(buf, sizeof(buf), sv_slice_make(NULL, 0)));
+    assert_string_equal(buf, "");
+    assert_false(sv_slice_copy_fit(buf, 0, sv_slice_make(NULL, 0)));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(slice_copy_cut_fits_and_cuts),
+    cmocka_unit_test(slice_copy_fit_whole_or_nothing),
     cmocka_unit_test(fmt_numbers_match_printf),
     cmocka_unit_test(slice_eq_exact),
     cmocka_unit_test(slice_eq_empty),
