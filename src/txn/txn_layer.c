@@ -644,7 +644,8 @@ enum txn_state txn_state_get(const struct txn *t)
 /*
  * A client transaction's request is parsed on the first call and kept until the transaction
  * goes: the matching of responses never needs it, and most transactions end without a
- * CANCEL or an ACK to build from it. @return NULL only without memory.
+ * CANCEL or an ACK to build from it. A completed non-INVITE server transaction's is parsed
+ * again the same way (txn__server_compact freed it). @return NULL only without memory.
  */
 const struct sip_msg *txn_request_msg(const struct txn *t)
 {
