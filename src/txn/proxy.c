@@ -266,6 +266,10 @@ void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const cha
     }
     if (!totag)
         sip_tag_gen(tag, sizeof(tag));
+    /* read before txn_respond: a final response lets a non-INVITE server transaction free
+       its parsed request */
+    enum sip_method mid = req->mid;
+    uint32_t cidh = proxy__cid_hash(req);
     err = sip_resp_build(req, code, reason, sv_slice_cstr(totag ? totag : tag),
                          sv_slice_cstr(extra), p->out, p->outsz, &n);
     if (!err)
@@ -275,8 +279,8 @@ void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const cha
         return;
     }
     proxy__count_out(p, code);
-    sv_log(SV_LOG_DEBUG, MOD, "node %s: %.*s cid %08x answered %u", p->name, SV_FMT(req->method),
-           proxy__cid_hash(req), code);
+    sv_log(SV_LOG_DEBUG, MOD, "node %s: %s cid %08x answered %u", p->name, sip_method_name(mid),
+           cidh, code);
 }
 
 /* ---------------------------------------------------------------------------------------- */
