@@ -54,11 +54,13 @@ const struct sv_cfg_item app_ims_table[] = {
                 "who is a subscriber."),
     SV_CFG_UINT(struct app_ims, min_expires, "60", 1, 86400, 0,
                 "S-CSCF: the shortest registration accepted, in seconds; shorter gets 423 "
-                "with Min-Expires."),
+                "with Min-Expires. PS: the same for subscriptions and publications."),
     SV_CFG_UINT(struct app_ims, max_expires, "7200", 1, 604800, 0,
-                "S-CSCF: the longest registration granted, in seconds."),
+                "S-CSCF: the longest registration granted, in seconds (PS: subscription and "
+                "publication)."),
     SV_CFG_UINT(struct app_ims, default_expires, "3600", 1, 604800, 0,
-                "S-CSCF: the registration time when REGISTER names none, in seconds."),
+                "S-CSCF: the registration time when REGISTER names none, in seconds (PS: "
+                "SUBSCRIBE and PUBLISH without Expires)."),
     SV_CFG_BOOL(struct app_ims, pseudonym_requires_protected_register, "true", 0,
                 "S-CSCF: a REGISTER for a pseudonym IMPU gets 403 before any challenge unless "
                 "the P-CSCF says the UE's link is protected (TLS or IPsec), R83."),

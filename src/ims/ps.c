@@ -31,9 +31,12 @@
 #include "ims_int.h"
 #include "ps_int.h"
 
-#define PS_MIN_EXPIRES 60
-#define PS_MAX_EXPIRES 7200
-#define PS_DEFAULT_EXPIRES 3600
+/* Subscriptions and publications take the node's ims.min_expires, max_expires and
+ * default_expires (60, 7200, 3600 s), as registrations do at an S-CSCF. */
+/* Expired subscriptions and publications are ended by a worker's tick, at most this often;
+ * the process's once-a-second sweep drops only what no worker ended within the grace. */
+#define PS_EXPIRY_EVERY_S 1
+#define PS_SWEEP_GRACE_S 10
 #define PS_REEVAL_MS 100 /* how soon workers see an XCAP write */
 /* Throttling (RFC 6665 §4.1.2.4 lets a notifier limit its rate; RFC 3856 §6.4 suggests one
  * NOTIFY per 5 s per presentity): a subscription gets at most one NOTIFY per
@@ -78,7 +81,8 @@ struct ps_state {
     struct ps_sub *idx[PS_IDX]; /* the same subscriptions, by dialog */
     struct ps_pub *pubs;
     struct ps_pres *pres;
-    bool dirty; /* a presentity's rules changed: workers re-evaluate */
+    bool dirty;         /* a presentity's rules changed: workers re-evaluate */
+    int64_t expiry_run; /* when a worker last ended what had expired (s) */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -820,15 +824,15 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
 {
     struct ims_state *s = n->s;
     struct ps_state *ps;
-    uint32_t exp = expires_of(req, PS_DEFAULT_EXPIRES);
+    uint32_t exp = expires_of(req, s->c.default_expires);
     char watcher[STORE_URI_MAX], presentity[STORE_URI_MAX];
     const struct sip_hdr *ch = sip_msg_hdr(req, SIP_HDR_CONTACT);
 
-    if (exp && exp < PS_MIN_EXPIRES)
+    if (exp && exp < s->c.min_expires)
         return answer(res, 423, "Interval Too Brief",
-                      ims__afmt(a, "Min-Expires: %u\r\n", PS_MIN_EXPIRES));
-    if (exp > PS_MAX_EXPIRES)
-        exp = PS_MAX_EXPIRES;
+                      ims__afmt(a, "Min-Expires: %u\r\n", s->c.min_expires));
+    if (exp > s->c.max_expires)
+        exp = s->c.max_expires;
     pthread_mutex_lock(&s->mu);
     if (!(ps = ps_of(s))) {
         pthread_mutex_unlock(&s->mu);
@@ -1000,7 +1004,7 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
     char presentity[STORE_URI_MAX], etag[24];
     const struct sip_hdr *ifm = sip_msg_hdr(req, SIP_HDR_SIP_IF_MATCH);
     const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
-    uint32_t exp = expires_of(req, PS_DEFAULT_EXPIRES);
+    uint32_t exp = expires_of(req, s->c.default_expires);
     struct pres_pidf *doc = NULL;
     const char *why = NULL;
     uint16_t code;
@@ -1013,11 +1017,11 @@ static enum proxy_route_verdict publish(struct ims_node *n, const struct sip_msg
         ims__count(s, &s->st.ps_refused); /* R87, R88, R91: and the stored state is unchanged */
         return answer(res, code, why, code == 503 ? "Retry-After: 1\r\n" : NULL);
     }
-    if (exp && exp < PS_MIN_EXPIRES)
+    if (exp && exp < s->c.min_expires)
         return answer(res, 423, "Interval Too Brief",
-                      ims__afmt(a, "Min-Expires: %u\r\n", PS_MIN_EXPIRES));
-    if (exp > PS_MAX_EXPIRES)
-        exp = PS_MAX_EXPIRES;
+                      ims__afmt(a, "Min-Expires: %u\r\n", s->c.min_expires));
+    if (exp > s->c.max_expires)
+        exp = s->c.max_expires;
     if (req->body.l && (!ct || !sv_slice_caseeq_cstr(ct->value, "application/pidf+xml")))
         return answer(res, 415, "Unsupported Media Type", "Accept: application/pidf+xml\r\n");
     if (!ifm && !req->body.l)
@@ -1148,10 +1152,13 @@ enum proxy_route_verdict ims__ps_untrusted(struct ims_node *n, const struct sip_
     return answer(res, 403, "Forbidden (not from the trust domain or a presence source)", NULL);
 }
 
+/* The fallback of the workers' expiry (expire_subs, expire_pubs): what they have not ended
+ * PS_SWEEP_GRACE_S after it expired goes without a word. */
 void ims__ps_sweep(struct ims_state *s, int64_t now)
 {
     if (!s->ps)
         return;
+    now -= PS_SWEEP_GRACE_S;
     for (struct ps_sub **pp = &s->ps->subs; *pp;) {
         if ((*pp)->expires_at <= now) {
             struct ps_sub *x = *pp;
@@ -1249,13 +1256,59 @@ static void reevaluate(struct ims_node *n)
     sv_arena_close(&a);
 }
 
+/* A publication that expired goes, and the presentity's watchers hear the state it leaves
+ * (RFC 3903 §5). Callers hold s->mu. */
+static void expire_pubs(struct ims_state *s, struct proxy *px, int64_t now, struct sv_arena *a)
+{
+    for (struct ps_pub **pp = &s->ps->pubs; *pp;) {
+        struct ps_pub *p = *pp;
+        if (p->expires_at > now) {
+            pp = &p->next;
+            continue;
+        }
+        struct ps_pres *pe = pres_of(s->ps, p->presentity);
+        if (pe)
+            pres_compose_remove(pe->comp, sv_slice_cstr(p->etag));
+        *pp = p->next;
+        pub_forget(s, p);
+        notify_all(s, px, p->presentity, false, a);
+        sv_free(p->body);
+        sv_free(p);
+        sv_arena_reset(a);
+    }
+}
+
+/* A subscription that expired gets its last NOTIFY, terminated;reason=timeout (RFC 6665
+ * §4.2.2), and the presentity's winfo sees it end. Callers hold s->mu. */
+static void expire_subs(struct ims_state *s, struct proxy *px, int64_t now, struct sv_arena *a)
+{
+    for (struct ps_sub *x = s->ps->subs, *next; x; x = next) {
+        next = x->next;
+        if (x->expires_at > now)
+            continue;
+        notify(s, px, x, "terminated;reason=timeout", a);
+        sub_end(s, px, x, PRES_WINFO_EV_TIMEOUT, a); /* frees x only: next stays */
+        sv_arena_reset(a); /* each NOTIFY was copied into its transaction */
+    }
+}
+
 static void tick_h(void *arg)
 {
     struct ims_node *n = arg;
     struct ims_state *s = n->s;
+    int64_t now = ims__now_s();
 
     reevaluate(n);
     pthread_mutex_lock(&s->mu);
+    if (s->ps && now - s->ps->expiry_run >= PS_EXPIRY_EVERY_S) {
+        char blk[4096];
+        struct sv_arena a;
+        s->ps->expiry_run = now;
+        sv_arena_init(&a, blk, sizeof(blk));
+        expire_pubs(s, n->px, now, &a);
+        expire_subs(s, n->px, now, &a);
+        sv_arena_close(&a);
+    }
     if (s->ps && s->ps->npending) {
         char blk[2048];
         struct sv_arena a;

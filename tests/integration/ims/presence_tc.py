@@ -23,7 +23,9 @@ flow, NOTIFYs answered and kept), so that every byte each side received can be c
 - The PS's rates are settings: this lab runs with `ims.notify_interval: 0` and
   `ims.subscribe_rate: 0` (ims/presence checks the defaults, 1 s and 10/s): two publications
   in quick succession reach ivy as two NOTIFYs well under a second apart, and a burst of 40
-  SUBSCRIBEs from one watcher is answered without a single 503.
+  SUBSCRIBEs from one watcher is answered without a single 503. With `ims.min_expires: 1`,
+  expiry: a 2 s subscription gets NOTIFY terminated;reason=timeout (RFC 6665 §4.2.2) and
+  alice's winfo sees it end; a 2 s publication leaves the state, and ivy is told.
 """
 import hashlib
 import json
@@ -181,9 +183,10 @@ def code(t):
 
 
 def no_rate_limits(text):
-    """The lab's PS without NOTIFY throttling and without a SUBSCRIBE rate per watcher."""
+    """The lab's PS without NOTIFY throttling and without a SUBSCRIBE rate per watcher, and
+    with a minimum Expires of 1 s, so that expiry can be seen within the test."""
     out, n = re.subn(r'(?m)^(    role: ps\n(?:    .*\n|      .*\n)*?    ims: \{enabled: true, uri: "[^"]+")\}',
-                     r"\1, notify_interval: 0, subscribe_rate: 0}", text)
+                     r"\1, notify_interval: 0, subscribe_rate: 0, min_expires: 1}", text)
     check(n == 1, "the lab config's PS ims line")
     return out
 
@@ -339,6 +342,33 @@ def test(ctx):
     check(len(codes) == 40 and set(codes) == {200}, f"subscribe_rate 0: the burst got {codes}")
     step(f"ims.notify_interval 0: two publications reached ivy {gap:.2f} s apart; "
          f"ims.subscribe_rate 0: 40 SUBSCRIBEs at once from bob, 40 times 200")
+
+    # expiry: a subscription not refreshed gets its last NOTIFY (RFC 6665 §4.2.2) and alice's
+    # winfo sees it end; a publication not refreshed leaves the state, and ivy hears so
+    seen_by_alice = len(alice.notifies)
+    t = bob.request("SUBSCRIBE", ALICE, "Event: presence\r\nExpires: 2\r\n", cid="bob-short")
+    check_eq("bob's SUBSCRIBE for 2 s", 200, code(t))
+    bob._recv(lambda _: any("Call-ID: bob-short" in m and
+                            re.search(r"(?im)^subscription-state: terminated;reason=timeout", m)
+                            for m in bob.notifies), 8)
+    check(any("Call-ID: bob-short" in m and "terminated;reason=timeout" in m
+              for m in bob.notifies), "no NOTIFY terminated;reason=timeout after the expiry")
+    alice._recv(lambda _: any('event="timeout"' in m for m in alice.notifies[seen_by_alice:]), 5)
+    check(any('status="terminated" event="timeout"' in m for m in alice.notifies[seen_by_alice:]),
+          "alice's winfo did not see bob's expired subscription end")
+    t = alice.request("PUBLISH", ALICE, "Event: presence\r\nExpires: 2\r\nContent-Type: "
+                      "application/pidf+xml\r\n", pidf.replace('id="a1"', 'id="brief"'))
+    check_eq("alice's PUBLISH for 2 s", 200, code(t))
+    def brief_at():
+        return next((i for i, m in enumerate(ivy.notifies) if 'id="brief"' in m), None)
+    ivy._recv(lambda _: brief_at() is not None, 8)
+    at = brief_at()
+    check(at is not None, "ivy never heard of the 2 s publication")
+    ivy._recv(lambda _: len(ivy.notifies) > at + 1, 8)
+    check(len(ivy.notifies) > at + 1 and 'id="brief"' not in ivy.notifies[-1],
+          f"no NOTIFY without the expired publication: {ivy.notifies[at:]}")
+    step("expiry: bob's 2 s subscription got NOTIFY terminated;reason=timeout and alice's winfo "
+         "saw it end (timeout); alice's 2 s publication left, and ivy was told")
     lab.stop()
 
 
