@@ -272,21 +272,25 @@ int privsvc_li_local(struct privsvc *s, const struct sip_msg *m, const struct ne
 }
 
 /* Ask the engine about @p m and carry out what does not depend on the direction. The dialog's
- * rules come from the shared store when @p lookup is set; otherwise the caller has set
- * in->dialog (and in->li_target) itself, or knows there are none. */
+ * rules come from the shared store when @p lookup is set, into the caller's @p dlg, which
+ * in->dialog then points to: the caller reads them after this returns (the cookie), so they
+ * must outlive this frame (they once lived in it: a dangling pointer that a call in between
+ * could overwrite, and a response then lost its dialog's rules, seen as a rare privacy/leak
+ * failure under TSan). Without @p lookup the caller has set in->dialog (and in->li_target)
+ * itself, or knows there are none. */
 static int decide(struct privsvc *s, struct privacy_input *in, const struct net_addr *src,
-                  struct sip_edits *ed, struct privacy_verdict *v, bool lookup)
+                  struct sip_edits *ed, struct privacy_verdict *v, bool lookup,
+                  struct privacy_dialog *dlg)
 {
     const struct sip_msg *m = in->msg;
     struct privdlg_found found;
-    struct privacy_dialog dlg;
     int err;
 
     if (lookup && s->c.dialogs && sv_slice_isset(m->callid) &&
         privdlg_find(s->c.dialogs, m->callid, m->from.tag, m->to.tag, sv_now_ms(), &found)) {
-        dlg = privdlg_found_dialog(&found, m->from.tag, m->to.tag);
-        dlg.funcs &= SIP_PRIV_ID | SIP_PRIV_USER;
-        in->dialog = &dlg;
+        *dlg = privdlg_found_dialog(&found, m->from.tag, m->to.tag);
+        dlg->funcs &= SIP_PRIV_ID | SIP_PRIV_USER;
+        in->dialog = dlg;
         in->li_target = s->c.li && (found.funcs & DLG_LI);
         s->st.dialog_hits++;
     }
@@ -354,7 +358,8 @@ static int on_request(void *arg, const struct sip_msg *req, struct proxy_hop *ho
              in.dir == PRIVACY_DIR_ORIG && in_trusted)
         in.sub = served_user(s, req, ed->arena);
     /* only a request inside a dialog (To tag) can find rules stored for it */
-    err = decide(s, &in, &hop->in_addr, ed, &v, sv_slice_isset(req->to.tag));
+    struct privacy_dialog dlg;
+    err = decide(s, &in, &hop->in_addr, ed, &v, sv_slice_isset(req->to.tag), &dlg);
     if (err) {
         /* never forward what could not be decided */
         *code = 500;
@@ -438,7 +443,7 @@ static int on_response(void *arg, const struct sip_msg *resp, const struct proxy
         in.dialog = &dlg;
         in.li_target = s->c.li && (hop->cookie & CK_LI);
     }
-    if (decide(s, &in, &hop->in_addr, ed, &v, !(hop->cookie & CK_SET)) || v.code)
+    if (decide(s, &in, &hop->in_addr, ed, &v, !(hop->cookie & CK_SET), &dlg) || v.code)
         return 1; /* a response cannot be answered: it is not forwarded */
     sv_log(SV_LOG_DEBUG, MOD, "node %s: %u to %.*s %s, %s, dialog rules %s, performed %#x",
            s->c.node, resp->scode, SV_FMT(resp->cseq.method),
