@@ -114,10 +114,19 @@ struct reg_memo;
 #define IMS_MAX_SLOTS 200000 /* authentication slots (IMPIs being challenged) */
 
 /* A token bucket per source address (hashed; a collision shares a bucket, erring strict). */
+/* A token bucket: `rate` per second, twice that as a burst (ims__bucket_take). */
+struct ims_bucket {
+    double tokens;
+    uint64_t last_ms; /* 0: never used, full */
+};
+
+/** One token from @p b at @p rate per second (burst 2 * rate); a rate of 0 is no limit.
+    @return whether there was one. Callers serialise the bucket's use. */
+bool ims__bucket_take(struct ims_bucket *b, double rate, uint64_t now_ms);
+
 struct rate_slot {
     struct net_addr ip; /* port zeroed */
-    double tokens;
-    int64_t last_ms;
+    struct ims_bucket b;
 };
 
 struct ims_state {
@@ -185,8 +194,7 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
 struct ps_source {
     char *name, *subject, *presentities, *domains; /* owned copies */
     uint32_t rate;                                 /* PUBLISHes per second; 0: no limit */
-    double tokens;                                 /* under the state's mutex */
-    uint64_t last_ms;
+    struct ims_bucket b;                           /* under the state's mutex */
 };
 /** Copy s->c.sources into s->sources. @return 0, ENOMEM, or EINVAL (a source without subject). */
 int ims__ps_sources_init(struct ims_state *s);

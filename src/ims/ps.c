@@ -69,8 +69,7 @@ struct ps_pres {
 
 struct wrate {
     char key[64]; /* the watcher's asserted identity (cut) */
-    double tokens;
-    uint64_t last_ms;
+    struct ims_bucket b;
 };
 
 struct ps_state {
@@ -629,23 +628,14 @@ static void flush_pending(struct ims_state *s, struct proxy *px, struct sv_arena
 static bool watcher_rate_ok(struct ps_state *ps, double rate, const char *who)
 {
     struct wrate *r = &ps->wrate[ims__hash(who, strlen(who)) % PS_WRATE_SLOTS];
-    uint64_t now = sv_now_ms();
 
     if (rate <= 0)
         return true;
-    if (strncmp(r->key, who, sizeof(r->key) - 1) != 0) {
+    if (strncmp(r->key, who, sizeof(r->key) - 1) != 0) { /* a new watcher: a full bucket */
         snprintf(r->key, sizeof(r->key), "%s", who);
-        r->tokens = 2 * rate;
-        r->last_ms = now;
+        r->b.last_ms = 0;
     }
-    r->tokens += (double)(now - r->last_ms) * rate / 1000.0;
-    if (r->tokens > 2 * rate)
-        r->tokens = 2 * rate;
-    r->last_ms = now;
-    if (r->tokens < 1.0)
-        return false;
-    r->tokens -= 1.0;
-    return true;
+    return ims__bucket_take(&r->b, rate, sv_now_ms());
 }
 
 /*

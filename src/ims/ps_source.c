@@ -31,7 +31,6 @@ int ims__ps_sources_init(struct ims_state *s)
         src->presentities = ims__strdup(c[i].presentities ? c[i].presentities : "");
         src->domains = ims__strdup(c[i].domains ? c[i].domains : "");
         src->rate = c[i].rate;
-        src->tokens = 2.0 * src->rate;
         if (!src->name || !src->subject || !src->presentities || !src->domains)
             return ENOMEM;
         if (!*src->subject)
@@ -138,17 +137,5 @@ bool ims__ps_source_may(const struct ps_source *src, const char *presentity)
 
 bool ims__ps_source_rate_ok(struct ps_source *src, uint64_t now_ms)
 {
-    double burst = 2.0 * src->rate;
-
-    if (!src->rate)
-        return true;
-    if (src->last_ms)
-        src->tokens += (double)(now_ms - src->last_ms) * src->rate / 1000.0;
-    if (src->tokens > burst)
-        src->tokens = burst;
-    src->last_ms = now_ms;
-    if (src->tokens < 1.0)
-        return false;
-    src->tokens -= 1.0;
-    return true;
+    return ims__bucket_take(&src->b, src->rate, now_ms);
 }

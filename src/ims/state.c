@@ -389,6 +389,21 @@ void ims__preg_del(struct ims_state *s, struct preg *r)
         }
 }
 
+bool ims__bucket_take(struct ims_bucket *b, double rate, uint64_t now_ms)
+{
+    if (rate <= 0)
+        return true;
+    b->tokens = b->last_ms ? b->tokens + (double)(now_ms - b->last_ms) * rate / 1000.0
+                           : 2 * rate;
+    if (b->tokens > 2 * rate)
+        b->tokens = 2 * rate;
+    b->last_ms = now_ms;
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
 bool ims__rate_ok(struct ims_state *s, const struct net_addr *peer, int64_t now_ms)
 {
     struct net_addr ip = *peer;
@@ -406,17 +421,9 @@ bool ims__rate_ok(struct ims_state *s, const struct net_addr *peer, int64_t now_
     r = &s->rate[ims__hash(buf, strlen(buf)) % IMS_RATE_SLOTS];
     if (!net_addr_eq(&r->ip, &ip)) { /* a new address in this slot starts with a full bucket */
         r->ip = ip;
-        r->tokens = 2 * rate;
-        r->last_ms = now_ms;
+        r->b.last_ms = 0;
     }
-    r->tokens += (double)(now_ms - r->last_ms) * rate / 1000.0;
-    if (r->tokens > 2 * rate)
-        r->tokens = 2 * rate;
-    r->last_ms = now_ms;
-    if (r->tokens < 1.0)
-        return false;
-    r->tokens -= 1.0;
-    return true;
+    return ims__bucket_take(&r->b, rate, (uint64_t)now_ms);
 }
 
 /* ---------------------------------------------------------------------------------------- */
