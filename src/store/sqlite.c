@@ -257,6 +257,9 @@ static void sq_close(struct store *st)
     sqlite3_close_v2(ss->db);
     pthread_mutex_destroy(&ss->mu);
     free(ss->pcache);
+    if (ss->ccache)
+        explicit_bzero(ss->ccache, PCACHE_SLOTS * sizeof(*ss->ccache));
+    free(ss->ccache);
     free(ss);
 }
 

@@ -301,7 +301,7 @@ static int put_set(struct sqlite_store *ss, int64_t sub_id, size_t pos, const st
 
 static int put_sub(struct sqlite_store *ss, const struct store_sub *sub)
 {
-    int64_t old_id, id;
+    int64_t old_id = 0, id = 0;
     int err = 0;
     sqlite3_stmt *s;
 
@@ -371,7 +371,7 @@ out:
 int store__sq_sub_del(struct store *st, const char *impi)
 {
     struct sqlite_store *ss = ss_of(st);
-    int64_t id;
+    int64_t id = 0;
     int err;
     sqlite3_stmt *s;
 
@@ -393,7 +393,7 @@ out:
 int store__sq_sub_get(struct store *st, const char *impi, struct store_sub *out)
 {
     struct sqlite_store *ss = ss_of(st);
-    int64_t id;
+    int64_t id = 0;
     int err;
 
     if (!st || !impi || !out)
@@ -464,20 +464,54 @@ out:
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
+/* The direct-mapped slot of @p key (FNV-1a). */
+static size_t cache_index(const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (size_t)(h % PCACHE_SLOTS);
+}
+
 /* The cache slot of @p impu, and whether it holds a live answer for it. Lock held. */
 static struct pcache_ent *pcache_slot(struct sqlite_store *ss, const char *impu, uint64_t now,
                                       bool *hit)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
     *hit = false;
     if (!ss->pcache && !(ss->pcache = calloc(PCACHE_SLOTS, sizeof(*ss->pcache))))
         return NULL;
-    for (const char *p = impu; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    struct pcache_ent *e = &ss->pcache[h % PCACHE_SLOTS];
+    if (!ss->ccache && !(ss->ccache = calloc(PCACHE_SLOTS, sizeof(*ss->ccache))))
+        return NULL;
+    struct pcache_ent *e = &ss->pcache[cache_index(impu)];
     *hit = e->until_ms > now && strcmp(e->impu, impu) == 0;
     return e;
+}
+
+/* Keep Digest credentials @p c of subscription @p sub_id for cred_get. Lock held. */
+static void ccache_put(struct sqlite_store *ss, const struct store_cred *c, int64_t sub_id)
+{
+    if (!ss->ccache || c->aka)
+        return;
+    struct ccache_ent *e = &ss->ccache[cache_index(c->impi)];
+    e->cred = *c;
+    e->sub_id = sub_id;
+    e->until_ms = sv_now_ms() + PCACHE_TTL_MS;
+}
+
+/* The kept credentials of @p impi into @p out. @return whether there were any. Lock held. */
+static bool ccache_get(struct sqlite_store *ss, const char *impi, struct store_cred *out,
+                       int64_t *sub_id)
+{
+    if (!ss->ccache)
+        return false;
+    struct ccache_ent *e = &ss->ccache[cache_index(impi)];
+    if (e->until_ms <= sv_now_ms() || strcmp(e->cred.impi, impi) != 0)
+        return false;
+    *out = e->cred;
+    if (sub_id)
+        *sub_id = e->sub_id;
+    return true;
 }
 
 static int profile_read(struct sqlite_store *ss, const char *impu, struct store_profile *out);
@@ -555,10 +589,16 @@ static int profile_read(struct sqlite_store *ss, const char *impu, struct store_
         goto out;
     sqlite3_bind_int64(s, 1, sub_id);
     rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        err = store__col_text(s, 0, out->impi, sizeof(out->impi));
-    else
+    if (rc == SQLITE_ROW) {
+        struct store_cred c;
+        if (!(err = read_cred(s, &c))) {
+            memcpy(out->impi, c.impi, sizeof(out->impi));
+            ccache_put(ss, &c, sub_id);
+        }
+        explicit_bzero(&c, sizeof(c));
+    } else {
         err = rc == SQLITE_DONE ? EIO : store__errno_of(rc);
+    }
     sqlite3_reset(s);
     if (err)
         goto out;
@@ -578,6 +618,8 @@ int store__sq_cred_get(struct store *st, const char *impi, struct store_cred *ou
     if (!st || !impi || !out)
         return EINVAL;
     pthread_mutex_lock(&ss->mu);
+    if (ccache_get(ss, impi, out, sub_id))
+        goto out;
     if (!(s = store__stmt(ss, ST_CRED, &err)))
         goto out;
     bind_text(s, 1, impi);

@@ -69,20 +69,36 @@ struct pcache_ent {
     struct store_profile prof;
 };
 
+/*
+ * The Digest credentials that a profile read met on its way (the subscription's first IMPI,
+ * in the same statement), so that the S-CSCF's cred_get for the REGISTER the I-CSCF has just
+ * routed costs no transaction of its own. Direct-mapped by the IMPI's hash, good for
+ * PCACHE_TTL_MS, emptied with the profiles. AKA credentials are never kept: their SQN moves
+ * at every challenge and is read from the table each time.
+ */
+struct ccache_ent {
+    uint64_t until_ms; /* 0: empty */
+    int64_t sub_id;
+    struct store_cred cred;
+};
+
 struct sqlite_store {
     struct store base; /* first: the public handle */
     sqlite3 *db;
-    pthread_mutex_t mu; /* guards db, every statement and pcache */
+    pthread_mutex_t mu; /* guards db, every statement, pcache and ccache */
     sqlite3_stmt *st[ST_COUNT];
     struct pcache_ent *pcache; /* PCACHE_SLOTS, allocated at the first profile_get */
+    struct ccache_ent *ccache; /* PCACHE_SLOTS, allocated with pcache */
 };
 
-/** Forget every cached profile (a write to the subscriber tables). Lock held. */
+/** Forget every cached profile and credential (a write to the subscriber tables). Lock held. */
 static inline void store__pcache_clear(struct sqlite_store *ss)
 {
     if (ss->pcache)
         for (size_t i = 0; i < PCACHE_SLOTS; i++)
             ss->pcache[i].until_ms = 0;
+    if (ss->ccache)
+        explicit_bzero(ss->ccache, PCACHE_SLOTS * sizeof(*ss->ccache));
 }
 
 static inline struct sqlite_store *ss_of(struct store *st)

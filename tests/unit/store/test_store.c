@@ -164,6 +164,48 @@ static struct store_binding binding(int64_t irs, const char *contact)
     return b;
 }
 
+/* cred_get answers from what a profile read met (the S-CSCF's read right after the I-CSCF's),
+ * follows provisioning, and never keeps AKA credentials: their SQN moves. */
+static void cred_cache_follows_provisioning(void **state)
+{
+    static const char *const dave_uris[] = {"sip:dave@ims.example"};
+    struct store *st = st_of(state);
+    struct store_sub a, d;
+    struct store_profile p;
+    struct store_cred c1, c2;
+    int64_t id1 = 0, id2 = 0;
+
+    alice(&a);
+    assert_int_equal(st->api->sub_put(st, &a), 0);
+    assert_int_equal(st->api->cred_get(st, "alice@ims.example", &c1, &id1), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:alice@ims.example", &p), 0);
+    assert_int_equal(st->api->cred_get(st, "alice@ims.example", &c2, &id2), 0);
+    assert_memory_equal(&c1, &c2, sizeof(c1));
+    assert_int_equal(id1, id2);
+    assert_int_equal(id2, p.sub_id);
+    /* a new password is seen at once, through the cache or not */
+    sub_make(&a, "alice@ims.example", "alice-new-pw", alice_uris, 2);
+    assert_int_equal(st->api->sub_put(st, &a), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:alice@ims.example", &p), 0);
+    assert_int_equal(st->api->cred_get(st, "alice@ims.example", &c2, NULL), 0);
+    assert_string_not_equal(c1.ha1_md5, c2.ha1_md5);
+    assert_int_equal(st->api->sub_del(st, "alice@ims.example"), 0);
+    assert_int_equal(st->api->cred_get(st, "alice@ims.example", &c2, NULL), ENOENT);
+
+    memset(&d, 0, sizeof(d));
+    d.nimpis = 1;
+    snprintf(d.impis[0].impi, STORE_ID_MAX, "dave@ims.example");
+    d.impis[0].aka = true;
+    memset(d.impis[0].k, 0x46, 16);
+    memset(d.impis[0].opc, 0xcd, 16);
+    sub_add_set(&d, dave_uris, 1);
+    assert_int_equal(st->api->sub_put(st, &d), 0);
+    assert_int_equal(st->api->profile_get(st, "sip:dave@ims.example", &p), 0);
+    assert_int_equal(st->api->aka_sqn_set(st, "dave@ims.example", 42), 0);
+    assert_int_equal(st->api->cred_get(st, "dave@ims.example", &c2, NULL), 0);
+    assert_int_equal(c2.sqn, 42);
+}
+
 static void sub_del_cascades(void **state)
 {
     struct store *st = st_of(state);
@@ -697,6 +739,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(sub_put_replaces, store_fixture_setup, store_fixture_teardown),
     cmocka_unit_test_setup_teardown(sub_del_cascades, store_fixture_setup, store_fixture_teardown),
     cmocka_unit_test_setup_teardown(profile_cache_follows_provisioning, store_fixture_setup,
+                                    store_fixture_teardown),
+    cmocka_unit_test_setup_teardown(cred_cache_follows_provisioning, store_fixture_setup,
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(profile_pseudonym_own_set_only_r82, store_fixture_setup,
                                     store_fixture_teardown),
