@@ -40,6 +40,21 @@ static void bob(struct store_sub *s)
     s->sets[1].impus[0].pseudonym = true;
 }
 
+/* An AKA subscriber: K, OPc and AMF of its one IMPI, SQN 0. */
+static void dave(struct store_sub *d)
+{
+    static const char *const dave_uris[] = {"sip:dave@ims.example"};
+
+    memset(d, 0, sizeof(*d));
+    d->nimpis = 1;
+    snprintf(d->impis[0].impi, STORE_ID_MAX, "dave@ims.example");
+    d->impis[0].aka = true;
+    memset(d->impis[0].k, 0x46, 16);
+    memset(d->impis[0].opc, 0xcd, 16);
+    d->impis[0].amf[0] = 0x80;
+    sub_add_set(d, dave_uris, 1);
+}
+
 static struct store *st_of(void **state)
 {
     return ((struct store_fixture *)*state)->st;
@@ -168,7 +183,6 @@ static struct store_binding binding(int64_t irs, const char *contact)
  * follows provisioning, and never keeps AKA credentials: their SQN moves. */
 static void cred_cache_follows_provisioning(void **state)
 {
-    static const char *const dave_uris[] = {"sip:dave@ims.example"};
     struct store *st = st_of(state);
     struct store_sub a, d;
     struct store_profile p;
@@ -192,13 +206,7 @@ static void cred_cache_follows_provisioning(void **state)
     assert_int_equal(st->api->sub_del(st, "alice@ims.example"), 0);
     assert_int_equal(st->api->cred_get(st, "alice@ims.example", &c2, NULL), ENOENT);
 
-    memset(&d, 0, sizeof(d));
-    d.nimpis = 1;
-    snprintf(d.impis[0].impi, STORE_ID_MAX, "dave@ims.example");
-    d.impis[0].aka = true;
-    memset(d.impis[0].k, 0x46, 16);
-    memset(d.impis[0].opc, 0xcd, 16);
-    sub_add_set(&d, dave_uris, 1);
+    dave(&d);
     assert_int_equal(st->api->sub_put(st, &d), 0);
     assert_int_equal(st->api->profile_get(st, "sip:dave@ims.example", &p), 0);
     assert_int_equal(st->api->aka_sqn_set(st, "dave@ims.example", 42), 0);
@@ -410,19 +418,11 @@ static void kv_put_each_del(void **state)
 
 static void aka_sqn_set_get(void **state)
 {
-    static const char *const dave_uris[] = {"sip:dave@ims.example"};
     struct store *st = st_of(state);
     struct store_sub d;
     struct store_cred c;
 
-    memset(&d, 0, sizeof(d));
-    d.nimpis = 1;
-    snprintf(d.impis[0].impi, STORE_ID_MAX, "dave@ims.example");
-    d.impis[0].aka = true;
-    memset(d.impis[0].k, 0x46, 16);
-    memset(d.impis[0].opc, 0xcd, 16);
-    d.impis[0].amf[0] = 0x80;
-    sub_add_set(&d, dave_uris, 1);
+    dave(&d);
     assert_int_equal(st->api->sub_put(st, &d), 0);
     assert_int_equal(st->api->cred_get(st, "dave@ims.example", &c, NULL), 0);
     assert_true(c.aka);
