@@ -47,7 +47,8 @@ struct proc {
     size_t ncfgs;
     struct worker **w;
     unsigned nw;
-    atomic_uint ndone; /* workers whose loop ended */
+    atomic_uint ndone;    /* workers whose loop ended */
+    atomic_uint ndrained; /* stopping workers without live transactions (worker.c) */
     int done_fd;
     struct event_base *base;
     struct event *sint, *sterm, *shup, *done;
@@ -228,6 +229,7 @@ static int shared_make(struct proc *pr)
     struct privdlg_conf dc = {cfg->dialogs.max, cfg->dialogs.lifetime, LINGER_MS};
     int err;
 
+    pr->sh.drained = &pr->ndrained;
     if ((err = privdlg_store_alloc(&pr->sh.dialogs, &dc))) {
         sv_log(SV_LOG_ERR, MOD, "dialog store: %s", strerror(err));
         return APP_EX_OSERR;

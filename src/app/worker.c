@@ -84,7 +84,7 @@ struct worker {
     size_t nnodes;
     int lsn_node[MAX_LSN]; /* net listener index -> node index */
     struct sip_limits lim;
-    bool trace, stopping;
+    bool trace, stopping, drained;
     bool armed;        /* the tick event is pending */
     uint64_t armed_at; /* then: when it fires (monotonic ms) */
     uint64_t stop_at, next_publish;
@@ -473,6 +473,27 @@ static void arm(struct worker *w, uint64_t now)
     w->armed_at = at;
 }
 
+/*
+ * Whether a stopping worker may leave its loop. Not as soon as its own transactions are over:
+ * its sockets stay in the SO_REUSEPORT group until the process exits, so the kernel keeps
+ * handing it its share of new requests, which must get their 503, not silence. It leaves once
+ * every worker has drained, or at the grace's end.
+ */
+static bool stop_now(struct worker *w, uint64_t now)
+{
+    if (now >= w->stop_at)
+        return true;
+    if (live_txns(w) != 0)
+        return false;
+    if (!w->sh.drained)
+        return true;
+    if (!w->drained) {
+        w->drained = true;
+        atomic_fetch_add(w->sh.drained, 1u);
+    }
+    return atomic_load(w->sh.drained) >= w->nworkers;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -486,7 +507,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         publish(w);
         w->next_publish = now + PUBLISH_MS;
     }
-    if (w->stopping && (live_txns(w) == 0 || now >= w->stop_at)) {
+    if (w->stopping && stop_now(w, now)) {
         event_base_loopbreak(w->base);
         return;
     }

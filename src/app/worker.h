@@ -15,6 +15,7 @@
 #ifndef SIPVEIL_APP_WORKER_H
 #define SIPVEIL_APP_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sipveil/net.h>
 #include <sipveil/privacy_service.h>
@@ -55,6 +56,8 @@ struct worker_shared {
     const struct li_targets *li_targets; /* NULL: none; a reload hands a new set */
     struct ims_state *const *ims;        /* by node index (NULL: no IMS role); filled by the
                                             main thread before worker_start */
+    atomic_uint *drained; /* how many stopping workers have no live transaction left; NULL:
+                             each worker stops on its own */
 };
 
 /**

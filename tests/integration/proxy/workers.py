@@ -265,6 +265,39 @@ def test_stop(ctx, node, silent):
     step(f"SIGTERM: TCP accept stopped, new request 503 + Retry-After, exit 0 after {took:.1f} s")
 
 
+def test_stop_idle_worker(ctx):
+    """A worker whose own transactions are over keeps answering while another drains: its
+    socket stays in the SO_REUSEPORT group until the process exits, so the kernel keeps handing
+    it its share of new requests (issue 3 §4: a new request gets 503 + Retry-After during the
+    drain). Before, it left its loop at once and that share went unanswered for the whole
+    grace. T1 20 ms so that the readiness probe's transaction is gone first; the INVITE to a
+    UAS that never answers then lives about 2.6 s (Timers B and H), past the 2 s grace."""
+    silent = Uas(answer=False)
+    node = Node(ctx, conf(silent.port).replace("t1: 100ms", "t1: 20ms"))
+    end = time.monotonic() + 10
+    while metric_sum(node.metrics(), "sipveil_transactions_live") != 0:
+        check(time.monotonic() < end, "the readiness probe's transaction ends within 10 s")
+        time.sleep(0.1)
+    cl = svit.Client(node.ports["udp"])
+    cl.send((f"INVITE sip:bob@uas.test SIP/2.0\r\n"
+             f"Via: SIP/2.0/UDP 127.0.0.1:{cl.port};branch=z9hG4bK-idle-1;rport\r\n"
+             f"Max-Forwards: 70\r\nFrom: <sip:alice@a.test>;tag=i1\r\n"
+             f"To: <sip:bob@uas.test>\r\nCall-ID: idle-1@workers.test\r\nCSeq: 1 INVITE\r\n"
+             f"Contact: <sip:alice@127.0.0.1:{cl.port}>\r\nContent-Length: 0\r\n\r\n").encode())
+    silent.pump(lambda u: len(u.got) >= 1, 5)
+    node.proc.send_signal(signal.SIGTERM)
+    node.wait_log(r"worker 1: stopping once", 0, "worker 1 stopping")
+    node.wait_log(r"worker 0: stopping once", 0, "worker 0 stopping")
+    clients = [svit.Client(node.ports["udp"]) for _ in range(8)]
+    for i, c in enumerate(clients):
+        svit.expect_status(c, c.request("OPTIONS", ruri="sip:x@uas.test"), 503,
+                           f"new request {i + 1} of 8 (from its own port) while draining")
+    check_eq("exit status after SIGTERM", 0, node.proc.wait(10, "exit after SIGTERM"))
+    silent.close()
+    step("SIGTERM with one worker idle: 8 new requests from 8 ports all got 503 while the "
+         "other worker drained")
+
+
 SCHED_OTHER, SCHED_BATCH = 0, 3
 
 
@@ -384,6 +417,7 @@ def test(ctx):
     test_stop(ctx, node, silent)
     uas.close()
     silent.close()
+    test_stop_idle_worker(ctx)
     test_timers_under_load(ctx)
     test_busy_port(ctx)
 
