@@ -110,6 +110,7 @@ def flood(lab, n):
     """@p n REGISTERs at once from one socket; @return {status: count}, every 503 checked for
     Retry-After."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # the answers come at once
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     for i in range(n):
@@ -312,8 +313,12 @@ def test(ctx):
 
     # what /metrics says of what happened since the restart
     check(lab.metric("sipveil_ims_registrations_total", "scscf") >= 2, "no registrations counted")
-    check_eq("rate-limited REGISTERs on /metrics", codes_seen.get(503, 0),
-             lab.metric("sipveil_ims_register_rate_limited_total", "pcscf"))
+    # every 503 sent is counted; the flood's socket may have lost some of the 400 answers
+    # (three tests at once on two cores: 24 once), so the count lies between what arrived and
+    # what was not answered otherwise
+    limited = lab.metric("sipveil_ims_register_rate_limited_total", "pcscf")
+    check(codes_seen.get(503, 0) <= limited <= 400 - codes_seen.get(401, 0),
+          f"rate-limited REGISTERs on /metrics: {limited}, with {codes_seen} received of 400")
     check(lab.metric("sipveil_ims_location_missing_total", "scscf") >= 1, "480 uncounted")
     step("/metrics counts the registrations, failures, refusals and location lookups")
     lab.stop()
