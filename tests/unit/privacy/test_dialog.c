@@ -351,10 +351,13 @@ static void store_enospc_at_max_dialogs(void **state)
     assert_int_equal(put(s, "c4", "a1", SIP_PRIV_ID, T0 + LINGER - 1), ENOSPC);
     assert_int_equal(privdlg_sweep(s, T0 + LINGER), 1);
     assert_int_equal(put(s, "c4", "a1", SIP_PRIV_ID, T0 + LINGER), 0);
-    /* Full, and the dead entry on the new one's chain goes as the put walks it: room. */
+    /* Full, and the dead entry on the new one's chain goes as the put walks it: room. The
+     * chains are hashed with a random key, so c0, c2 or c3 (dead too) may share that chain and
+     * go with it: 1 to 4 entries left, and the sweep takes the rest but c4/a2. */
     assert_int_equal(put(s, "c4", "a2", SIP_PRIV_ID, T0 + LINGER + LIFETIME), 0);
-    assert_int_equal(privdlg_count(s), 4);
-    assert_int_equal(privdlg_sweep(s, T0 + LINGER + LIFETIME), 3);
+    size_t n = privdlg_count(s);
+    assert_in_range(n, 1, 4);
+    assert_int_equal(privdlg_sweep(s, T0 + LINGER + LIFETIME), n - 1);
     assert_int_equal(privdlg_count(s), 1);
     privdlg_store_free(s);
 }
