@@ -413,17 +413,25 @@ static void sub_unlink(struct ims_state *s, struct ps_sub *x)
 static int notify(struct ims_state *s, struct proxy *px, struct ps_sub *x, const char *state,
                   struct sv_arena *a);
 
-/* The presentity of @p x's watcher-information subscriptions hear of the change of @p x
- * (full state: RFC 3858). Callers hold s->mu. */
+/* Every watcher-information subscription to @p presentity gets its full state (RFC 3858).
+ * Callers hold s->mu. */
+static void winfo_notify_all(struct ims_state *s, struct proxy *px, const char *presentity,
+                             struct sv_arena *a)
+{
+    for (struct ps_sub *w = s->ps->subs; w; w = w->next)
+        if (w->winfo && strcmp(w->presentity, presentity) == 0)
+            notify(s, px, w, "active", a);
+}
+
+/* The presentity of @p x's watcher-information subscriptions hear of the change of @p x.
+ * Callers hold s->mu. */
 static void winfo_fanout(struct ims_state *s, struct proxy *px, const struct ps_sub *x,
                          struct sv_arena *a)
 {
     struct ps_pres *pe = x->winfo ? NULL : pres_of(s->ps, x->presentity);
 
     if (pe && pe->nwinfo)
-        for (struct ps_sub *w = s->ps->subs; w; w = w->next)
-            if (w->winfo && strcmp(w->presentity, x->presentity) == 0)
-                notify(s, px, w, "active", a);
+        winfo_notify_all(s, px, x->presentity, a);
 }
 
 /* End @p x: the presentity's winfo subscriptions see it terminated with @p ev (RFC 3857 §3.2.4)
@@ -1232,9 +1240,7 @@ static void reevaluate(struct ims_node *n)
                     notify(s, n->px, x, sub_state(x, left, &a), &a);
                 }
             }
-            for (struct ps_sub *w = s->ps->subs; w; w = w->next)
-                if (w->winfo && strcmp(w->presentity, pe->uri) == 0)
-                    notify(s, n->px, w, "active", &a);
+            winfo_notify_all(s, n->px, pe->uri, &a);
             for (struct ps_sub *x = s->ps->subs, *next; x; x = next) {
                 next = x->next;
                 if (x->ending && strcmp(x->presentity, pe->uri) == 0)

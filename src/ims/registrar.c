@@ -29,7 +29,6 @@ struct reg_req {
     char impi[STORE_ID_MAX];
 };
 
-
 /* The Authorization for our realm (the first one if none names it). @return 0, ENOENT or
  * EBADMSG (one that does not decode: 400). */
 static int find_auth(const struct ims_state *s, const struct sip_msg *req, struct sip_auth *out)
