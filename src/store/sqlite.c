@@ -93,6 +93,17 @@ static const char *const migrations[] = {
     "CREATE TABLE kv ("
     "  ns TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, val BLOB NOT NULL,"
     "  PRIMARY KEY (ns, key)) WITHOUT ROWID;",
+    /* Version 4: the child indexes carry the order the profile read asks for (ORDER BY
+     * position, or priority), so that the read of every REGISTER walks an index instead of
+     * sorting the rows in a temporary b-tree. They still serve the foreign keys' cascades. */
+    "DROP INDEX IF EXISTS impi_sub;"
+    "CREATE INDEX IF NOT EXISTS impi_sub_pos ON impi(subscription_id, position);"
+    "DROP INDEX IF EXISTS irs_sub;"
+    "CREATE INDEX IF NOT EXISTS irs_sub_pos ON irs(subscription_id, position);"
+    "DROP INDEX IF EXISTS impu_irs;"
+    "CREATE INDEX IF NOT EXISTS impu_irs_pos ON impu(irs_id, position);"
+    "DROP INDEX IF EXISTS ifc_sub;"
+    "CREATE INDEX IF NOT EXISTS ifc_sub_prio ON ifc(subscription_id, priority, position);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])) - 1)
 

@@ -928,7 +928,10 @@ const char *proxy_via_hostport(const struct proxy *p, enum net_tp tp, const stru
 static void route_by_hook(struct proxy *p, struct txn *st, const struct sip_msg *req,
                           const struct net_flow *flow, const struct plan *pl)
 {
-    char blk[4096];
+    /* Room for a subscriber's profile (struct store_profile, 9.5 KiB), which the S-CSCF and
+     * I-CSCF route hooks read into this arena for every REGISTER: on the stack rather than a
+     * 19 KiB heap chunk each time (bench/register). */
+    _Alignas(16) char blk[16384];
     struct sv_arena a;
     struct proxy_route_res res;
     struct proxy_req_info info = {.ruri = &pl->ruri,

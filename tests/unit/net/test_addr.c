@@ -86,6 +86,7 @@ static void addr_str_round_trips(void **state)
 {
     static const char *const good[] = {
         "192.0.2.7:5060", "0.0.0.0:0", "[::1]:5061", "[2001:db8::1]:65535", "[::]:0",
+        "255.255.255.255:65535", "10.0.100.1:5", "127.0.0.1:10", /* IPv4 is formatted by hand */
     };
     char buf[64];
     struct net_addr a, b;

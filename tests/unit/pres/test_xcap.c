@@ -657,7 +657,7 @@ static void store_migrates_v1(void **state)
     char e[STORE_XCAP_ETAG_MAX], err[256] = "";
     sqlite3 *db;
 
-    assert_int_equal(store_schema_version(), 3);
+    assert_int_equal(store_schema_version(), 4);
     store_close(f->st);
     f->st = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);

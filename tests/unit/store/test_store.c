@@ -611,6 +611,59 @@ static void schema_version_set(void **state)
     sqlite3_close(db);
 }
 
+/* Whether SQLite plans @p sql with a temporary b-tree (a sort of its own). */
+static bool plan_sorts(sqlite3 *db, const char *sql)
+{
+    char q[512];
+    sqlite3_stmt *s;
+    bool sorts = false;
+
+    snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW)
+        sorts |= strstr((const char *)sqlite3_column_text(s, 3), "TEMP B-TREE") != NULL;
+    sqlite3_finalize(s);
+    return sorts;
+}
+
+/* The ordered reads of a profile (every REGISTER makes one) walk an index, in a new file and
+ * in one migrated from version 3, which had indexes on the parent column only. */
+static void profile_reads_sort_nothing(void **state)
+{
+    static const char *const reads[] = {
+        "SELECT impi.impi FROM impi LEFT JOIN aka ON aka.impi_id = impi.id "
+        "WHERE impi.subscription_id = 1 ORDER BY impi.position",
+        "SELECT id FROM irs WHERE subscription_id = 1 ORDER BY position",
+        "SELECT uri FROM impu WHERE irs_id = 1 ORDER BY position",
+        "SELECT as_uri FROM ifc WHERE subscription_id = 1 ORDER BY priority, position",
+    };
+    struct store_fixture *f = *state;
+    char err[256] = "";
+    sqlite3 *db;
+
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        for (size_t i = 0; i < SV_ARRAY_SIZE(reads); i++)
+            assert_false(plan_sorts(db, reads[i]));
+        if (pass == 0) { /* back to version 3's indexes, and open again to migrate */
+            store_close(f->st);
+            f->st = NULL;
+            assert_int_equal(
+                sqlite3_exec(db,
+                             "DROP INDEX impi_sub_pos; CREATE INDEX impi_sub ON impi(subscription_id);"
+                             "DROP INDEX irs_sub_pos; CREATE INDEX irs_sub ON irs(subscription_id);"
+                             "DROP INDEX impu_irs_pos; CREATE INDEX impu_irs ON impu(irs_id);"
+                             "DROP INDEX ifc_sub_prio; CREATE INDEX ifc_sub ON ifc(subscription_id);"
+                             "PRAGMA user_version = 3;",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+            assert_true(plan_sorts(db, reads[2])); /* the test sees a sort when there is one */
+            assert_int_equal(store_open_sqlite(&f->st, f->path, err, sizeof(err)), 0);
+        }
+        sqlite3_close(db);
+    }
+}
+
 /* A file from a newer sipveil is refused, not misread; so is a file that is not a database. */
 static void newer_schema_eproto(void **state)
 {
@@ -756,6 +809,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(bindings_put_replace_del_each, store_fixture_setup,
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(bindings_100k_timed, store_fixture_setup,
+                                    store_fixture_teardown),
+    cmocka_unit_test_setup_teardown(profile_reads_sort_nothing, store_fixture_setup,
                                     store_fixture_teardown),
     cmocka_unit_test_setup_teardown(schema_version_set, store_fixture_setup,
                                     store_fixture_teardown),
