@@ -106,8 +106,6 @@ struct scscf_memo {
 #define SCSCF_CACHE_S 30
 
 /* S-CSCF: what the store said for a REGISTER just challenged, for its answer (registrar.c). */
-struct reg_memo;
-#define REG_MEMO_BUCKETS 256
 
 #define IMS_HASH_BITS 16
 #define IMS_RATE_SLOTS 4096
@@ -144,9 +142,6 @@ struct ims_state {
     size_t nirs, nbindings;
     /* I-CSCF */
     struct scscf_memo *memo[1u << IMS_HASH_BITS];
-    /* S-CSCF */
-    struct reg_memo *reg_memos[REG_MEMO_BUCKETS];
-    size_t nreg_memos;
     /* P-CSCF */
     struct preg *pregs[1u << IMS_HASH_BITS];
     size_t npregs;
@@ -226,9 +221,6 @@ void ims__ps_node_stop(struct ims_node *n);
 
 /** Count one under the state's lock. */
 void ims__count(struct ims_state *s, unsigned long *c);
-
-/** Forget the registrar's expired memos (callers hold s->mu); all of them when @p all. */
-void ims__reg_memo_sweep(struct ims_state *s, int64_t now, bool all);
 
 /* util */
 /** The numeric host:port (and transport parameter) of a SIP URI as a proxy target. */

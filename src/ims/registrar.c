@@ -429,108 +429,6 @@ static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct 
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* What the store said, kept from the challenge to its answer                                 */
-
-/*
- * A registration is a REGISTER, a 401 and a second REGISTER a few milliseconds later that needs
- * exactly what the first one read from the store (the profile, the credentials). The first
- * keeps them here; the answer takes them (once). Kept MEMO_S at most, MEMO_MAX of them: an
- * unanswered challenge costs memory for that long only. Digest only: an AKA challenge moves
- * the subscriber's SQN, which a copy would not follow.
- */
-#define MEMO_S 10
-#define MEMO_MAX 2048
-
-struct reg_memo {
-    struct reg_memo *next;
-    int64_t until;
-    bool known;
-    int64_t sub_id;
-    char impu[STORE_URI_MAX], impi[STORE_ID_MAX];
-    struct store_profile prof;
-    struct store_cred cred;
-};
-
-static uint32_t memo_bucket(const char *impu)
-{
-    return ims__hash(impu, strlen(impu)) % REG_MEMO_BUCKETS;
-}
-
-void ims__reg_memo_sweep(struct ims_state *s, int64_t now, bool all)
-{
-    for (size_t i = 0; i < REG_MEMO_BUCKETS; i++)
-        for (struct reg_memo **pp = &s->reg_memos[i]; *pp;) {
-            if (all || (*pp)->until <= now) {
-                struct reg_memo *dead = *pp;
-                *pp = dead->next;
-                OPENSSL_cleanse(&dead->cred, sizeof(dead->cred));
-                sv_free(dead);
-                s->nreg_memos--;
-            } else {
-                pp = &(*pp)->next;
-            }
-        }
-}
-
-/* Take the memo of (@p impu, @p impi) into the caller's structs. @return whether there was one. */
-static bool memo_take(struct ims_state *s, const char *impu, const char *impi,
-                      struct store_profile *prof, struct store_cred *cred, int64_t *sub_id,
-                      bool *known)
-{
-    struct reg_memo *m = NULL;
-    int64_t now = ims__now_s();
-
-    pthread_mutex_lock(&s->mu);
-    for (struct reg_memo **pp = &s->reg_memos[memo_bucket(impu)]; *pp; pp = &(*pp)->next)
-        if ((*pp)->until > now && strcmp((*pp)->impu, impu) == 0 &&
-            (!*impi || strcmp((*pp)->impi, impi) == 0)) {
-            m = *pp;
-            *pp = m->next;
-            s->nreg_memos--;
-            break;
-        }
-    pthread_mutex_unlock(&s->mu);
-    if (!m)
-        return false;
-    *prof = m->prof;
-    *cred = m->cred;
-    *sub_id = m->sub_id;
-    *known = m->known;
-    OPENSSL_cleanse(&m->cred, sizeof(m->cred));
-    sv_free(m);
-    return true;
-}
-
-static void memo_keep(struct ims_state *s, const char *impu, const struct store_profile *prof,
-                      const struct store_cred *cred, int64_t sub_id, bool known)
-{
-    struct reg_memo *m;
-
-    if (cred->aka || s->nreg_memos >= MEMO_MAX || !(m = sv_malloc(sizeof(*m))))
-        return;
-    sv_slice_copy_cut(m->impu, sizeof(m->impu), sv_slice_cstr(impu));
-    sv_slice_copy_cut(m->impi, sizeof(m->impi), sv_slice_cstr(cred->impi));
-    m->prof = *prof;
-    m->cred = *cred;
-    m->sub_id = sub_id;
-    m->known = known;
-    m->until = ims__now_s() + MEMO_S;
-    pthread_mutex_lock(&s->mu);
-    if (s->nreg_memos < MEMO_MAX) {
-        uint32_t b = memo_bucket(impu);
-        m->next = s->reg_memos[b];
-        s->reg_memos[b] = m;
-        s->nreg_memos++;
-        m = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (m) {
-        OPENSSL_cleanse(&m->cred, sizeof(m->cred));
-        sv_free(m);
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
 /* REGISTER                                                                                   */
 
 /* Credentials that nothing can answer: an unknown identity is challenged like any other. */
@@ -567,9 +465,9 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
         answer(res, 400, "Bad Request (To or Authorization)", NULL);
         return PROXY_ROUTE_ANSWER;
     }
-    bool memo = r.answered && memo_take(s, r.impu, r.impi, prof, &cred, &sub_id, &known);
-    if (!memo)
-        known = s->c.store->api->profile_get(s->c.store, r.impu, prof) == 0;
+    /* The challenge and its answer read the same profile and credentials: the store keeps
+     * them for that long (its profile and credentials caches), so each REGISTER asks. */
+    known = s->c.store->api->profile_get(s->c.store, r.impu, prof) == 0;
     if (known && prof->irs.impus[prof->index].pseudonym &&
         s->c.pseudonym_requires_protected_register && !r.protected_link) {
         /* R83, TC-25 (a): before any challenge, so that no IMPI crosses the link for it */
@@ -582,11 +480,10 @@ enum proxy_route_verdict ims__register(struct ims_state *s, const struct sip_msg
     if (!*r.impi) /* no username yet: the subscription's IMPI (or the IMPU's user part) */
         sv_slice_copy_cut(r.impi, sizeof(r.impi),
                           sv_slice_cstr(known ? prof->impi : r.impu + 4));
-    if (!memo && (!known || s->c.store->api->cred_get(s->c.store, r.impi, &cred, &sub_id) ||
-                  sub_id != prof->sub_id))
+    if (!known || s->c.store->api->cred_get(s->c.store, r.impi, &cred, &sub_id) ||
+        sub_id != prof->sub_id)
         fake_cred(&cred, r.impi); /* an IMPI not of this IMPU's subscription: as unknown */
     if (!r.answered) {
-        memo_keep(s, r.impu, prof, &cred, sub_id, known);
         enum proxy_route_verdict pv = challenge(s, &cred, false, a, res);
         OPENSSL_cleanse(&cred, sizeof(cred));
         return pv;

@@ -574,7 +574,6 @@ void ims_state_free(struct ims_state *s)
         }
     if (s->replay)
         sv_deref(s->replay);
-    ims__reg_memo_sweep(s, 0, true);
     ims__ps_free(s);
     ims__ps_sources_free(s);
     sv_free(s->domain);
@@ -629,7 +628,6 @@ void ims_state_sweep(struct ims_state *s, uint64_t now_ms)
         }
     }
     ims__ps_sweep(s, now);
-    ims__reg_memo_sweep(s, now, false);
     for (size_t i = 0; i < SLOT_BUCKETS; i++)
         for (struct auth_slot **pp = &s->slots[i]; *pp;) {
             if ((*pp)->last_s + SLOT_IDLE_S <= now) {

@@ -134,8 +134,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IFC_OF_SUB] = "SELECT priority, method, event, scase, as_uri FROM ifc "
                       "WHERE subscription_id = ?1 ORDER BY priority, position",
     [ST_SUB_IDS] = "SELECT subscription_id FROM impi WHERE position = 0 ORDER BY impi",
-    [ST_IMPU_FIND] = "SELECT impu.irs_id, irs.subscription_id FROM impu JOIN irs ON irs.id = "
-                     "impu.irs_id WHERE impu.uri = ?1",
+    /* the IMPU's set and subscription, with the subscription row: the head of a profile */
+    [ST_IMPU_FIND] = "SELECT impu.irs_id, irs.subscription_id, sub.identity_blocking, "
+                     "sub.user_by_policy, sub.scscf FROM impu JOIN irs ON irs.id = impu.irs_id "
+                     "JOIN subscription AS sub ON sub.id = irs.subscription_id "
+                     "WHERE impu.uri = ?1",
     [ST_CRED] = "SELECT impi.impi, impi.realm, impi.ha1_md5, impi.ha1_sha256, aka.k, aka.opc, "
                 "aka.amf, aka.sqn, impi.subscription_id FROM impi LEFT JOIN aka ON "
                 "aka.impi_id = impi.id WHERE impi.impi = ?1",

@@ -564,6 +564,9 @@ static int profile_read(struct sqlite_store *ss, const char *impu, struct store_
     if (rc == SQLITE_ROW) {
         irs_id = sqlite3_column_int64(s, 0);
         sub_id = sqlite3_column_int64(s, 1);
+        out->identity_blocking = sqlite3_column_int(s, 2) != 0;
+        out->user_by_policy = sqlite3_column_int(s, 3) != 0;
+        err = store__col_text(s, 4, out->scscf, sizeof(out->scscf));
     } else {
         err = rc == SQLITE_DONE ? ENOENT : store__errno_of(rc);
     }
@@ -571,8 +574,6 @@ static int profile_read(struct sqlite_store *ss, const char *impu, struct store_
     if (err)
         goto out;
     out->sub_id = sub_id;
-    if ((err = read_sub_row(ss, sub_id, &out->identity_blocking, &out->user_by_policy, out->scscf)))
-        goto out;
     /* Only the IMPU's own set (R82). The default IMPU is sets[0].impus[0], so provisioning
      * order already puts it first whenever it belongs to this set. */
     if ((err = read_irs(ss, irs_id, &out->irs)))

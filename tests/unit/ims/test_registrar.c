@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -461,6 +462,20 @@ static void impu_canon_forms(void **state)
     assert_int_equal(sip_uri_decode(&u, SV_LIT("tel:+1-555-100-0001;phone-context=x")), 0);
     assert_int_equal(ims_impu_canon(&u, out, sizeof(out)), 0);
     assert_string_equal(out, "tel:+15551000001");
+    assert_int_equal(sip_uri_decode(&u, SV_LIT("sip:IMS.example")), 0); /* no user part */
+    assert_int_equal(ims_impu_canon(&u, out, sizeof(out)), 0);
+    assert_string_equal(out, "sip:ims.example");
+    /* too long for the buffer: an error, and never a write past it */
+    char small[32];
+    assert_int_equal(sip_uri_decode(&u, SV_LIT("sip:alice@ims.example")), 0);
+    assert_int_equal(ims_impu_canon(&u, small, 16), ENAMETOOLONG);
+    assert_int_equal(ims_impu_canon(&u, small, 22), 0); /* exactly its length and the NUL */
+    assert_int_equal(ims_impu_canon(&u, small, 21), ENAMETOOLONG);
+    assert_int_equal(sip_uri_decode(&u, SV_LIT("tel:+1-555-100-0001")), 0);
+    assert_int_equal(ims_impu_canon(&u, small, sizeof(small)), 0);
+    assert_string_equal(small, "tel:+15551000001");
+    assert_int_equal(ims_impu_canon(&u, small, 17), 0);
+    assert_int_equal(ims_impu_canon(&u, small, 16), ENAMETOOLONG);
 }
 
 int main(int argc, char **argv)
