@@ -631,8 +631,8 @@ static bool plan_sorts(sqlite3 *db, const char *sql)
 static void profile_reads_sort_nothing(void **state)
 {
     static const char *const reads[] = {
-        "SELECT impi.impi FROM impi LEFT JOIN aka ON aka.impi_id = impi.id "
-        "WHERE impi.subscription_id = 1 ORDER BY impi.position",
+        ("SELECT impi.impi FROM impi LEFT JOIN aka ON aka.impi_id = impi.id "
+         "WHERE impi.subscription_id = 1 ORDER BY impi.position"),
         "SELECT id FROM irs WHERE subscription_id = 1 ORDER BY position",
         "SELECT uri FROM impu WHERE irs_id = 1 ORDER BY position",
         "SELECT as_uri FROM ifc WHERE subscription_id = 1 ORDER BY priority, position",
