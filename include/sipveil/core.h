@@ -59,7 +59,13 @@ static inline bool sv_slice_isset(struct sv_slice s)
 bool sv_slice_eq(struct sv_slice a, struct sv_slice b);
 /** ASCII case-insensitive equality, as SIP tokens compare. */
 bool sv_slice_caseeq(struct sv_slice a, struct sv_slice b);
-bool sv_slice_caseeq_cstr(struct sv_slice a, const char *s);
+static inline bool sv_slice_caseeq_cstr(struct sv_slice a, const char *s)
+{
+    /* inline: at the many call sites with a literal, strlen folds to a constant and a length
+     * that differs answers without a call (the parser's and the auth decoder's hot path) */
+    size_t n = s ? strlen(s) : 0;
+    return a.l == n && sv_slice_caseeq(a, sv_slice_make(s, n));
+}
 /** Strip SP, HT, CR and LF at both ends. */
 struct sv_slice sv_slice_trim(struct sv_slice s);
 /** Position of the first @p c in @p s, or NULL. */

@@ -25,11 +25,6 @@ bool sv_slice_caseeq(struct sv_slice a, struct sv_slice b)
     return true;
 }
 
-bool sv_slice_caseeq_cstr(struct sv_slice a, const char *s)
-{
-    return sv_slice_caseeq(a, sv_slice_cstr(s));
-}
-
 static inline bool is_lws(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
