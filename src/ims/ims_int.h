@@ -105,8 +105,6 @@ struct scscf_memo {
 };
 #define SCSCF_CACHE_S 30
 
-/* S-CSCF: what the store said for a REGISTER just challenged, for its answer (registrar.c). */
-
 #define IMS_HASH_BITS 16
 #define IMS_RATE_SLOTS 4096
 #define IMS_MAX_SLOTS 200000 /* authentication slots (IMPIs being challenged) */

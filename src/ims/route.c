@@ -48,22 +48,24 @@ char *ims__afmt(struct sv_arena *a, const char *fmt, ...)
 
 int ims_impu_canon(const struct sip_uri *u, char *out, size_t sz)
 {
-    size_t n = 0;
+    bool tel = u->scheme == SIP_URI_TEL;
+    size_t n = 4;
 
+    if (!tel && u->scheme != SIP_URI_SIP && u->scheme != SIP_URI_SIPS)
+        return EINVAL;
+    if (!tel && !u->host.l)
+        return EINVAL;
+    if (sz < 5)
+        return ENAMETOOLONG;
     /* By hand rather than snprintf: every request through a CSCF names its IMPU this way. */
+    memcpy(out, tel ? "tel:" : "sip:", 4);
 #define PUT(c)                                                                                     \
     do {                                                                                           \
         if (n + 1 >= sz)                                                                           \
             return ENAMETOOLONG;                                                                   \
         out[n++] = (c);                                                                            \
     } while (0)
-    if (!sz)
-        return ENAMETOOLONG;
-    if (u->scheme == SIP_URI_TEL) {
-        if (sz < 5)
-            return ENAMETOOLONG;
-        memcpy(out, "tel:", 4);
-        n = 4;
+    if (tel) {
         for (size_t i = 0; i < u->user.l; i++) {
             char c = u->user.p[i];
             if (c == '-' || c == '.' || c == '(' || c == ')')
@@ -72,13 +74,7 @@ int ims_impu_canon(const struct sip_uri *u, char *out, size_t sz)
         }
         if (n - 4 >= STORE_URI_MAX - 1)
             return ENAMETOOLONG; /* the number alone as long as an IMPU may be */
-    } else if (u->scheme == SIP_URI_SIP || u->scheme == SIP_URI_SIPS) {
-        if (!u->host.l)
-            return EINVAL;
-        if (sz < 5)
-            return ENAMETOOLONG;
-        memcpy(out, "sip:", 4);
-        n = 4;
+    } else {
         for (size_t i = 0; i < u->user.l; i++)
             PUT(u->user.p[i]);
         if (u->user.l)
@@ -87,8 +83,6 @@ int ims_impu_canon(const struct sip_uri *u, char *out, size_t sz)
             char c = u->host.p[i];
             PUT(c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
         }
-    } else {
-        return EINVAL;
     }
 #undef PUT
     out[n] = '\0';
