@@ -462,6 +462,12 @@ int sip_msg_parse(struct sip_msg **msgp, struct sv_arena *arena, const char *buf
 void sip_msg_copy(struct sip_msg *dst, struct sip_hdr *hv, const struct sip_msg *src,
                   const char *bytes);
 
+/**
+ * Copy parsed Via @p src for @p bytes, a copy of its src->raw.l octets, without a parse: every
+ * slice of *@p dst points into @p bytes (all of a Via's slices lie within its raw).
+ */
+void sip_via_copy(struct sip_via *dst, const struct sip_via *src, const char *bytes);
+
 /** First header line of @p id, or NULL. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
 /** The next line with the same id as @p h, or NULL. */

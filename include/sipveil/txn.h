@@ -188,10 +188,11 @@ void txn_terminate(struct txn *t);
 enum txn_kind txn_kind_get(const struct txn *t);
 enum txn_state txn_state_get(const struct txn *t);
 /**
- * The request this transaction was created for, parsed; NULL only without memory to parse
- * it. Valid until the transaction goes, except that a non-INVITE server transaction frees it
- * when its final response is sent (timer J needs only its top Via): a later call parses it
- * again, so a TU must not keep the pointer across txn_respond of a final response.
+ * The request this transaction was created for, parsed; NULL without memory to parse it.
+ * Valid until the transaction goes, except that a non-INVITE server transaction frees it,
+ * bytes and all, when its final response is sent (timer J needs only its top Via and method):
+ * a later call gives NULL, and a TU must not keep the pointer, or any slice of the request,
+ * across txn_respond of a final response.
  */
 const struct sip_msg *txn_request_msg(const struct txn *t);
 /** The flow of a server transaction's request; of a client transaction over TCP/TLS sent

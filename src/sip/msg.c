@@ -428,6 +428,14 @@ static void rb_via(const struct rebase *r, struct sip_via *v)
     rb_slice(r, &v->maddr);
 }
 
+void sip_via_copy(struct sip_via *dst, const struct sip_via *src, const char *bytes)
+{
+    const struct rebase r = {(uintptr_t)src->raw.p, (uintptr_t)src->raw.p + src->raw.l, bytes};
+
+    *dst = *src;
+    rb_via(&r, dst);
+}
+
 /**
  * Copy a parsed message for a copy of its bytes, without parsing them again: what a fresh
  * sip_msg_parse of @p bytes would give. A transaction that keeps the request it received

@@ -260,8 +260,9 @@ void proxy__answer_tag(struct proxy *p, struct txn *st, uint16_t code, const cha
     const struct sip_msg *req = txn_request_msg(st);
     int err;
 
-    if (!req) { /* a completed transaction's, and no memory to parse it again */
-        sv_log(SV_LOG_WARN, MOD, "node %s: cannot answer %u: out of memory", p->name, code);
+    if (!req) { /* a completed non-INVITE transaction's is gone, or no memory to parse it */
+        sv_log(SV_LOG_WARN, MOD, "node %s: cannot answer %u: %s", p->name, code,
+               txn_state_get(st) == TXN_COMPLETED ? "already answered" : "out of memory");
         return;
     }
     if (!totag)

@@ -2,13 +2,16 @@
  * @file txn_int.h  Private to the transaction layer: the transaction and layer structs, the
  * hash tables, and the functions the server, client and layer files share.
  *
- * A transaction is one refcounted block, allocated to size: the struct, its own copy of the
- * request bytes and, for a server transaction, the parsed message with a header index of as
- * many entries as the request has lines. Every key it is matched by (server: branch, sent-by,
- * method, and for RFC 2543 peers Request-URI, tags, Call-ID, CSeq, top Via; client: branch
- * and method) is a slice of that copy, so a transaction owns everything it compares and the
- * receive buffer can go as soon as txn_layer_recv returns. A client transaction parses its
- * request again only if asked for it (txn_request_msg: a CANCEL or an ACK to build).
+ * A transaction is a refcounted block, allocated to size, and owns everything it compares, so
+ * that the receive buffer can go as soon as txn_layer_recv returns. A client transaction's
+ * block is the struct and its own copy of the request bytes; it is matched by branch and
+ * method, slices of that copy, and parses the request only if asked for it (txn_request_msg:
+ * a CANCEL or an ACK to build). A server transaction's block is the struct with copies of the
+ * request's top Via and method, the keys it is matched by (branch, sent-by, method); the
+ * request bytes and their parsed copy, with a header index of as many entries as the request
+ * has lines, are a second block (req_blk), which a completed non-INVITE transaction frees for
+ * the 32 s of timer J. RFC 2543 peers' transactions also match on Request-URI, tags, Call-ID,
+ * CSeq and top Via, so they keep the second block to the end.
  *
  * Two timers per transaction are enough, because no state runs more than two at once:
  * tm_retx is the retransmission timer (A, E or G, whose interval doubles) and tm_to the
@@ -45,21 +48,21 @@ struct txn {
     bool has_flow; /* flow holds a reference (net_flow_hold) */
     uint16_t code; /* last response sent (server) or received (client); 0: none */
 
-    bool req_heap; /* req is a block of its own (a client's, parsed on demand) */
-
-    /* The parsed copy of the request, its slices over raw, a heap block of its own (req_heap)
-     * or NULL. A server transaction has it from the start (the TU reads it) until a final
-     * response completes a non-INVITE one: the 32 s of timer J then need only the top Via and
-     * the method (via0, method, mid), so it is freed (txn__server_compact) and parsed again
-     * only if txn_request_msg asks. A client transaction parses it only once txn_request_msg
-     * asks (a CANCEL or an ACK to build), since its matching needs no more than branch and
-     * method. */
+    /* The parsed copy of the request, its slices over raw, or NULL. A server transaction has
+     * it from the start (the TU reads it) until a final response completes a non-INVITE one:
+     * the 32 s of timer J need only the top Via and the method (via0, method, mid), so it
+     * goes then with the request bytes (txn__server_compact). A client transaction parses it
+     * only once txn_request_msg asks (a CANCEL or an ACK to build), since its matching needs
+     * no more than branch and method. */
     struct sip_msg *req;
-    struct sv_slice raw;    /* our copy of the request bytes, in the transaction's block */
+    /* The heap block req lives in, freed with the transaction: a server's holds the request
+     * bytes (raw) too; a client's only the parse. NULL when req is. */
+    void *req_blk;
+    struct sv_slice raw;    /* our copy of the request bytes; unset once compacted (server) */
     struct sv_slice branch; /* client: the top Via branch, a slice of raw */
-    struct sv_slice method; /* the method, a slice of raw */
+    struct sv_slice method; /* the method: client, a slice of raw; server, of its own copy */
     enum sip_method mid;    /* the method's id */
-    struct sip_via via0;    /* server: the request's top Via, its slices over raw */
+    struct sip_via via0;    /* server: the request's top Via, over its own copy in the block */
 
     /* Server: where the request came from (has_flow). Client: flow.tp and flow.peer say where
      * the request goes; over TCP/TLS, once sent, the flow it left on (has_flow: flow.conn is

@@ -282,14 +282,13 @@ static void txn_dtor(void *arg)
      * never joined); the wheel may be gone by now, so neither is touched here. */
     assert(!t->hl.pprev && !t->cl.pprev);
     sv_free(t->resp);
-    if (t->req_heap)
-        sv_free(t->req);
+    sv_free(t->req_blk);
     if (t->has_flow)
         net_flow_release(&t->flow);
 }
 
-/* The block of a transaction: the struct, then @p len octets of request at *off (16-aligned),
- * then @p extra octets at *xoff. The bytes are copied in; the rest is zero. */
+/* The block of a transaction: the struct, then a copy of the @p len octets at @p buf
+ * (16-aligned; t->raw points at it), then @p extra octets at *xoff. The rest is zero. */
 static struct txn *txn_block(struct txn_layer *l, const char *buf, size_t len, size_t extra,
                              size_t *xoff)
 {
@@ -312,46 +311,56 @@ static struct txn *txn_block(struct txn_layer *l, const char *buf, size_t len, s
 }
 
 /**
- * Allocate a server transaction with its own copy of received request @p msg, in one block:
- * the struct, the bytes, and the parsed message with its header index, copied from @p msg
- * (sip_msg_copy) rather than parsed again. Not yet linked anywhere.
+ * Allocate a server transaction for received request @p msg, in two blocks: the struct with
+ * copies of the top Via and the method (what matching needs for the whole life of the
+ * transaction), and the request's bytes with their parsed message and header index, copied
+ * from @p msg (sip_msg_copy) rather than parsed again. Not yet linked anywhere.
  * @return 0 or ENOMEM
  */
 int txn__alloc_server(struct txn **tp, struct txn_layer *l, const struct sip_msg *msg)
 {
-    size_t moff;
-    struct txn *t = txn_block(l, msg->raw.p, msg->raw.l, 0, &moff);
+    size_t moff = (msg->raw.l + 15u) & ~(size_t)15u, xoff;
+    /* the bytes the block copies are the top Via's, the method's follow them */
+    struct txn *t = txn_block(l, msg->via.raw.p, msg->via.raw.l, msg->method.l, &xoff);
+    const char *via_copy;
+    char *blk;
 
     if (!t)
         return ENOMEM;
-    if (!(t->req = sv_malloc(msg_size(msg->hdrc)))) {
+    via_copy = t->raw.p;
+    sip_via_copy(&t->via0, &msg->via, via_copy);
+    memcpy((char *)t + xoff, msg->method.p, msg->method.l);
+    t->method = sv_slice_make((char *)t + xoff, msg->method.l);
+    t->mid = msg->mid;
+    if (moff < msg->raw.l || !(blk = sv_malloc(moff + msg_size(msg->hdrc)))) {
         sv_deref(t);
         return ENOMEM;
     }
-    t->req_heap = true;
-    sip_msg_copy(t->req, (struct sip_hdr *)(t->req + 1), msg, t->raw.p);
-    t->via0 = t->req->via;
-    t->method = t->req->method;
-    t->mid = t->req->mid;
+    memcpy(blk, msg->raw.p, msg->raw.l);
+    t->req_blk = blk;
+    t->raw = sv_slice_make(blk, msg->raw.l);
+    t->req = (struct sip_msg *)(void *)(blk + moff); /* malloc-aligned, moff 16-aligned */
+    sip_msg_copy(t->req, (struct sip_hdr *)(t->req + 1), msg, blk);
     *tp = t;
     return 0;
 }
 
 /**
  * A non-INVITE server transaction that has sent its final response keeps, for the 32 s of
- * timer J, what matching a retransmission and resending the response need: the request's
- * bytes, its top Via and its method. The parsed request goes (txn_request_msg parses it
- * again if asked). Under load this halves the memory of the layer: a REGISTER's parsed copy
- * is 2 KB of its 4 (bench/register). RFC 2543 transactions keep it: their matching reads
- * more of the request.
+ * timer J, only what matching a retransmission and resending the response need: its top Via
+ * and its method, copied into its own block, and the response. The request's bytes and parse
+ * go: under load that is most of the layer's memory (a REGISTER at the S-CSCF is 1 KB of
+ * bytes and 2 KB of parse; bench/register holds some 96,000 completed transactions). RFC 2543
+ * transactions keep them: their matching reads more of the request.
  */
 void txn__server_compact(struct txn *t)
 {
-    if (t->rfc2543 || !t->req_heap || !t->req)
+    if (t->rfc2543 || !t->req_blk)
         return;
-    sv_free(t->req);
+    sv_free(t->req_blk);
+    t->req_blk = NULL;
     t->req = NULL;
-    t->req_heap = false;
+    t->raw = (struct sv_slice){0};
 }
 
 /* The method of the request line of @p raw: the octets before the first space. */
@@ -644,8 +653,8 @@ enum txn_state txn_state_get(const struct txn *t)
 /*
  * A client transaction's request is parsed on the first call and kept until the transaction
  * goes: the matching of responses never needs it, and most transactions end without a
- * CANCEL or an ACK to build from it. A completed non-INVITE server transaction's is parsed
- * again the same way (txn__server_compact freed it). @return NULL only without memory.
+ * CANCEL or an ACK to build from it. A completed non-INVITE server transaction has none left
+ * (txn__server_compact). @return NULL without memory, or once compacted.
  */
 const struct sip_msg *txn_request_msg(const struct txn *t)
 {
@@ -655,6 +664,8 @@ const struct sip_msg *txn_request_msg(const struct txn *t)
 
     if (t->req)
         return t->req;
+    if (!t->raw.p)
+        return NULL;
     nhdr = header_lines(t->raw.p, t->raw.l);
     if (!(m = sv_malloc(msg_size(nhdr))))
         return NULL;
@@ -663,7 +674,7 @@ const struct sip_msg *txn_request_msg(const struct txn *t)
         return NULL;
     }
     mt->req = m;
-    mt->req_heap = true;
+    mt->req_blk = m;
     return m;
 }
 

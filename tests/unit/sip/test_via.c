@@ -507,7 +507,43 @@ static void via_every_prefix_stays_in_bounds(void **state)
     sv_test_every_prefix(full, via_prefix, NULL);
 }
 
+/* sip_via_copy: the copy reads the same through its own bytes, even once the original bytes
+ * are overwritten (a server transaction keeps its top Via this way after the request goes). */
+static void via_copy_is_independent(void **state)
+{
+    static const char text[] = "SIP/2.0/UDP [2001:db8::9]:5070;branch=z9hG4bKcopy1;rport=5071;"
+                               "received=192.0.2.7;maddr=239.1.1.1;ttl=3;x=y";
+    struct sv_slice cur = sv_test_heap(text);
+    struct sip_via src, dst;
+    char *bytes;
+
+    (void)state;
+    assert_int_equal(sip_via_next(&cur, &src), 0);
+    bytes = malloc(src.raw.l);
+    assert_non_null(bytes);
+    memcpy(bytes, src.raw.p, src.raw.l);
+    sip_via_copy(&dst, &src, bytes);
+    memset((char *)src.raw.p, 'x', src.raw.l);
+    assert_ptr_equal(dst.raw.p, bytes);
+    assert_slice_equal(dst.raw, text);
+    assert_slice_equal(dst.proto, "SIP");
+    assert_slice_equal(dst.version, "2.0");
+    assert_slice_equal(dst.transport, "UDP");
+    assert_slice_equal(dst.host, "[2001:db8::9]");
+    assert_int_equal(dst.port, 5070);
+    assert_slice_equal(dst.branch, "z9hG4bKcopy1");
+    assert_slice_equal(dst.received, "192.0.2.7");
+    assert_slice_equal(dst.maddr, "239.1.1.1");
+    assert_true(dst.rport);
+    assert_int_equal(dst.rport_val, 5071);
+    assert_int_equal(dst.ttl, 3);
+    assert_true(dst.params.p >= bytes && dst.params.p + dst.params.l == bytes + dst.raw.l);
+    assert_true(sip_via_branch_is_rfc3261(&dst));
+    free(bytes);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(via_copy_is_independent),
     cmocka_unit_test(via_basic_udp),
     cmocka_unit_test(via_no_port_no_params),
     cmocka_unit_test(via_wsinv_lws_around_slashes),

@@ -335,9 +335,10 @@ static void noninvite_proceeding_completed_timer_j(void **state)
     assert_int_equal(ev_count(EV_REQUEST), 1);
 }
 
-/* Completed, a non-INVITE transaction lets its parsed request go (txn__server_compact: timer
- * J's 32 s need only the top Via and the method); a retransmission still matches and gets the
- * final response, and txn_request_msg still answers, parsed again from the kept bytes. */
+/* Completed, a non-INVITE transaction lets its request go, bytes and parse
+ * (txn__server_compact: timer J's 32 s need only the top Via and the method, which it copied
+ * when it was created); a retransmission still matches, by branch, sent-by and method, and
+ * gets the final response, and a request with another branch, sent-by or method does not. */
 static void noninvite_completed_keeps_what_matching_needs(void **state)
 {
     struct txn *st = create(options(), &udp);
@@ -346,17 +347,22 @@ static void noninvite_completed_keeps_what_matching_needs(void **state)
     assert_non_null(before);
     assert_int_equal(respond(st, 200), 0);
     assert_int_equal(txn_state_get(st), TXN_COMPLETED);
+    assert_null(txn_request_msg(st));
     recv_on(options(), &udp);
     assert_int_equal(stats()->absorbed, 1);
     assert_int_equal(strncmp(sent_last()->buf, "SIP/2.0 200 ", 12), 0);
-    const struct sip_msg *again = txn_request_msg(st);
-    assert_non_null(again);
-    assert_int_equal(again->mid, SIP_METHOD_OPTIONS);
-    assert_slice_equal(again->callid, "call1@example.com");
-    assert_slice_equal(again->via.branch, "z9hG4bKaaaa1");
-    assert_ptr_equal(txn_request_msg(st), again); /* parsed once, then kept */
-    advance(64 * T1);
-    assert_int_equal(ev_count(EV_TERMINATED), 1);
+    assert_int_equal(ev_count(EV_REQUEST), 1);
+    recv_on(req_text("OPTIONS", "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKaaaa2;rport", NULL, 5,
+                     NULL),
+            &udp); /* another branch: a new transaction */
+    assert_int_equal(ev_count(EV_REQUEST), 2);
+    recv_on(req_text("OPTIONS", "SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKaaaa1;rport", NULL, 5,
+                     NULL),
+            &udp); /* the same branch from another sent-by */
+    assert_int_equal(ev_count(EV_REQUEST), 3);
+    recv_on(req_text("INFO", VIA_A, NULL, 5, NULL), &udp); /* the same branch, another method */
+    assert_int_equal(ev_count(EV_REQUEST), 4);
+    assert_int_equal(stats()->absorbed, 1);
 }
 
 /* With a linger grain (struct txn_timers), timer J ends on the next multiple of the grain

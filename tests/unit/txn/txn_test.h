@@ -464,16 +464,20 @@ static inline const struct sent *sent_last(void)
 
 /**
  * Answer server transaction @p st with @p code, built from its request copy with To tag
- * "totag1" (RFC 3261 §8.2.6).
+ * "totag1" (RFC 3261 §8.2.6). A completed non-INVITE transaction no longer has its request
+ * (txn__server_compact): it is offered a response line alone, which it must refuse.
  * @return what txn_respond returned
  */
 static inline int respond(struct txn *st, uint16_t code)
 {
     char buf[2048];
     size_t n;
+    const struct sip_msg *req = txn_request_msg(st);
 
-    assert_int_equal(sip_resp_build(txn_request_msg(st), code, "Reason", SV_LIT("totag1"),
-                                    SV_LIT(""), buf, sizeof(buf), &n),
+    if (!req)
+        return txn_respond(st, code, "SIP/2.0 500 Gone\r\n\r\n", 22);
+    assert_int_equal(sip_resp_build(req, code, "Reason", SV_LIT("totag1"), SV_LIT(""), buf,
+                                    sizeof(buf), &n),
                      0);
     return txn_respond(st, code, buf, n);
 }
