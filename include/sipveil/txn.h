@@ -418,7 +418,9 @@ int proxy_timers_set(struct proxy *p, const struct txn_timers *tm);
 void proxy_hooks_set(struct proxy *p, const struct proxy_hooks *h);
 /**
  * The final answer to a request the node originated: @p code 200..699 with @p resp, or a
- * local 408 (no answer) or 503 (transport failure) with @p resp NULL. Called once.
+ * local 408 (no answer) or 503 (transport failure) with @p resp NULL. Called once. @p code 0
+ * (resp NULL): the proxy is being freed before an answer came; release @p arg and touch
+ * nothing else, since the rest of the node may already be gone.
  */
 typedef void(proxy_origin_h)(void *arg, uint16_t code, const struct sip_msg *resp);
 
@@ -426,7 +428,7 @@ typedef void(proxy_origin_h)(void *arg, uint16_t code, const struct sip_msg *res
  * Send a request this node originates (a presence server's NOTIFY) on a client transaction of
  * the proxy's layer: retransmissions and timers are the layer's, the final answer goes to
  * @p done (not upstream). @p buf is the whole request, its top Via (with a fresh branch)
- * written by the caller; it is copied. When the proxy is freed first, @p done is not called.
+ * written by the caller; it is copied. When the proxy is freed first, @p done gets code 0.
  * @return 0, EINVAL, ENOMEM, or the transport's errno (then @p done is not called)
  */
 int proxy_originate(struct proxy *p, const char *buf, size_t len, enum net_tp tp,

@@ -454,6 +454,10 @@ static void notify_done(void *arg, uint16_t code, const struct sip_msg *resp)
     struct ims_state *s = nc->s;
 
     (void)resp;
+    if (code == 0) { /* the proxy is being freed, and the state with it */
+        sv_free(nc);
+        return;
+    }
     if (code == 481 || code == 408 || code == 503 || code >= 500) {
         char blk[2048];
         struct sv_arena a;

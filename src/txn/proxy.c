@@ -1247,9 +1247,11 @@ void proxy_free(struct proxy *p)
         return;
     /* the layer ends its transactions without tu->terminated: drop their references here */
     txn_layer_free(p->l);
-    while (p->origins) { /* their callers are going too: no answer for them */
+    while (p->origins) { /* their callers are going too: code 0 lets them free their arg */
         struct origin *o = p->origins;
         p->origins = o->next;
+        if (!o->reported)
+            o->done(o->arg, 0, NULL);
         sv_free(o);
     }
     while (p->live) {
