@@ -18,6 +18,7 @@
 #ifndef SIPVEIL_NET_H
 #define SIPVEIL_NET_H
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sipveil/core.h>
 
@@ -38,8 +39,20 @@ enum net_tp {
 /** "UDP", "TCP", "TLS" */
 const char *net_tp_name(enum net_tp tp);
 
+/**
+ * An IPv4 or IPv6 socket address. Not a sockaddr_storage: that is 128 octets, this 28, and a
+ * transaction holds two (its flow's peer and local address), as does every flow the nodes keep.
+ * Code reads ss.ss_family as with sockaddr_storage, and casts &ss to the sockaddr it needs.
+ */
+union net_sockaddr {
+    sa_family_t ss_family; /* every member starts with its family */
+    struct sockaddr sa;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+};
+
 struct net_addr {
-    struct sockaddr_storage ss;
+    union net_sockaddr ss;
     socklen_t len;
 };
 

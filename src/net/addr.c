@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -234,6 +235,11 @@ uint64_t net__addr_hash(const struct net_addr *a, bool with_port, uint64_t seed)
     return h;
 }
 
+_Static_assert(offsetof(struct sockaddr_in, sin_family) == 0 &&
+                   offsetof(struct sockaddr_in6, sin6_family) == 0,
+               "union net_sockaddr reads the family through its first member");
+
+/* A sockaddr longer than an IPv6 one (AF_UNIX, say) is cut short: nodes speak IP only. */
 void net__addr_set(struct net_addr *a, const struct sockaddr *sa, socklen_t len)
 {
     memset(a, 0, sizeof(*a));

@@ -42,6 +42,21 @@ static void addr_parse_ipv6(void **state)
     assert_true(IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr));
 }
 
+/* An address holds any IPv4 or IPv6 socket address and no more: 32 octets, not the 136 of a
+ * sockaddr_storage with its length (a transaction holds two, in its flow). */
+static void addr_is_compact_and_fits_ipv6(void **state)
+{
+    struct net_addr a;
+
+    assert_true(sizeof(a.ss) >= sizeof(struct sockaddr_in6));
+    assert_true(sizeof(a.ss) >= sizeof(struct sockaddr_in));
+    assert_true(sizeof(struct net_addr) <= 32);
+    assert_int_equal(net_addr_parse(&a, "[2001:db8::1:2:3:4]:65535"), 0);
+    assert_int_equal(a.ss.ss_family, AF_INET6);
+    assert_int_equal(a.ss.sin6.sin6_family, AF_INET6);
+    assert_int_equal(net_addr_port(&a), 65535);
+}
+
 /* The port is required, IPv6 must be bracketed, and nothing trails (no names either). */
 static void addr_parse_rejects_malformed(void **state)
 {
@@ -184,6 +199,7 @@ static void flow_hold_release_without_conn(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(addr_parse_ipv4),
     cmocka_unit_test(addr_parse_ipv6),
+    cmocka_unit_test(addr_is_compact_and_fits_ipv6),
     cmocka_unit_test(addr_parse_rejects_malformed),
     cmocka_unit_test(addr_str_round_trips),
     cmocka_unit_test(addr_str_truncates_to_buffer),
