@@ -259,6 +259,13 @@ bool sv_timer_active(const struct sv_timer *t);
 unsigned sv_wheel_run(struct sv_wheel *w, uint64_t now_ms);
 /** Milliseconds until the next timer may be due (0 if overdue), or UINT64_MAX if none. */
 uint64_t sv_wheel_next_ms(const struct sv_wheel *w);
+/**
+ * The earliest expiry (absolute, wheel time) of the timers started since the previous call,
+ * or UINT64_MAX if none was; the next call counts afresh. A loop that sleeps until a deadline
+ * it got from sv_wheel_next_ms need not ask that again (it walks lists) while this stays at or
+ * after the deadline: cancelling and running timers never bring the next expiry earlier.
+ */
+uint64_t sv_wheel_take_started_min(struct sv_wheel *w);
 /** Timers currently running. */
 size_t sv_wheel_count(const struct sv_wheel *w);
 /** The wheel's time: the now_ms of its last run (or of its alloc); timers count from it. */

@@ -451,13 +451,19 @@ static void wheel_now(struct worker *w, uint64_t now)
  * to a multiple of TICK_GRAIN_MS so that the timers due in one grain run in one wakeup; a
  * timer due now (delay 0: work deferred out of a callback) fires at once. The tick is only
  * ever moved earlier: re-arming it after every message with a delay counted from the present
- * would push it out for as long as messages keep coming, and no timer would run.
+ * would push it out for as long as messages keep coming, and no timer would run. While it is
+ * armed, only a timer started since can be due before it, so the wheel is asked for its next
+ * deadline (a walk of its lists: 0.8% of bench/register's CPU when asked after every message)
+ * only when one was started earlier than the tick.
  */
 static void arm(struct worker *w, uint64_t now)
 {
-    uint64_t ms = sv_wheel_next_ms(w->wheel), at;
+    uint64_t first = sv_wheel_take_started_min(w->wheel), ms, at;
     struct timeval tv;
 
+    if (w->armed && first >= w->armed_at)
+        return;
+    ms = sv_wheel_next_ms(w->wheel);
     if (ms > TICK_CAP_MS)
         ms = TICK_CAP_MS;
     at = now + ms;

@@ -56,6 +56,7 @@ struct sv_wheel {
     uint64_t now;                 /* the wheel's time: what delays count from */
     uint64_t cur;                 /* the millisecond whose level-0 slot fires next; cur <= now */
     bool running;                 /* inside sv_wheel_run */
+    uint64_t started_min;         /* earliest expiry started since sv_wheel_take_started_min */
     uint64_t bits[LEVELS][WORDS]; /* bit set: that slot's list is not empty */
     /* Sentinels: h NULL, arg the wheel, expires the slot number (level * 256 + index). */
     struct sv_timer slot[LEVELS][SLOTS];
@@ -218,6 +219,8 @@ void sv_timer_start(struct sv_wheel *w, struct sv_timer *t, uint64_t delay_ms, s
     t->expires = w->now > UINT64_MAX - delay_ms ? UINT64_MAX : w->now + delay_ms;
     t->h = h;
     t->arg = arg;
+    if (t->expires < w->started_min)
+        w->started_min = t->expires;
     place(w, t);
 }
 
@@ -244,6 +247,7 @@ int sv_wheel_alloc(struct sv_wheel **wp, uint64_t now_ms)
     list_init(&w->batch, w, BATCH_ID);
     w->now = now_ms;
     w->cur = now_ms;
+    w->started_min = UINT64_MAX;
     *wp = w;
     return 0;
 }
@@ -450,6 +454,14 @@ uint64_t sv_wheel_next_ms(const struct sv_wheel *w)
         e = list_min(&w->slot[level][idx], e);
     }
     return e <= w->now ? 0 : e - w->now;
+}
+
+uint64_t sv_wheel_take_started_min(struct sv_wheel *w)
+{
+    uint64_t m = w->started_min;
+
+    w->started_min = UINT64_MAX;
+    return m;
 }
 
 uint64_t sv_wheel_time(const struct sv_wheel *w)

@@ -475,6 +475,31 @@ static void timer_count(void **state)
     assert_int_equal(sv_wheel_count(wheel), 0);
 }
 
+/* sv_wheel_take_started_min: the earliest expiry started since the previous call, restarts
+ * and starts from handlers included; cancelling and running change nothing; each call starts
+ * afresh. The worker's loop skips sv_wheel_next_ms while this stays at or after its tick. */
+static void timer_take_started_min(void **state)
+{
+    struct tt *x = tt_get(4);
+
+    assert_int_equal(sv_wheel_take_started_min(wheel), UINT64_MAX);
+    start(&x[0], 500);
+    start(&x[1], 32000);
+    start(&x[2], 200);
+    assert_int_equal(sv_wheel_take_started_min(wheel), 1200);
+    assert_int_equal(sv_wheel_take_started_min(wheel), UINT64_MAX);
+    sv_timer_cancel(&x[2].t);
+    assert_int_equal(run(1100), 0);
+    assert_int_equal(sv_wheel_take_started_min(wheel), UINT64_MAX);
+    start(&x[1], 0); /* moved earlier: counts, from the wheel's time (1100) */
+    start(&x[3], 7);
+    assert_int_equal(sv_wheel_take_started_min(wheel), 1100);
+    x[0].action = act_restart_self; /* restarts itself from its handler */
+    x[0].period = 300;
+    assert_int_equal(run(1500), 3); /* x1, x3, then x0, which starts itself again */
+    assert_int_equal(sv_wheel_take_started_min(wheel), 1800);
+}
+
 /* Free with active timers: they become idle, no handler runs (LeakSanitizer checks the
  * wheel's memory). */
 static void timer_free_detaches_active(void **state)
@@ -849,6 +874,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(timer_big_jump_fires_all_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown(timer_beyond_reach_during_long_jump, setup, teardown),
     cmocka_unit_test_setup_teardown(timer_next_ms_exact_and_never_late, setup, teardown),
+    cmocka_unit_test_setup_teardown(timer_take_started_min, setup, teardown),
     cmocka_unit_test_setup_teardown(timer_count, setup, teardown),
     cmocka_unit_test_setup_teardown(timer_free_detaches_active, setup, teardown),
     cmocka_unit_test(timer_alloc_enomem),
