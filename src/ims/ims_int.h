@@ -140,6 +140,7 @@ struct ims_state {
     size_t nirs, nbindings;
     /* I-CSCF */
     struct scscf_memo *memo[1u << IMS_HASH_BITS];
+    size_t nmemo;
     /* P-CSCF */
     struct preg *pregs[1u << IMS_HASH_BITS];
     size_t npregs;

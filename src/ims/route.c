@@ -434,6 +434,7 @@ static bool scscf_of(struct ims_state *s, const char *impu, struct sv_arena *a, 
             pthread_mutex_lock(&s->mu);
             m->next = s->memo[b];
             s->memo[b] = m;
+            s->nmemo++;
             pthread_mutex_unlock(&s->mu);
         } else {
             sv_free(m);

@@ -415,6 +415,34 @@ static void bindings_survive_a_restart(void **state)
     pthread_mutex_unlock(&ims->mu);
 }
 
+/* The I-CSCF's remembered S-CSCF assignments expire with the sweep, which walks that table
+ * only while it holds something (nmemo); one not yet due stays. */
+static void expired_scscf_memos_are_swept(void **state)
+{
+    int64_t now = ims__now_s();
+
+    (void)state;
+    pthread_mutex_lock(&ims->mu);
+    for (int i = 0; i < 2; i++) {
+        struct scscf_memo *m = calloc(1, sizeof(*m) + 1);
+        assert_non_null(m);
+        m->scscf = ims__strdup("sip:127.0.0.1:6060");
+        assert_non_null(m->scscf);
+        m->until = i == 0 ? now - 1 : now + SCSCF_CACHE_S;
+        m->next = ims->memo[7 + i];
+        ims->memo[7 + i] = m;
+        ims->nmemo++;
+    }
+    pthread_mutex_unlock(&ims->mu);
+    ims_state_sweep(ims, 0);
+    pthread_mutex_lock(&ims->mu);
+    assert_int_equal(ims->nmemo, 1);
+    assert_null(ims->memo[7]);
+    assert_non_null(ims->memo[8]);
+    pthread_mutex_unlock(&ims->mu);
+    /* ims_state_free (teardown) frees the one left and brings the count to 0 */
+}
+
 /* Bindings expire: the sweep removes them from the table and the store, and the set goes. */
 static void expired_bindings_are_swept(void **state)
 {
@@ -491,6 +519,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(forged_auts_is_a_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(bindings_survive_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(expired_bindings_are_swept, setup, teardown),
+        cmocka_unit_test_setup_teardown(expired_scscf_memos_are_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(impu_canon_forms, setup, teardown),
     };
 
