@@ -45,6 +45,7 @@ extern "C" {
 #define XCAP_MIME_ELEMENT "application/xcap-el+xml"
 #define XCAP_MIME_ATTRIBUTE "application/xcap-att+xml"
 #define XCAP_MIME_ERROR "application/xcap-error+xml"
+#define XCAP_MIME_NAMESPACES "application/xcap-ns+xml"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Request paths                                                                              */
@@ -86,12 +87,14 @@ struct xcap_selector {
     struct xcap_step steps[XCAP_STEPS_MAX];
     size_t nsteps;
     struct sv_slice attr_prefix, attr; /* a terminal "@name" attribute selector; unset: none */
+    bool ns;                           /* a terminal "namespace::*" namespace selector */
 };
 
 /**
  * Parse a node selector (RFC 4825 §6.3) without its "~~/": element steps and an optional
- * terminal attribute selector. Namespace selectors and extension selectors are not supported.
- * @return 0, EBADMSG (not a node selector), ENOTSUP (a namespace or extension selector),
+ * terminal attribute selector ("@name") or namespace selector ("namespace::*"). Extension
+ * selectors are not supported: no application usage served here defines one.
+ * @return 0, EBADMSG (not a node selector), ENOTSUP (an extension selector),
  *         E2BIG (more than XCAP_STEPS_MAX steps)
  */
 int xcap_selector_parse(struct sv_slice s, struct xcap_selector *sel);
@@ -179,12 +182,15 @@ int xcap_error_body(enum xcap_error e, char *buf, size_t sz, size_t *n);
 
 /** The outcome of a node operation: an HTTP status, and the XCAP error of a 409. */
 struct xcap_node_res {
-    int status;        /* 200, 201, 400, 404, 409, 415, 500 */
+    int status;        /* 200, 201, 400, 404, 405, 409, 415, 500 */
     enum xcap_error e; /* for 409 */
+    const char *mime;  /* GET, 200: XCAP_MIME_ELEMENT, _ATTRIBUTE or _NAMESPACES */
 };
 
 /**
- * GET the element or attribute a node selector names in a stored document.
+ * GET the element or attribute a node selector names in a stored document, or with a
+ * namespace selector the namespace bindings in scope at the element (RFC 4825 §7.10): an
+ * element of the same qualified name that declares them all and holds nothing else.
  * @param doc    the document's bytes
  * @param len    how many
  * @param node   the node selector (struct xcap_path.node)
@@ -192,7 +198,7 @@ struct xcap_node_res {
  * @param out    out: a malloc'd copy of the element or the attribute value (caller frees)
  * @param outlen out: its length
  * @param is_attr out: whether it is an attribute (application/xcap-att+xml)
- * @param res    out: the status (200, 400, 404)
+ * @param res    out: the status (200, 400, 404) and, for 200, the MIME type of @p out
  * @return 0 or ENOMEM
  */
 int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice query, char **out,
@@ -210,7 +216,8 @@ int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice
  * @param out     out: the new whole document, malloc'd (caller frees), when res->status is 200
  *                or 201
  * @param outlen  out: its length
- * @param res     out: 200 (replaced or deleted), 201 (created), 400, 404, 409 (res->e)
+ * @param res     out: 200 (replaced or deleted), 201 (created), 400, 404, 405 (a namespace
+ *                selector: bindings are only read), 409 (res->e)
  * @return 0 or ENOMEM
  */
 int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_slice query,

@@ -355,6 +355,13 @@ static void body_of(struct xreq *r, const char **p, size_t *len)
         *len = 0;
 }
 
+/* A PUT or DELETE of namespace bindings: they are only read (RFC 4825). */
+static void reply_405_get(struct evhttp_request *req)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+    reply_status(req, 405, "Method Not Allowed");
+}
+
 static void doc_get(struct xreq *r, struct store_xcap_doc *cur)
 {
     bool have;
@@ -378,9 +385,9 @@ static void doc_get(struct xreq *r, struct store_xcap_doc *cur)
         reply_status(r->req, 500, "Server Error");
         return;
     }
+    (void)is_attr; /* nr.mime says it, namespace bindings too */
     if (nr.status == 200)
-        reply(r->req, 200, "OK", is_attr ? XCAP_MIME_ATTRIBUTE : XCAP_MIME_ELEMENT, out, n,
-              cur->etag);
+        reply(r->req, 200, "OK", nr.mime, out, n, cur->etag);
     else
         reply_status(r->req, nr.status, reason_of(nr.status));
     free(out);
@@ -416,6 +423,10 @@ static void doc_put(struct xreq *r, struct store_xcap_doc *cur)
     struct xcap_selector sel;
     if (xcap_selector_parse(sv_slice_cstr(r->path.node), &sel)) {
         reply_status(r->req, 400, "Bad Request");
+        return;
+    }
+    if (sel.ns) {
+        reply_405_get(r->req);
         return;
     }
     if (!ctype_is(r, sel.attr.p ? XCAP_MIME_ATTRIBUTE : XCAP_MIME_ELEMENT)) {
@@ -468,6 +479,8 @@ static void doc_delete(struct xreq *r, struct store_xcap_doc *cur)
         }
         if (nr.status == 409)
             reply_xcap_error(r->req, nr.e);
+        else if (nr.status == 405)
+            reply_405_get(r->req);
         else if (nr.status != 200)
             reply_status(r->req, nr.status, reason_of(nr.status));
         else

@@ -264,8 +264,12 @@ int xcap_selector_parse(struct sv_slice s, struct xcap_selector *sel)
                 return EBADMSG;
             return 0;
         }
-        if (end - p >= 11 && memcmp(p, "namespace::", 11) == 0)
-            return sel->nsteps ? ENOTSUP : EBADMSG;
+        if (end - p >= 11 && memcmp(p, "namespace::", 11) == 0) {
+            if (!sel->nsteps || end - p != 12 || p[11] != '*')
+                return EBADMSG; /* namespace-selector = "namespace::*", after an element */
+            sel->ns = true;
+            return 0;
+        }
         if (sel->nsteps == XCAP_STEPS_MAX)
             return E2BIG;
         st = &sel->steps[sel->nsteps];

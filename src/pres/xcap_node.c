@@ -164,8 +164,50 @@ static int miss_status(const struct nodeop *op)
     return op->bad_prefix ? 400 : 404;
 }
 
+/* Copy @p len octets into a malloc'd, NUL-terminated *@p out. @return 0 or ENOMEM */
+static int copy_out(const void *p, size_t len, char **out, size_t *outlen)
+{
+    if (!(*out = malloc(len + 1)))
+        return ENOMEM;
+    memcpy(*out, p, len);
+    (*out)[len] = '\0';
+    *outlen = len;
+    return 0;
+}
+
+/*
+ * The namespace bindings in scope at @p n (RFC 4825 §7.10): an element of n's qualified name
+ * that declares every one of them, the default namespace included, and holds nothing else.
+ * @return 0 or ENOMEM
+ */
+static int ns_bindings_dump(xmlDoc *doc, const xmlNode *n, char **out, size_t *outlen)
+{
+    xmlNs **all = xmlGetNsList(doc, n);
+    xmlNode *e = xmlNewNode(NULL, n->name);
+    xmlBuffer *b = xmlBufferCreate();
+    int err = e && b ? 0 : ENOMEM;
+
+    for (size_t i = 0; !err && all && all[i]; i++) {
+        xmlNs *d = xmlNewNs(e, all[i]->href, all[i]->prefix);
+        if (!d)
+            err = ENOMEM;
+        else if (n->ns && xmlStrEqual(all[i]->prefix, n->ns->prefix))
+            xmlSetNs(e, d);
+    }
+    if (!err && xmlNodeDump(b, doc, e, 0, 0) < 0)
+        err = ENOMEM;
+    if (!err)
+        err = copy_out(xmlBufferContent(b), (size_t)xmlBufferLength(b), out, outlen);
+    if (b)
+        xmlBufferFree(b);
+    if (e)
+        xmlFreeNode(e);
+    xmlFree(all);
+    return err;
+}
+
 /**
- * GET an element or attribute.
+ * GET an element, an attribute, or the namespace bindings at an element.
  * @return 0 or ENOMEM
  */
 int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice query, char **out,
@@ -187,7 +229,10 @@ int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice
         res->status = miss_status(&op);
         goto out;
     }
-    if (op.sel.attr.p) {
+    if (op.sel.ns) {
+        err = ns_bindings_dump(op.doc, n, out, outlen);
+        res->mime = XCAP_MIME_NAMESPACES;
+    } else if (op.sel.attr.p) {
         char *an = cstr_of(op.sel.attr);
         xmlChar *v = an && !op.sel.attr_prefix.p ? xmlGetNoNsProp(n, BAD_CAST an) : NULL;
         xmlChar *esc = v ? xmlEncodeSpecialChars(op.doc, v) : NULL;
@@ -197,26 +242,19 @@ int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice
             res->status = 404;
             goto out;
         }
-        *outlen = strlen((const char *)esc);
-        if (!(*out = malloc(*outlen + 1)))
-            err = ENOMEM;
-        else
-            memcpy(*out, esc, *outlen + 1);
+        err = copy_out(esc, strlen((const char *)esc), out, outlen);
         xmlFree(esc);
         *is_attr = true;
+        res->mime = XCAP_MIME_ATTRIBUTE;
     } else {
         xmlBuffer *b = xmlBufferCreate();
-        if (!b || xmlNodeDump(b, op.doc, n, 0, 0) < 0) {
+        if (!b || xmlNodeDump(b, op.doc, n, 0, 0) < 0)
             err = ENOMEM;
-        } else {
-            *outlen = (size_t)xmlBufferLength(b);
-            if (!(*out = malloc(*outlen + 1)))
-                err = ENOMEM;
-            else
-                memcpy(*out, xmlBufferContent(b), *outlen + 1);
-        }
+        else
+            err = copy_out(xmlBufferContent(b), (size_t)xmlBufferLength(b), out, outlen);
         if (b)
             xmlBufferFree(b);
+        res->mime = XCAP_MIME_ELEMENT;
     }
     if (!err)
         res->status = 200;
@@ -306,7 +344,7 @@ static int attr_write(struct nodeop *op, xmlNode *n, const char *body, size_t bl
         if (!v)
             err = ENOMEM;
         else if (v == (char *)-1)
-            *res = (struct xcap_node_res){409, XCAP_ERR_NOT_XML_ATT_VALUE};
+            *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_NOT_XML_ATT_VALUE};
         else if (!xmlSetProp(n, BAD_CAST an, BAD_CAST v))
             err = ENOMEM;
         else
@@ -332,7 +370,7 @@ static int elem_put(struct nodeop *op, xmlNode *parent, xmlNode *old, const char
         enum xcap_error e;
         xmlDoc *nd = xcap__parse(body, blen, &e);
         if (!nd) {
-            *res = (struct xcap_node_res){409, XCAP_ERR_NOT_XML_FRAG};
+            *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_NOT_XML_FRAG};
             return 0;
         }
         xmlFreeDoc(op->doc);
@@ -341,13 +379,13 @@ static int elem_put(struct nodeop *op, xmlNode *parent, xmlNode *old, const char
         return 0;
     }
     if (!parent) {
-        *res = (struct xcap_node_res){409, XCAP_ERR_NO_PARENT};
+        *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_NO_PARENT};
         return 0;
     }
     if (xmlParseInNodeContext(parent, body, (int)blen, XCAP_XML_OPTIONS, &list) != XML_ERR_OK ||
         !(el = single_element(list))) {
         xmlFreeNodeList(list);
-        *res = (struct xcap_node_res){409, XCAP_ERR_NOT_XML_FRAG};
+        *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_NOT_XML_FRAG};
         return 0;
     }
     if (list == el)
@@ -372,7 +410,7 @@ static int elem_put(struct nodeop *op, xmlNode *parent, xmlNode *old, const char
     }
     if (last->pos && last->pos != count + 1) {
         xmlFreeNode(el);
-        *res = (struct xcap_node_res){409, XCAP_ERR_CANNOT_INSERT};
+        *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_CANNOT_INSERT};
         return 0;
     }
     if (after ? !xmlAddNextSibling(after, el) : !xmlAddChild(parent, el)) {
@@ -402,6 +440,10 @@ int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_sli
     *outlen = 0;
     if ((err = op_open(&op, doc, len, node, query, res)) || res->status)
         goto out;
+    if (op.sel.ns) { /* RFC 4825: namespace bindings are only read; PUT, DELETE get 405 */
+        res->status = 405;
+        goto out;
+    }
     lerr = locate(&op, op.sel.nsteps, &n, &at);
     if (op.bad_prefix) {
         res->status = 400;
@@ -410,8 +452,9 @@ int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_sli
     if (op.sel.attr.p) {
         if (lerr) {
             /* No element to hold the attribute: nowhere to put it, nothing to delete. */
-            *res = body && lerr == ENOENT ? (struct xcap_node_res){409, XCAP_ERR_NO_PARENT}
-                                          : (struct xcap_node_res){404, XCAP_ERR_NONE};
+            bool nowhere = body && lerr == ENOENT;
+            *res = (struct xcap_node_res){.status = nowhere ? 409 : 404,
+                                          .e = nowhere ? XCAP_ERR_NO_PARENT : XCAP_ERR_NONE};
             goto out;
         }
         if ((err = attr_write(&op, n, body, blen, res)) ||
@@ -423,7 +466,7 @@ int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_sli
             goto out;
         }
         if (op.sel.nsteps == 1) {
-            *res = (struct xcap_node_res){409, XCAP_ERR_CANNOT_DELETE};
+            *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_CANNOT_DELETE};
             goto out;
         }
         xmlUnlinkNode(n);
@@ -432,8 +475,8 @@ int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_sli
     } else {
         if (lerr == EEXIST || (lerr == ENOENT && at + 1 < op.sel.nsteps)) {
             /* Ambiguous, or a missing ancestor: there is nowhere to put it. */
-            *res = lerr == EEXIST ? (struct xcap_node_res){404, XCAP_ERR_NONE}
-                                  : (struct xcap_node_res){409, XCAP_ERR_NO_PARENT};
+            *res = lerr == EEXIST ? (struct xcap_node_res){.status = 404, .e = XCAP_ERR_NONE}
+                                  : (struct xcap_node_res){.status = 409, .e = XCAP_ERR_NO_PARENT};
             goto out;
         }
         if (op.sel.nsteps > 1 && locate(&op, op.sel.nsteps - 1, &parent, &at))
@@ -452,16 +495,16 @@ int xcap_node_write(const char *doc, size_t len, const char *node, struct sv_sli
             free(an);
         }
         if (!ok) {
-            *res = (struct xcap_node_res){409, XCAP_ERR_CANNOT_INSERT};
+            *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_CANNOT_INSERT};
             goto out;
         }
     } else if (!op.sel.attr.p && lerr == 0) {
-        *res = (struct xcap_node_res){409, XCAP_ERR_CANNOT_DELETE};
+        *res = (struct xcap_node_res){.status = 409, .e = XCAP_ERR_CANNOT_DELETE};
         goto out;
     }
     enum xcap_error e = xcap__tree_check(op.doc);
     if (e != XCAP_ERR_NONE) {
-        *res = (struct xcap_node_res){409, e};
+        *res = (struct xcap_node_res){.status = 409, .e = e};
         goto out;
     }
     xmlChar *mem = NULL;

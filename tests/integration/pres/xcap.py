@@ -13,6 +13,8 @@ answer to a SHA-256-first challenge, a replayed Authorization):
   application/xcap-error+xml body, the stored document unchanged (R105)
 - an XML bomb (entity expansion) and 5,000-deep nesting: 409, and the server still answers
 - element and attribute selectors: GET, PUT (201), DELETE, application/xcap-el+xml
+- a namespace selector: GET gives the bindings in scope (application/xcap-ns+xml); PUT and
+  DELETE get 405 with Allow: GET
 - DELETE, then GET: 404; another method: 405; MD5 Digest by hand; a replayed nonce-count: 401
 - TLS: with a certificate the listener speaks HTTPS (curl --cacert); `require_tls` without a
   certificate is refused by --check-config (R104)
@@ -264,6 +266,21 @@ def test(ctx):
     code, h, data = expect("GET the document", 200, curl("GET", ALICE, alice))
     check(b'id="b"' not in data and b'id="a"' in data, f"rule b gone, a kept: {data!r}")
     step("node selectors: element and attribute GET, PUT, DELETE, 409 on a mismatch")
+
+    ns_sel = ALICE + "/~~/ruleset/rule%5b1%5d/namespace::*"
+    code, h, data = expect("GET the namespace bindings at a rule", 200, curl("GET", ns_sel, alice))
+    check_eq("their Content-Type", "application/xcap-ns+xml", h["content-type"][0])
+    check_eq("the bindings in scope, on an empty element of the rule's name",
+             b'<cr:rule xmlns="urn:ietf:params:xml:ns:pres-rules" '
+             b'xmlns:cr="urn:ietf:params:xml:ns:common-policy"/>', data)
+    code, h, _ = expect("PUT namespace bindings", 405,
+                        curl("PUT", ns_sel, alice, b'<cr:rule id="z"/>', el))
+    check("GET" in h.get("allow", [""])[0], f"Allow names GET: {h.get('allow')}")
+    code, h, _ = expect("DELETE namespace bindings", 405, curl("DELETE", ns_sel, alice))
+    check("GET" in h.get("allow", [""])[0], f"Allow names GET: {h.get('allow')}")
+    expect("the document unchanged by them", 200, curl("GET", ALICE, alice))
+    step("namespace selector: GET gives the bindings in scope (application/xcap-ns+xml); "
+         "PUT and DELETE 405 with Allow: GET")
 
     status, auth = digest_by_hand(port, "GET", ALICE, "alice@ims.example", "alice-pw", "MD5")
     check_eq("GET with MD5 Digest", 200, status)

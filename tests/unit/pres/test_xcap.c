@@ -162,7 +162,18 @@ static void selector_refused(void **state)
             print_error("selector '%s': %d\n", bad[i], err);
         assert_int_equal(err, EBADMSG);
     }
-    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/namespace::*"), &s), ENOTSUP);
+    /* a namespace selector ends a selector that has an element step (RFC 4825 §6.3) */
+    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/rule[1]/namespace::*"), &s), 0);
+    assert_true(s.ns);
+    assert_int_equal(s.nsteps, 2);
+    assert_null(s.attr.p);
+    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/rule[1]"), &s), 0);
+    assert_false(s.ns);
+    assert_int_equal(xcap_selector_parse(SV_LIT("namespace::*"), &s), EBADMSG);
+    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/namespace::cr"), &s), EBADMSG);
+    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/namespace::*/rule"), &s), EBADMSG);
+    /* an extension selector: none is defined for pres-rules */
+    assert_int_equal(xcap_selector_parse(SV_LIT("ruleset/rule[1]:ext"), &s), ENOTSUP);
     for (int i = 0; i < XCAP_STEPS_MAX; i++)
         strcat(many, "/a");
     assert_int_equal(xcap_selector_parse(sv_slice_cstr(many), &s), E2BIG);
@@ -397,6 +408,7 @@ static void node_get_element_and_attribute(void **state)
                      0);
     assert_int_equal(r.status, 200);
     assert_false(att);
+    assert_string_equal(r.mime, XCAP_MIME_ELEMENT);
     sv_test_expect_bytes(out, n,
                          "<cr:rule id=\"b\"><cr:actions><sub-handling>block</sub-handling>"
                          "</cr:actions></cr:rule>");
@@ -406,6 +418,7 @@ static void node_get_element_and_attribute(void **state)
                      0);
     assert_int_equal(r.status, 200);
     assert_true(att);
+    assert_string_equal(r.mime, XCAP_MIME_ATTRIBUTE);
     sv_test_expect_bytes(out, n, "b");
     free(out);
     /* prefixed names need a binding: 400 without, the element with */
@@ -430,6 +443,50 @@ static void node_get_element_and_attribute(void **state)
                                    &out, &n, &att, &r),
                      0);
     assert_int_equal(r.status, 404);
+}
+
+/* A namespace selector reads the bindings in scope at the element (RFC 4825 §7.10): an
+ * element of its qualified name declaring them all, nothing else; PUT and DELETE of it are 405. */
+static void node_namespace_bindings(void **state)
+{
+    struct xcap_node_res r;
+    char *out;
+    size_t n;
+    bool att;
+
+    (void)state;
+    assert_int_equal(xcap_node_get(doc_ab, strlen(doc_ab), "ruleset/namespace::*",
+                                   (struct sv_slice){0}, &out, &n, &att, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.mime, XCAP_MIME_NAMESPACES);
+    sv_test_expect_bytes(out, n,
+                         "<cr:ruleset xmlns=\"urn:ietf:params:xml:ns:pres-rules\" "
+                         "xmlns:cr=\"urn:ietf:params:xml:ns:common-policy\"/>");
+    free(out);
+    /* deeper down: the root's bindings are in scope, and the element keeps its prefix */
+    assert_int_equal(xcap_node_get(doc_ab, strlen(doc_ab), "ruleset/rule[2]/actions/namespace::*",
+                                   (struct sv_slice){0}, &out, &n, &att, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    sv_test_expect_bytes(out, n,
+                         "<cr:actions xmlns=\"urn:ietf:params:xml:ns:pres-rules\" "
+                         "xmlns:cr=\"urn:ietf:params:xml:ns:common-policy\"/>");
+    free(out);
+    assert_int_equal(xcap_node_get(doc_ab, strlen(doc_ab), "ruleset/rule[3]/namespace::*",
+                                   (struct sv_slice){0}, &out, &n, &att, &r),
+                     0);
+    assert_int_equal(r.status, 404);
+    assert_null(out);
+    assert_int_equal(xcap_node_write(doc_ab, strlen(doc_ab), "ruleset/namespace::*",
+                                     (struct sv_slice){0}, "<x/>", 4, &out, &n, &r),
+                     0);
+    assert_int_equal(r.status, 405);
+    assert_null(out);
+    assert_int_equal(xcap_node_write(doc_ab, strlen(doc_ab), "ruleset/namespace::*",
+                                     (struct sv_slice){0}, NULL, 0, &out, &n, &r),
+                     0);
+    assert_int_equal(r.status, 405);
 }
 
 /* Apply a node write to doc_ab and return the status; the new document in *out. */
@@ -688,6 +745,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(doc_too_large_refused),
     cmocka_unit_test(error_bodies),
     cmocka_unit_test(node_get_element_and_attribute),
+    cmocka_unit_test(node_namespace_bindings),
     cmocka_unit_test(node_put_insert_replace),
     cmocka_unit_test(node_put_conflicts_409),
     cmocka_unit_test(node_delete),
