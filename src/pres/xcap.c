@@ -385,7 +385,6 @@ static void doc_get(struct xreq *r, struct store_xcap_doc *cur)
         reply_status(r->req, 500, "Server Error");
         return;
     }
-    (void)is_attr; /* nr.mime says it, namespace bindings too */
     if (nr.status == 200)
         reply(r->req, 200, "OK", nr.mime, out, n, cur->etag);
     else
