@@ -94,10 +94,18 @@ struct txn_tu {
                     void *arg);
     /**
      * A message that belongs to no transaction and is not a retransmission the layer can
-     * absorb: an ACK for a 2xx, or a 2xx response whose client transaction has gone. A proxy
-     * forwards them statelessly (RFC 3261 §16.7 step 10, RFC 6026).
+     * absorb: an ACK for a 2xx, a 2xx response whose client transaction has gone, or a
+     * response to a CANCEL that went out statelessly. A proxy forwards them statelessly
+     * (RFC 3261 §16.7 step 10, §16.10, RFC 6026).
      */
     void (*stray)(const struct sip_msg *msg, const struct net_flow *flow, void *arg);
+    /**
+     * A CANCEL that matches no server transaction. Return 0 when it was dealt with (a proxy
+     * forwards it statelessly, RFC 3261 §16.10): the layer then keeps nothing of it, and a
+     * retransmission comes here again. Otherwise, or without this callback, the layer answers
+     * it 481 on a transaction of its own.
+     */
+    int (*cancel_unmatched)(const struct sip_msg *cancel, const struct net_flow *flow, void *arg);
     /** A CANCEL matched server INVITE transaction @p inv; @p cancel_st is the CANCEL's own. */
     void (*cancel)(struct txn *inv, struct txn *cancel_st, const struct sip_msg *cancel, void *arg);
     /**
@@ -114,7 +122,8 @@ struct txn_tu {
 struct txn_stats {
     unsigned long live, created, absorbed, retransmitted, timeouts, transport_errors;
     /* messages the layer threw away: responses matching no client transaction (other than
-     * 2xx, which go to tu->stray), requests it had no memory for, ACKs with nothing to ack */
+     * 2xx and CANCEL responses, which go to tu->stray), requests it had no memory for, ACKs
+     * with nothing to ack */
     unsigned long dropped;
 };
 

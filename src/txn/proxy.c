@@ -591,7 +591,7 @@ static int edit_via(const struct proxy *p, struct sip_edits *ed, const struct pr
  * empty rport, rport=<source port> together with received (RFC 3581 §4 asks for received then
  * even when the host is the same). This stack never rewrites a received message, so the
  * parameters are written as edits of the copy that is forwarded: the next hops see them on
- * what is now the second Via, and our stateless 2xx (proxy__stray_2xx) read them from there.
+ * what is now the second Via, and our stateless responses (proxy__stray_resp) read them from there.
  * A received value the sender put there itself is replaced; an rport that already has a value
  * is left alone.
  */
@@ -1046,9 +1046,14 @@ static void tu_request(struct txn *st, const struct sip_msg *req, const struct n
         proxy__answer(p, st, 500, "Server Internal Error", "");
 }
 
-/* Stateless: an ACK for a 2xx (§16.7 step 10 / RFC 6026), routed like any request, with a
- * branch derived from the ACK's own so that its retransmissions get the same one. */
-static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow)
+/*
+ * Stateless forwarding (§16.11) of an ACK for a 2xx (§16.7 step 10 / RFC 6026) or of a CANCEL
+ * that matches no response context (§16.10): routed like any request, with a branch derived
+ * from the request's own, and @p kind after it, so that its retransmissions get the same one.
+ * Not 0 when it was not sent: no route, Max-Forwards 0, refused by a hook, or an error.
+ */
+static int forward_stateless(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow,
+                             char kind)
 {
     char blk[4096], branch[48], *out, *heap = NULL;
     struct sv_arena a;
@@ -1061,11 +1066,11 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
 
     if (!m->via.raw.p || (m->has_max_forwards && m->max_forwards == 0) || plan_build(p, m, &pl) ||
         select_target(p, m, &pl, &t, &why))
-        return;
+        return EINVAL;
     memcpy(branch, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1);
     size_t bl = sizeof(BRANCH_PREFIX) - 1;
     bl += sv_fmt_hex64(branch + bl, req_hash(m, m->via.branch));
-    branch[bl++] = 'a';
+    branch[bl++] = kind;
     branch[bl] = '\0';
     sv_arena_init(&a, blk, sizeof(blk));
     sip_edits_init(&ed, m, &a);
@@ -1093,14 +1098,15 @@ static void stray_ack(struct proxy *p, const struct sip_msg *m, const struct net
         err = edit_via(p, &ed, lo, t.tp, sv_slice_make(branch, bl));
     struct net_flow src = {.tp = NET_UDP, .listener = lo->via.len ? lo->via_index : lo->index};
     if (!err && !(err = proxy__print_msg(p, m, &ed, &out, &n, &heap))) {
-        if (p->send(p->send_ctx, t.tp, &t.dst, t.tp == NET_UDP && lo->tp == NET_UDP ? &src : NULL,
-                    out, n))
+        if ((err = p->send(p->send_ctx, t.tp, &t.dst,
+                           t.tp == NET_UDP && lo->tp == NET_UDP ? &src : NULL, out, n)))
             p->stats.send_errors++;
         else
             p->stats.stateless++;
         sv_free(heap);
     }
     sv_arena_close(&a);
+    return err;
 }
 
 static void tu_stray(const struct sip_msg *msg, const struct net_flow *flow, void *arg)
@@ -1109,16 +1115,27 @@ static void tu_stray(const struct sip_msg *msg, const struct net_flow *flow, voi
 
     if (msg->req && msg->mid == SIP_METHOD_ACK) {
         p->stats.req_in[SIP_METHOD_ACK]++;
-        stray_ack(p, msg, flow);
-    } else if (!msg->req && msg->scode >= 200 && msg->scode < 300) {
-        p->stats.resp_in[2]++;
-        proxy__stray_2xx(p, msg, flow);
+        forward_stateless(p, msg, flow, 'a');
+    } else if (!msg->req) {
+        p->stats.resp_in[proxy__cls(msg->scode)]++;
+        proxy__stray_resp(p, msg, flow);
     }
+}
+
+/* §16.10: a CANCEL with no response context to apply it to is forwarded statelessly; one
+ * that cannot be is answered 481 by the transaction layer. */
+static int tu_cancel_unmatched(const struct sip_msg *msg, const struct net_flow *flow, void *arg)
+{
+    struct proxy *p = arg;
+
+    p->stats.req_in[SIP_METHOD_CANCEL]++;
+    return forward_stateless(p, msg, flow, 'c');
 }
 
 static const struct txn_tu proxy_tu = {
     .request = tu_request,
     .stray = tu_stray,
+    .cancel_unmatched = tu_cancel_unmatched,
     .cancel = proxy__tu_cancel,
     .response = proxy__tu_response,
     .failed = proxy__tu_failed,

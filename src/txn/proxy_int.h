@@ -139,8 +139,8 @@ int proxy__edit_pop_via(const struct sip_msg *m, struct sip_edits *ed);
 void proxy__pctx_dtor(void *arg);
 /** A branch ends without a response from downstream: a local final. */
 void proxy__branch_local(struct branch *br, uint16_t code, const char *reason);
-/** Stateless: a 2xx whose client transaction has gone. */
-void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow);
+/** Stateless: a 2xx whose client transaction has gone, or the answer to a stateless CANCEL. */
+void proxy__stray_resp(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow);
 /* transaction-user callbacks for client transactions and CANCEL (struct txn_tu) */
 void proxy__tu_response(struct txn *ct, const struct sip_msg *resp, void *owner);
 void proxy__tu_failed(struct txn *ct, int err, void *owner);

@@ -1,7 +1,7 @@
 /**
  * @file proxy_resp.c  The stateful proxy's response side (RFC 3261 §16.7 to §16.10): responses
  * from downstream and the best final response, CANCEL, timer C, client transactions that time
- * out or fail, and 2xx responses forwarded statelessly.
+ * out or fail, and responses forwarded statelessly (late 2xx, answers to stateless CANCELs).
  *
  * Each branch of a response context ends with exactly one final code (received, or local:
  * 408, 487, 503, or a hook's answer); when every branch has one, the best goes upstream
@@ -420,9 +420,10 @@ void proxy__tu_cancel(struct txn *inv, struct txn *cst, const struct sip_msg *ca
     sv_deref(pc);
 }
 
-/* Stateless: a 2xx whose client transaction has gone: pop our Via, send to the next (§18.2.2
- * with RFC 3581: its received and rport values when present, else its sent-by). */
-void proxy__stray_2xx(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow)
+/* Stateless (§16.11): a 2xx whose client transaction has gone, or the answer to a CANCEL we
+ * forwarded statelessly (§16.10): pop our Via, send to the next (§18.2.2 with RFC 3581: its
+ * received and rport values when present, else its sent-by). */
+void proxy__stray_resp(struct proxy *p, const struct sip_msg *m, const struct net_flow *flow)
 {
     const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
     char blk[2048], *out, *heap = NULL;

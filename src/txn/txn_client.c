@@ -331,8 +331,9 @@ static void cli_noninvite_resp(struct txn *t, const struct sip_msg *msg)
 }
 
 /**
- * A response from the network: to its client transaction, or, matching none, a 2xx to
- * tu->stray (a proxy forwards it, RFC 3261 §16.7, RFC 6026) and anything else dropped.
+ * A response from the network: to its client transaction, or, matching none, a 2xx or a
+ * CANCEL's response to tu->stray (a proxy forwards it, RFC 3261 §16.7, §16.10, RFC 6026) and
+ * anything else dropped.
  * @param l     the layer
  * @param msg   the response
  * @param flow  where it came from
@@ -348,7 +349,8 @@ void txn__client_recv(struct txn_layer *l, const struct sip_msg *msg, const stru
     if (msg->via.branch.p)
         t = cli_find(l, msg->via.branch, msg->cseq.mid, msg->cseq.method);
     if (!t) {
-        if (msg->scode >= 200 && msg->scode < 300 && l->tu.stray) {
+        if (l->tu.stray && ((msg->scode >= 200 && msg->scode < 300) ||
+                            msg->cseq.mid == SIP_METHOD_CANCEL)) {
             txn__cb_enter(l);
             l->tu.stray(msg, flow, l->tu_arg);
             txn__cb_leave(l);

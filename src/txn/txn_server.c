@@ -473,17 +473,33 @@ static void srv_answer(struct txn *st, const struct txn *target, uint16_t code, 
         sv_free(buf);
 }
 
+/* A CANCEL that matches nothing goes to tu->cancel_unmatched, which may forward it
+ * statelessly (§16.10); true when it did, and the layer keeps nothing of it. */
+static bool cancel_unmatched(struct txn_layer *l, const struct sip_msg *msg,
+                             const struct net_flow *flow)
+{
+    int err;
+
+    if (!l->tu.cancel_unmatched)
+        return false;
+    txn__cb_enter(l);
+    err = l->tu.cancel_unmatched(msg, flow, l->tu_arg);
+    txn__cb_leave(l);
+    return err == 0;
+}
+
 /* A new CANCEL gets a non-INVITE server transaction of its own; the TU hears of it only when
  * it cancels an INVITE (§9.2). One that matches a non-INVITE is answered 200 here, having no
- * effect on it (§9.2); one that matches nothing, 481. */
+ * effect on it (§9.2); one that matches nothing and that the TU does not forward, 481. */
 static void srv_cancel(struct txn_layer *l, const struct sip_msg *msg, const struct net_flow *flow)
 {
-    struct txn *cst = srv_create(l, msg, flow), *target;
+    struct txn *cst, *target = srv_find(l, msg, MATCH_CANCEL);
 
-    if (!cst)
+    if (!target && cancel_unmatched(l, msg, flow))
+        return;
+    if (!(cst = srv_create(l, msg, flow)))
         return;
     sv_ref(cst);
-    target = srv_find(l, msg, MATCH_CANCEL);
     if (target && target->kind == TXN_SERVER_INVITE && l->tu.cancel) {
         sv_ref(target);
         txn__cb_enter(l);

@@ -418,6 +418,53 @@ static void ack_for_2xx_forwarded_statelessly(void **state)
     assert_true(has(&F.sent[0], "Max-Forwards: 70\r\n")); /* absent: 70 */
 }
 
+/* §16.10: a CANCEL that matches no response context is forwarded statelessly, each
+ * retransmission alike, and the proxy keeps no transaction for it; the UAS's answer, which
+ * matches no client transaction, goes back upstream with our Via popped (§16.7, §16.11). */
+static void unmatched_cancel_forwarded_statelessly(void **state)
+{
+    (void)state;
+    start();
+    const char *cancel = req("CANCEL", RURI_UAS, "z9hG4bKlost1", NULL);
+    recv_on(cancel, &up);
+    recv_on(cancel, &up);
+    assert_int_equal(sent_count("CANCEL " RURI_UAS), 2);
+    assert_string_equal(F.sent[0].buf, F.sent[1].buf);
+    assert_addr(&F.sent[0].dst, UAS);
+    assert_true(has(&F.sent[0], "Max-Forwards: 69\r\n"));
+    assert_true(has(&F.sent[0], "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK"));
+    assert_false(has(&F.sent[0], "Record-Route:"));
+    assert_int_equal(sent_count("SIP/2.0"), 0); /* no 481, no 200 of our own */
+    assert_int_equal(txn_stats_get(F.l)->live, 0);
+    assert_int_equal(proxy_stats_get(P)->stateless, 2);
+
+    downstream("CANCEL", 0, 481);
+    const struct sent *s = sent_last();
+    assert_true(has(s, "SIP/2.0 481"));
+    assert_addr(&s->dst, "192.0.2.1:5070");
+    assert_false(has(s, "10.0.0.1"));
+    assert_true(has(s, "branch=z9hG4bKlost1"));
+    assert_int_equal(txn_stats_get(F.l)->live, 0);
+}
+
+/* An unmatched CANCEL the proxy cannot forward (Max-Forwards 0, no route) is answered 481 on
+ * a transaction of its own, as a UA would. */
+static void unmatched_cancel_unroutable_gets_481(void **state)
+{
+    (void)state;
+    start();
+    recv_on(req("CANCEL", "sip:bob@nowhere.example", "z9hG4bKlost2", NULL), &up);
+    assert_int_equal(sent_count("SIP/2.0 481"), 1);
+    assert_int_equal(sent_count("CANCEL"), 0);
+    char *mf0 = (char *)fmt("%s", req("CANCEL", RURI_UAS, "z9hG4bKlost3", NULL));
+    char *m = strstr(mf0, "Max-Forwards: 70");
+    assert_non_null(m);
+    memcpy(m + 14, "00", 2);
+    recv_on(mf0, &up);
+    assert_int_equal(sent_count("SIP/2.0 481"), 2);
+    assert_int_equal(sent_count("CANCEL"), 0);
+}
+
 /* Overload: beyond the bound, 503 with Retry-After, nothing forwarded. */
 static void overload_503_retry_after(void **state)
 {
@@ -713,6 +760,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(strict_route_repaired, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(loop_detected_482, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(ack_for_2xx_forwarded_statelessly, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(unmatched_cancel_forwarded_statelessly, proxy_setup,
+                                    proxy_teardown),
+    cmocka_unit_test_setup_teardown(unmatched_cancel_unroutable_gets_481, proxy_setup,
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(overload_503_retry_after, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(hooks_edit_and_answer, proxy_setup, proxy_teardown),
