@@ -761,13 +761,28 @@ static bool is_anonymous(const struct sip_msg *m)
 }
 
 /* An LI target's anonymous SUBSCRIBE: the PS hides the identity from the presentity, so it
- * hands it to LI first, as a forwarding node does for a call (issue 6 §5). @return 0, or an
- * errno: then the SUBSCRIBE is refused, never served unrecorded. */
-static int li_anonymous(struct ims_node *n, const struct sip_msg *req, const struct net_flow *flow)
+ * hands it to LI first, as a forwarding node does for a call (issue 6 §5). @p anon: the
+ * anonymity the subscription has (its refreshes and un-SUBSCRIBE keep the initial one's, with
+ * or without a Privacy header of their own: every message of a dialog gets the same rules).
+ * @return 0, or an errno: then the SUBSCRIBE is refused, never served unrecorded. */
+static int li_anonymous(struct ims_node *n, const struct sip_msg *req, const struct net_flow *flow,
+                        unsigned anon)
 {
-    unsigned anon = anonymity_of(req);
-
     return anon && n->ps ? privsvc_li_local(n->ps, req, flow ? &flow->peer : NULL, anon) : 0;
+}
+
+/* The anonymity of subscription (@p callid, @p totag)'s dialog for li_anonymous: the request's
+ * own Privacy, else SIP_PRIV_ID when the initial SUBSCRIBE asked for it; 0 when not
+ * anonymous. @return false when there is no such subscription. */
+static bool sub_anonymity(struct ims_state *s, const struct sip_msg *req, unsigned *anon)
+{
+    struct ps_sub *x;
+
+    pthread_mutex_lock(&s->mu);
+    x = s->ps ? sub_find(s->ps, req->callid, req->to.tag) : NULL;
+    *anon = x && x->anon ? (anonymity_of(req) ? anonymity_of(req) : SIP_PRIV_ID) : 0;
+    pthread_mutex_unlock(&s->mu);
+    return x != NULL;
 }
 
 /* The proofs a SUBSCRIBE carries: an Authorization Digest for the presentity's realm, or a
@@ -835,6 +850,13 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
                       ims__afmt(a, "Min-Expires: %u\r\n", s->c.min_expires));
     if (exp > s->c.max_expires)
         exp = s->c.max_expires;
+    if (sv_slice_isset(req->to.tag)) { /* in the dialog of an LI target's anonymous one? */
+        unsigned anon;
+        if (!sub_anonymity(s, req, &anon))
+            return answer(res, 481, "Subscription Does Not Exist", NULL);
+        if (li_anonymous(n, req, flow, anon))
+            return answer(res, 500, "Server Internal Error (lawful interception record)", NULL);
+    }
     pthread_mutex_lock(&s->mu);
     if (!(ps = ps_of(s))) {
         pthread_mutex_unlock(&s->mu);
@@ -860,7 +882,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         return answer(res, 403, "Forbidden (no asserted identity)", NULL);
     if (ims_impu_canon(&req->ruri, presentity, sizeof(presentity)))
         return answer(res, 404, "Not Found", NULL);
-    if (li_anonymous(n, req, flow))
+    if (li_anonymous(n, req, flow, anonymity_of(req)))
         return answer(res, 500, "Server Internal Error (lawful interception record)", NULL);
     pthread_mutex_lock(&s->mu);
     bool within = ps_of(s) && watcher_rate_ok(s->ps, s->c.ps_subscribe_rate, watcher);

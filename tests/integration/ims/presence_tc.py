@@ -12,7 +12,8 @@ flow, NOTIFYs answered and kept), so that every byte each side received can be c
   and no display name; nothing alice receives contains "bob" (R98-R100).
 - An LI target's anonymous subscription (carol, Privacy: id): the same pending answer and an
   anonymous watcher in alice's winfo, and the PS writes an LI record of the SUBSCRIBE with
-  carol's asserted identity to the lab's sink (issue 6 §5, R62 for subscriptions).
+  carol's asserted identity to the lab's sink (issue 6 §5, R62 for subscriptions); so does
+  it for her refresh (which carries no Privacy header of its own) and her un-SUBSCRIBE.
 - TC-30 a SUBSCRIBE from the Internet through the edge's external face, no asserted identity:
   403 (R93-R95).
 - TC-33 a rule with a password for ivy: 401 with `Digest realm="sip:alice@ims.example"`,
@@ -121,14 +122,25 @@ class Ue:
             svit.fail(f"{self.user}: no final response to {want}")
         return t
 
-    def request(self, method, ruri, headers="", body="", cid=None, from_=None, tag=None):
+    def in_dialog(self, ok, method, headers="", cid=None, from_=None, tag=None):
+        """@p method in the dialog that the 2xx @p ok set up (RFC 3261 §12.2.1.1): the
+        Request-URI its Contact, a Route per Record-Route in reverse, its To tag."""
+        hdr = ok.split("\r\n\r\n")[0]
+        rr = [v.strip() for h in re.findall(r"(?im)^record-route:(.*)$", hdr) for v in h.split(",")]
+        target = re.search(r"(?im)^contact:\s*<([^>]+)>", hdr).group(1)
+        totag = re.search(r"(?im)^to:.*;tag=([^;\s]+)", hdr).group(1)
+        routes = "".join(f"Route: {r}\r\n" for r in reversed(rr))
+        return self.request(method, target, routes + headers, cid=cid, from_=from_, tag=tag,
+                            to=f"<{ALICE}>;tag={totag}")
+
+    def request(self, method, ruri, headers="", body="", cid=None, from_=None, tag=None, to=None):
         self.n += 1
         cid = cid or f"{self.user}-{method.lower()}-{self.n}"
         from_ = from_ or f"<sip:{self.user}@ims.example>"
         tag = tag or f"t{self.n}"
         self._send(f"{method} {ruri} SIP/2.0\r\n"
                    f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{self.user}{self.n};rport\r\n"
-                   f"From: {from_};tag={tag}\r\nTo: <{ruri if method != 'REGISTER' else f'sip:{self.user}@ims.example'}>\r\n"
+                   f"From: {from_};tag={tag}\r\nTo: {to or f'<{ruri}>' if method != 'REGISTER' else f'<sip:{self.user}@ims.example>'}\r\n"
                    f"Call-ID: {cid}\r\nCSeq: {self.n} {method}\r\n"
                    f"Contact: <sip:127.0.0.1:{self.port}>\r\nMax-Forwards: 70\r\n{headers}"
                    f"Content-Length: {len(body)}\r\n\r\n{body}")
@@ -246,7 +258,8 @@ def test(ctx):
     carol = Ue(lab, "carol")
     carol.register()
     t = carol.request("SUBSCRIBE", ALICE, "Event: presence\r\nPrivacy: id\r\nExpires: 600\r\n",
-                      from_='"Anonymous" <sip:anonymous@anonymous.invalid>', cid="carol-anon")
+                      from_='"Anonymous" <sip:anonymous@anonymous.invalid>', cid="carol-anon",
+                      tag="canon")
     check_eq("carol's anonymous SUBSCRIBE", 200, code(t))
     check(re.search(r"(?im)^subscription-state: pending", carol.wait_notify(1)),
           "carol's NOTIFY is pending (the anonymous rule)")
@@ -260,6 +273,21 @@ def test(ctx):
           f"one LI record of carol's anonymous SUBSCRIBE at the PS, with her PAI: {recs}")
     step("LI: carol (a target) watches alice anonymously: pending, alice's winfo shows "
          "anonymous only, and the PS wrote the SUBSCRIBE with her PAI to the LI sink")
+    # the rest of her subscription's dialog too: a refresh without a Privacy header of its
+    # own, and the un-SUBSCRIBE (every message of a dialog gets the same rules)
+    anon_from = '"Anonymous" <sip:anonymous@anonymous.invalid>'
+    for exp in (600, 0):
+        r = carol.in_dialog(t, "SUBSCRIBE", f"Event: presence\r\nExpires: {exp}\r\n",
+                            cid="carol-anon", from_=anon_from, tag="canon")
+        check_eq(f"carol's in-dialog SUBSCRIBE, Expires {exp}", 200, code(r))
+    with open(lab.path("var/li.jsonl")) as f:
+        recs = [json.loads(x) for x in f if x.strip()]
+    at_ps = [r for r in recs if r.get("node") == "ps" and r.get("method") == "SUBSCRIBE" and
+             r.get("call_id") == "carol-anon"]
+    check(len(at_ps) == 3 and all("sip:carol@ims.example" in json.dumps(r["pai"]) for r in at_ps),
+          f"three LI records of carol's subscription at the PS, each with her PAI: {at_ps}")
+    step("LI: carol's refresh (no Privacy header of its own) and un-SUBSCRIBE were written too, "
+         "with her PAI")
 
     # TC-30: from the Internet through the edge, no asserted identity
     ext = Ue(lab, "carol-ext", port_key=5090)
