@@ -334,6 +334,19 @@ bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v)
            addr_is_us(p, &a);
 }
 
+/* Whether any Via of @p m can be one we wrote: ours names one of our listeners' host:port
+ * as we print it, so a request whose Via text names none cannot have come back to us, and
+ * loop_detected need not decode the other hops' Vias (most requests). */
+static bool vias_may_be_ours(const struct proxy *p, const struct sip_msg *m)
+{
+    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
+        for (size_t i = 0; i < p->nlsn; i++)
+            if (memmem(h->value.p, h->value.l, p->ltext[i].via_hp, p->ltext[i].via_hp_len) ||
+                memmem(h->value.p, h->value.l, p->ltext[i].hp, p->ltext[i].hp_len))
+                return true;
+    return false;
+}
+
 /* §16.3 item 4: a Via of ours whose branch hash equals the hash of this request taken with
  * the Via below it as the top one: the request came back unchanged. */
 static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
@@ -341,6 +354,8 @@ static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
     struct sip_via prev = {0};
     bool have_prev = false, prev_ours = false;
 
+    if (!vias_may_be_ours(p, m))
+        return false;
     for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h)) {
         struct sv_slice cur = h->value;
         struct sip_via v;
