@@ -72,11 +72,19 @@ const char *sip__quoted_end(const char *p, const char *end)
     return NULL;
 }
 
+/* The octets sip__find_unquoted stops at: quotes, angle brackets, and the separators it is
+ * asked for (',' and ';'); everything else is skipped with one test. */
+static const bool unquoted_stop[256] = {['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1, [';'] = 1};
+
 const char *sip__find_unquoted(const char *p, const char *end, char c)
 {
+    const bool skip = unquoted_stop[(uint8_t)c]; /* else: look at every octet */
     int angle = 0;
 
     while (p < end) {
+        while (skip && !unquoted_stop[(uint8_t)*p])
+            if (++p == end)
+                return end;
         char ch = *p;
         if (ch == '"') {
             const char *q = sip__quoted_end(p, end);
