@@ -134,11 +134,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_IFC_OF_SUB] = "SELECT priority, method, event, scase, as_uri FROM ifc "
                       "WHERE subscription_id = ?1 ORDER BY priority, position",
     [ST_SUB_IDS] = "SELECT subscription_id FROM impi WHERE position = 0 ORDER BY impi",
-    /* the IMPU's set and subscription, with the subscription row: the head of a profile */
-    [ST_IMPU_FIND] = "SELECT impu.irs_id, irs.subscription_id, sub.identity_blocking, "
-                     "sub.user_by_policy, sub.scscf FROM impu JOIN irs ON irs.id = impu.irs_id "
+    /* the IMPU's set and subscription, with the subscription row (the head of a profile),
+       once per IMPU of that set, in order: one statement where two were */
+    [ST_IMPU_FIND] = "SELECT me.irs_id, irs.subscription_id, sub.identity_blocking, "
+                     "sub.user_by_policy, sub.scscf, sib.uri, sib.display, sib.barred, "
+                     "sib.pseudonym FROM impu AS me JOIN irs ON irs.id = me.irs_id "
                      "JOIN subscription AS sub ON sub.id = irs.subscription_id "
-                     "WHERE impu.uri = ?1",
+                     "JOIN impu AS sib ON sib.irs_id = me.irs_id "
+                     "WHERE me.uri = ?1 ORDER BY sib.position",
     [ST_CRED] = "SELECT impi.impi, impi.realm, impi.ha1_md5, impi.ha1_sha256, aka.k, aka.opc, "
                 "aka.amf, aka.sqn, impi.subscription_id FROM impi LEFT JOIN aka ON "
                 "aka.impi_id = impi.id WHERE impi.impi = ?1",

@@ -548,11 +548,38 @@ int store__sq_profile_get(struct store *st, const char *impu, struct store_profi
     return err;
 }
 
+/* One row of ST_IMPU_FIND: the head of the profile from the first, an IMPU of the set from
+ * each. */
+static int impu_find_row(sqlite3_stmt *s, struct store_profile *out, int64_t *irs_id,
+                         int64_t *sub_id)
+{
+    struct store_impu *u;
+    int err;
+
+    if (out->irs.nimpus == 0) {
+        *irs_id = sqlite3_column_int64(s, 0);
+        *sub_id = sqlite3_column_int64(s, 1);
+        out->identity_blocking = sqlite3_column_int(s, 2) != 0;
+        out->user_by_policy = sqlite3_column_int(s, 3) != 0;
+        if ((err = store__col_text(s, 4, out->scscf, sizeof(out->scscf))))
+            return err;
+    }
+    if (out->irs.nimpus == STORE_IRS_MAX)
+        return EIO;
+    u = &out->irs.impus[out->irs.nimpus++];
+    if ((err = store__col_text(s, 5, u->uri, sizeof(u->uri))) ||
+        (err = store__col_text(s, 6, u->display, sizeof(u->display))))
+        return err;
+    u->barred = sqlite3_column_int(s, 7) != 0;
+    u->pseudonym = sqlite3_column_int(s, 8) != 0;
+    return 0;
+}
+
 /* profile_get from the tables, in one read transaction. Lock held. */
 static int profile_read(struct sqlite_store *ss, const char *impu, struct store_profile *out)
 {
     int64_t irs_id = 0, sub_id = 0;
-    int rc, err = 0;
+    int rc = SQLITE_DONE, err = 0;
     sqlite3_stmt *s;
 
     memset(out, 0, sizeof(*out));
@@ -560,24 +587,19 @@ static int profile_read(struct sqlite_store *ss, const char *impu, struct store_
     if (!(s = store__stmt(ss, ST_IMPU_FIND, &err)))
         goto out;
     bind_text(s, 1, impu);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        irs_id = sqlite3_column_int64(s, 0);
-        sub_id = sqlite3_column_int64(s, 1);
-        out->identity_blocking = sqlite3_column_int(s, 2) != 0;
-        out->user_by_policy = sqlite3_column_int(s, 3) != 0;
-        err = store__col_text(s, 4, out->scscf, sizeof(out->scscf));
-    } else {
-        err = rc == SQLITE_DONE ? ENOENT : store__errno_of(rc);
-    }
+    while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        err = impu_find_row(s, out, &irs_id, &sub_id);
+    if (!err && rc != SQLITE_DONE)
+        err = store__errno_of(rc);
+    if (!err && out->irs.nimpus == 0)
+        err = ENOENT;
     sqlite3_reset(s);
     if (err)
         goto out;
     out->sub_id = sub_id;
+    out->irs.id = irs_id;
     /* Only the IMPU's own set (R82). The default IMPU is sets[0].impus[0], so provisioning
      * order already puts it first whenever it belongs to this set. */
-    if ((err = read_irs(ss, irs_id, &out->irs)))
-        goto out;
     out->index = out->irs.nimpus;
     for (size_t i = 0; i < out->irs.nimpus; i++)
         if (strcmp(out->irs.impus[i].uri, impu) == 0)
