@@ -334,33 +334,46 @@ bool proxy__via_is_us(const struct proxy *p, const struct sip_via *v)
            addr_is_us(p, &a);
 }
 
-/* Whether any Via of @p m can be one we wrote: ours names one of our listeners' host:port
- * as we print it, so a request whose Via text names none cannot have come back to us, and
- * loop_detected need not decode the other hops' Vias (most requests). */
-static bool vias_may_be_ours(const struct proxy *p, const struct sip_msg *m)
+/* A Via we wrote: our branch prefix, and one of our addresses. */
+static bool via_is_ours(const struct proxy *p, const struct sip_via *v)
 {
-    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h))
-        for (size_t i = 0; i < p->nlsn; i++)
-            if (memmem(h->value.p, h->value.l, p->ltext[i].via_hp, p->ltext[i].via_hp_len) ||
-                memmem(h->value.p, h->value.l, p->ltext[i].hp, p->ltext[i].hp_len))
-                return true;
-    return false;
+    return v->branch.l > sizeof(BRANCH_PREFIX) - 1 &&
+           memcmp(v->branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) == 0 &&
+           proxy__via_is_us(p, v);
+}
+
+/* What follows the top via-parm in the first Via header's value (@p h), past its comma: the
+ * parser has decoded that one already (m->via), and decoding it again was most of the walk's
+ * cost (a request from a UE has no other Via). */
+static struct sv_slice vias_after_top(const struct sip_msg *m, const struct sip_hdr *h)
+{
+    const char *q = m->via.raw.p + m->via.raw.l, *end = h->value.p + h->value.l;
+
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+        q++;
+    if (q < end && *q == ',')
+        q++;
+    return sv_slice_make(q, (size_t)(end - q));
 }
 
 /* §16.3 item 4: a Via of ours whose branch hash equals the hash of this request taken with
  * the Via below it as the top one: the request came back unchanged. */
 static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
 {
-    struct sip_via prev = {0};
-    bool have_prev = false, prev_ours = false;
+    const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
+    struct sip_via prev, v;
+    struct sv_slice cur;
+    bool prev_ours;
 
-    if (!vias_may_be_ours(p, m))
+    if (!h || !m->via.raw.p || m->via.raw.p < h->value.p ||
+        m->via.raw.p + m->via.raw.l > h->value.p + h->value.l)
         return false;
-    for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA); h; h = sip_msg_hdr_next(m, h)) {
-        struct sv_slice cur = h->value;
-        struct sip_via v;
+    prev = m->via;
+    prev_ours = via_is_ours(p, &prev);
+    cur = vias_after_top(m, h);
+    for (;;) {
         while (sip_via_next(&cur, &v) == 0) {
-            if (have_prev && prev_ours) {
+            if (prev_ours) {
                 char hex[16];
                 sv_fmt_hex64(hex, req_hash_via(m, &v));
                 if (prev.branch.l >= sizeof(BRANCH_PREFIX) - 1 + 16 &&
@@ -368,13 +381,12 @@ static bool loop_detected(const struct proxy *p, const struct sip_msg *m)
                     return true;
             }
             prev = v;
-            have_prev = true;
-            prev_ours = v.branch.l > sizeof(BRANCH_PREFIX) - 1 &&
-                        memcmp(v.branch.p, BRANCH_PREFIX, sizeof(BRANCH_PREFIX) - 1) == 0 &&
-                        proxy__via_is_us(p, &v);
+            prev_ours = via_is_ours(p, &v);
         }
+        if (!(h = sip_msg_hdr_next(m, h)))
+            return false;
+        cur = h->value;
     }
-    return false;
 }
 
 /* The outcome of Route processing (§16.4). */

@@ -396,6 +396,34 @@ static void loop_detected_482(void **state)
     assert_int_equal(sent_count("MESSAGE"), 1);
 }
 
+/* §16.3 item 4 through another hop: the request comes back with that hop's Via above ours,
+ * in a Via header of its own or in the same one, comma-separated: 482 either way. */
+static void loop_through_another_hop_482(void **state)
+{
+    (void)state;
+    routes[0] = (struct proxy_route){PROXY_MATCH_DEFAULT, "", {.tp = NET_UDP, .dst = addr(UAS)}};
+    conf.nroutes = 1;
+    start();
+    recv_on(req("MESSAGE", "sip:bob@b.example", "z9hG4bKr8", NULL), &up);
+    const struct sent *s = sent_last();
+    assert_true(has(s, "MESSAGE sip:bob@b.example"));
+    const char *vias = strstr(s->buf, "\r\nVia: ") + 2;
+    size_t line = strcspn(s->buf, "\n") + 1;
+    struct net_flow back = flow_of(NET_UDP, UAS);
+    /* the other hop's Via in a header of its own */
+    recv_on(fmt("%.*sVia: SIP/2.0/UDP " UAS ";branch=z9hG4bKhop1\r\n%s", (int)line, s->buf,
+                s->buf + line),
+            &back);
+    assert_int_equal(sent_count("SIP/2.0 482"), 1);
+    /* ... and in front of ours in the same header */
+    assert_int_equal(strncmp(vias, "Via: ", 5), 0);
+    recv_on(fmt("%.*sVia: SIP/2.0/UDP " UAS ";branch=z9hG4bKhop2, %s", (int)(vias - s->buf),
+                s->buf, vias + 5),
+            &back);
+    assert_int_equal(sent_count("SIP/2.0 482"), 2);
+    assert_int_equal(sent_count("MESSAGE"), 1);
+}
+
 /* Stateless ACK for a 2xx: forwarded, retransmissions with the same branch (§16.7 step 10). */
 static void ack_for_2xx_forwarded_statelessly(void **state)
 {
@@ -759,6 +787,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(loose_route_ours_removed, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(strict_route_repaired, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(loop_detected_482, proxy_setup, proxy_teardown),
+    cmocka_unit_test_setup_teardown(loop_through_another_hop_482, proxy_setup, proxy_teardown),
     cmocka_unit_test_setup_teardown(ack_for_2xx_forwarded_statelessly, proxy_setup,
                                     proxy_teardown),
     cmocka_unit_test_setup_teardown(unmatched_cancel_forwarded_statelessly, proxy_setup,
