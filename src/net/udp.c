@@ -41,6 +41,15 @@ static int udp_slots(struct net *net)
         return ENOMEM;
     }
     net->udp_slot = slot;
+    /* the headers point at their slots for good: recvmmsg writes only the lengths back */
+    for (unsigned i = 0; i < NET__UDP_BATCH; i++) {
+        net->udp_iov[i].iov_base = net->udp_buf + i * slot;
+        net->udp_iov[i].iov_len = slot;
+        net->udp_mm[i].msg_hdr.msg_iov = &net->udp_iov[i];
+        net->udp_mm[i].msg_hdr.msg_iovlen = 1;
+        net->udp_mm[i].msg_hdr.msg_name = &net->udp_from[i];
+        net->udp_mm[i].msg_hdr.msg_namelen = sizeof(net->udp_from[i]);
+    }
     return 0;
 }
 
@@ -98,15 +107,6 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
     struct net *net = l->net;
     int n;
 
-    for (unsigned i = 0; i < NET__UDP_BATCH; i++) {
-        net->udp_iov[i].iov_base = net->udp_buf + i * net->udp_slot;
-        net->udp_iov[i].iov_len = net->udp_slot;
-        memset(&net->udp_mm[i], 0, sizeof(net->udp_mm[i]));
-        net->udp_mm[i].msg_hdr.msg_iov = &net->udp_iov[i];
-        net->udp_mm[i].msg_hdr.msg_iovlen = 1;
-        net->udp_mm[i].msg_hdr.msg_name = &net->udp_from[i];
-        net->udp_mm[i].msg_hdr.msg_namelen = sizeof(net->udp_from[i]);
-    }
     n = recvmmsg(fd, net->udp_mm, NET__UDP_BATCH, MSG_DONTWAIT, NULL);
     if (n < 0) {
         if (errno != EAGAIN && errno != EINTR) /* EWOULDBLOCK is EAGAIN on Linux */
@@ -118,9 +118,11 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
     /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
     sv_ref(net);
     for (int i = 0; i < n && !net->closed; i++) {
-        udp_datagram(l, net->udp_iov[i].iov_base, net->udp_mm[i].msg_len,
-                     net->udp_mm[i].msg_hdr.msg_flags, &net->udp_from[i],
-                     net->udp_mm[i].msg_hdr.msg_namelen);
+        struct msghdr *h = &net->udp_mm[i].msg_hdr;
+        socklen_t fromlen = h->msg_namelen;
+        h->msg_namelen = sizeof(net->udp_from[i]); /* the one input recvmmsg overwrote */
+        udp_datagram(l, net->udp_iov[i].iov_base, net->udp_mm[i].msg_len, h->msg_flags,
+                     &net->udp_from[i], fromlen);
     }
     sv_deref(net);
 }
