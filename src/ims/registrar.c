@@ -341,6 +341,34 @@ static const char *path_of(const struct sip_msg *req, struct sv_arena *a)
     return out;
 }
 
+/* The 200's headers (RFC 3261 §10.3 item 8, TS 24.229 §5.4.1.2.2): every contact the set has
+ * now with what is left of its time, the Path, the Service-Route and the P-Associated-URI of
+ * the set (R82). Written once into a block sized for them, not formatted again per line. */
+static const char *ok_headers(const struct ims_state *s, const struct loc_irs *irs,
+                              const char *path, int64_t now, struct sv_arena *a)
+{
+    size_t cap = 96 + strlen(path) + strlen(s->c.uri), o = 0;
+    char *out;
+
+    for (const struct loc_binding *b = irs->b; b; b = b->next)
+        cap += 48 + strlen(b->contact); /* with the longest int64 */
+    for (size_t i = 0; i < irs->nids; i++)
+        cap += 4 + strlen(irs->ids[i].uri);
+    if (!(out = sv_arena_alloc(a, cap)))
+        return NULL;
+#define PUT(...) (void)(o < cap && (o += (size_t)snprintf(out + o, cap - o, __VA_ARGS__)))
+    for (const struct loc_binding *b = irs->b; b; b = b->next)
+        PUT("Contact: <%s>;expires=%" PRId64 "\r\n", b->contact, b->expires_at - now);
+    if (*path)
+        PUT("Path: %s\r\n", path);
+    PUT("Service-Route: <%s;lr;orig>\r\nP-Associated-URI: ", s->c.uri);
+    for (size_t i = 0; i < irs->nids; i++)
+        PUT("%s<%s>", i ? ", " : "", irs->ids[i].uri);
+    PUT("\r\n");
+#undef PUT
+    return o < cap ? out : NULL;
+}
+
 /* Apply the contacts to the set and the store; then the 200's header lines. */
 static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct sip_msg *req,
                                      const struct store_profile *prof, const struct reg_req *r,
@@ -353,7 +381,7 @@ static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct 
     char callid[STORE_URI_MAX] = "";
     int64_t now = ims__now_s();
     struct loc_irs *irs;
-    char *hdrs;
+    const char *hdrs;
     int err = contacts_of(s, req, cr, &n, &star);
 
     if (err == ERANGE) {
@@ -401,19 +429,7 @@ static enum proxy_route_verdict bind_contacts(struct ims_state *s, const struct 
         if (!(err = ims__binding_set(s, irs, b.contact, b.path, b.callid, b.cseq, b.expires_at)))
             err = s->c.store->api->binding_put(s->c.store, &b);
     }
-    /* the 200 lists every contact the set has now, with what is left of its time */
-    hdrs = ims__afmt(a, "%s", "");
-    for (struct loc_binding *b = irs->b; b && hdrs; b = b->next)
-        hdrs = ims__afmt(a, "%sContact: <%s>;expires=%" PRId64 "\r\n", hdrs, b->contact,
-                         b->expires_at - now);
-    if (hdrs && *path)
-        hdrs = ims__afmt(a, "%sPath: %s\r\n", hdrs, path);
-    if (hdrs)
-        hdrs = ims__afmt(a, "%sService-Route: <%s;lr;orig>\r\nP-Associated-URI: ", hdrs, s->c.uri);
-    for (size_t i = 0; i < irs->nids && hdrs; i++)
-        hdrs = ims__afmt(a, "%s%s<%s>", hdrs, i ? ", " : "", irs->ids[i].uri);
-    if (hdrs)
-        hdrs = ims__afmt(a, "%s\r\n", hdrs);
+    hdrs = ok_headers(s, irs, path, now, a);
     if (!err)
         s->st.reg_ok++;
     ims__irs_drop_if_empty(s, irs);
