@@ -227,5 +227,7 @@ bool ims__uri_target(const struct sip_uri *u, struct proxy_target *t);
 bool ims__text_target(const char *uri, struct proxy_target *t);
 /** printf into the arena. @return the NUL-terminated text, or NULL (ENOMEM). */
 char *ims__afmt(struct sv_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** A copy of @p str in @p a (ims__afmt without the formatting); NULL when it is full. */
+char *ims__astrdup(struct sv_arena *a, const char *str);
 
 #endif

@@ -491,7 +491,7 @@ static char *notify_body(struct ims_state *s, struct ps_sub *x, struct sv_arena 
         return NULL;
     if (!x->winfo) {
         if (x->state == PS_PENDING)
-            return ims__afmt(a, "%s", "");
+            return ims__astrdup(a, "");
         int err = !x->self && x->d.sh == PRES_SH_POLITE_BLOCK
                       ? pres_pidf_polite_block(sv_slice_cstr(x->presentity), a, &out)
                   : pres_compose_count(pe->comp) == 0
@@ -499,7 +499,7 @@ static char *notify_body(struct ims_state *s, struct ps_sub *x, struct sv_arena 
                       : pres_compose_render(pe->comp, x->self ? NULL : rules_of(s, pe), &x->d, a,
                                             &out);
         if (err == ENOENT)
-            return ims__afmt(a, "%s", "");
+            return ims__astrdup(a, "");
         if (err)
             return NULL;
         *ctype = "application/pidf+xml";
@@ -812,7 +812,7 @@ static const char *challenge_for(struct ims_state *s, const struct pres_decision
                                  const struct proofs *pf, const char *presentity,
                                  struct sv_arena *a)
 {
-    char *out = ims__afmt(a, "%s", "");
+    char *out = ims__astrdup(a, "");
     char buf[512];
     size_t n;
 
@@ -868,7 +868,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
             pthread_mutex_unlock(&s->mu);
             return answer(res, 481, "Subscription Does Not Exist", NULL);
         }
-        res->totag = ims__afmt(a, "%s", x->mytag);
+        res->totag = ims__astrdup(a, x->mytag);
         x->expires_at = ims__now_s() + exp;
         if (exp)
             sub_save(s, x);
@@ -940,7 +940,7 @@ static enum proxy_route_verdict subscribe(struct ims_node *n, const struct sip_m
         sv_free(x);
         return chal ? answer(res, 401, "Unauthorized", chal) : answer(res, 403, "Forbidden", NULL);
     }
-    res->totag = ims__afmt(a, "%s", x->mytag);
+    res->totag = ims__astrdup(a, x->mytag);
     sub_link(ps, x);
     s->st.ps_subscriptions++;
     if (exp)

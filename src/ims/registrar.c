@@ -92,7 +92,7 @@ static bool alg_on(const struct ims_state *s, enum auth_digest_alg a)
 static const char *digest_challenge(const struct ims_state *s, bool stale, struct sv_arena *a)
 {
     enum auth_digest_alg order[2] = {AUTH_DIGEST_MD5, AUTH_DIGEST_SHA256};
-    char buf[512], *out = ims__afmt(a, "%s", "");
+    char buf[512], *out = ims__astrdup(a, "");
     size_t n;
 
     if (s->c.sha256_first) {
@@ -333,7 +333,7 @@ static int contacts_of(const struct ims_state *s, const struct sip_msg *req,
 /* The Path values of the request, one comma-separated text. */
 static const char *path_of(const struct sip_msg *req, struct sv_arena *a)
 {
-    char *out = ims__afmt(a, "%s", "");
+    char *out = ims__astrdup(a, "");
 
     for (const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_PATH); h && out;
          h = sip_msg_hdr_next(req, h))
