@@ -197,12 +197,11 @@ struct xcap_node_res {
  * @param query  the xmlns() bindings of the request, decoded; unset: none
  * @param out    out: a malloc'd copy of the element or the attribute value (caller frees)
  * @param outlen out: its length
- * @param is_attr out: whether it is an attribute (application/xcap-att+xml)
  * @param res    out: the status (200, 400, 404) and, for 200, the MIME type of @p out
  * @return 0 or ENOMEM
  */
 int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice query, char **out,
-                  size_t *outlen, bool *is_attr, struct xcap_node_res *res);
+                  size_t *outlen, struct xcap_node_res *res);
 
 /**
  * PUT (create or replace) or DELETE (@p body NULL) the element or attribute a node selector

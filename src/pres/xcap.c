@@ -378,10 +378,9 @@ static void doc_get(struct xreq *r, struct store_xcap_doc *cur)
     }
     char *out = NULL;
     size_t n = 0;
-    bool is_attr = false;
     struct xcap_node_res nr;
     if (xcap_node_get(cur->body, cur->len, r->path.node, sv_slice_cstr(r->query), &out, &n,
-                      &is_attr, &nr)) {
+                      &nr)) {
         reply_status(r->req, 500, "Server Error");
         return;
     }

@@ -211,18 +211,17 @@ static int ns_bindings_dump(xmlDoc *doc, const xmlNode *n, char **out, size_t *o
  * @return 0 or ENOMEM
  */
 int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice query, char **out,
-                  size_t *outlen, bool *is_attr, struct xcap_node_res *res)
+                  size_t *outlen, struct xcap_node_res *res)
 {
     struct nodeop op;
     xmlNode *n = NULL;
     size_t at;
     int err = 0;
 
-    if (!doc || !node || !out || !outlen || !is_attr || !res)
+    if (!doc || !node || !out || !outlen || !res)
         return EINVAL;
     *out = NULL;
     *outlen = 0;
-    *is_attr = false;
     if ((err = op_open(&op, doc, len, node, query, res)) || res->status)
         goto out;
     if (locate(&op, op.sel.nsteps, &n, &at)) {
@@ -244,7 +243,6 @@ int xcap_node_get(const char *doc, size_t len, const char *node, struct sv_slice
         }
         err = copy_out(esc, strlen((const char *)esc), out, outlen);
         xmlFree(esc);
-        *is_attr = true;
         res->mime = XCAP_MIME_ATTRIBUTE;
     } else {
         xmlBuffer *b = xmlBufferCreate();
