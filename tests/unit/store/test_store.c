@@ -636,6 +636,11 @@ static void profile_reads_sort_nothing(void **state)
         "SELECT id FROM irs WHERE subscription_id = 1 ORDER BY position",
         "SELECT uri FROM impu WHERE irs_id = 1 ORDER BY position",
         "SELECT as_uri FROM ifc WHERE subscription_id = 1 ORDER BY priority, position",
+        /* the profile's head with its set's IMPUs (ST_IMPU_FIND, c9c6e93) */
+        ("SELECT me.irs_id, sub.scscf, sib.uri FROM impu AS me JOIN irs ON irs.id = me.irs_id "
+         "JOIN subscription AS sub ON sub.id = irs.subscription_id "
+         "JOIN impu AS sib ON sib.irs_id = me.irs_id "
+         "WHERE me.uri = 'sip:alice@ims.example' ORDER BY sib.position"),
     };
     struct store_fixture *f = *state;
     char err[256] = "";
