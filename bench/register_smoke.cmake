@@ -15,6 +15,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "bench/register exited with ${rc}")
 endif()
 foreach(row "their load comes from bench_reg_uac"
+            "bench_reg_uac turns every [0-9.]+ ms \\(--tick\\)"
             "run 1 sipveil SHA-256 +300 ok, 0 failed"
             "\n  sipveil SHA-256 +3 +300 +0 ")
   if(NOT out MATCHES "${row}")
