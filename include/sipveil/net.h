@@ -141,6 +141,9 @@ struct net_stats {
     /* recvmmsg calls that returned at least one datagram: UDP datagrams received divided by
      * this is the mean batch the receive loop really achieves (1 when load is light). */
     unsigned long udp_recv_calls;
+    /* Reads of a UDP listener of this instance right after the instance sent it a datagram
+     * (nodes of one process talking over loopback), without a turn of the event loop. */
+    unsigned long udp_local_reads;
 };
 
 /**

@@ -209,6 +209,8 @@ static void put_process(struct out *o, const struct app_counters *c)
             "Keep-alives (CRLF) received on connections and datagrams."),
         NET("net_udp_receive_calls_total", "counter", udp_recv_calls,
             "recvmmsg calls that returned datagrams: UDP datagrams over this is the mean batch."),
+        NET("net_udp_local_reads_total", "counter", udp_local_reads,
+            "Reads of an own UDP listener right after sending it a datagram, without a loop turn."),
         NET("connections_open", "gauge", conns_open, "TCP and TLS connections open now."),
         NET("connections_accepted_total", "counter", conns_accepted,
             "TCP and TLS connections accepted."),

@@ -27,6 +27,7 @@ struct iovec;
 
 /** Datagrams read per wakeup of a UDP socket (one recvmmsg call). */
 #define NET__UDP_BATCH 32
+#define NET__UDP_PEND 8 /* own listeners one read pass remembers having sent to */
 /** The largest UDP payload there is; receive buffers are never larger. */
 #define NET__UDP_MAX 65535
 
@@ -40,6 +41,7 @@ struct net_lsn {
     struct event *pause_ev;    /* TCP/TLS: resumes accepting after an accept error; owned */
     SSL_CTX *ctx;              /* TLS: the server context; owned */
     struct net_addr local;     /* the address actually bound */
+    bool udp_pending;          /* UDP: in net->udp_pend, sent to during this read pass */
 };
 
 struct net_conn {
@@ -99,6 +101,11 @@ struct net {
     struct mmsghdr *udp_mm;
     struct iovec *udp_iov;
     struct sockaddr_storage *udp_from;
+    /* Own UDP listeners that this read pass sent datagrams to (udp.c): read before the pass
+     * returns to the loop. */
+    bool udp_reading;
+    unsigned udp_npend;
+    struct net_lsn *udp_pend[NET__UDP_PEND];
 
     struct net_stats stats;
 };

@@ -6,6 +6,14 @@
  * wakes it again at once. The receive slots are shared by every UDP listener of the instance
  * (one loop reads one socket at a time) and each is min(max_msg, 65535) octets, so that a
  * datagram longer than max_msg comes back flagged MSG_TRUNC and is dropped as oversize.
+ *
+ * Nodes of one process (the lab: P-CSCF, I-CSCF and S-CSCF on one worker) send each other
+ * datagrams over loopback. The kernel queues such a datagram on the receiving socket before
+ * sendto returns, so a read pass that sent one to a listener of its own reads that listener
+ * before going back to the loop: a hop then costs a sendto and a recvmmsg, not an epoll_wait
+ * and a turn of the loop besides. The datagram still crosses the kernel, as between machines.
+ * Not with SO_REUSEPORT (several workers): the kernel may queue it on another worker's
+ * socket, and the read would find nothing.
  */
 #include <errno.h>
 #include <sys/socket.h>
@@ -101,13 +109,12 @@ static void udp_datagram(struct net_lsn *l, char *buf, size_t len, int flags,
     net->recvh(&flow, buf, mlen, net->arg);
 }
 
-static void udp_readable(evutil_socket_t fd, short what, void *arg)
+/* One batch from @p l's socket, each datagram delivered. The caller holds the instance. */
+static void udp_read_batch(struct net_lsn *l)
 {
-    struct net_lsn *l = arg;
     struct net *net = l->net;
-    int n;
+    int n = recvmmsg(l->fd, net->udp_mm, NET__UDP_BATCH, MSG_DONTWAIT, NULL);
 
-    n = recvmmsg(fd, net->udp_mm, NET__UDP_BATCH, MSG_DONTWAIT, NULL);
     if (n < 0) {
         if (errno != EAGAIN && errno != EINTR) /* EWOULDBLOCK is EAGAIN on Linux */
             sv_log(SV_LOG_WARN, MODULE, "udp: recvmmsg: %s", strerror(errno));
@@ -115,14 +122,56 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
     }
     if (n > 0)
         net->stats.udp_recv_calls++;
-    /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
-    sv_ref(net);
     for (int i = 0; i < n && !net->closed; i++) {
         struct msghdr *h = &net->udp_mm[i].msg_hdr;
         socklen_t fromlen = h->msg_namelen;
         h->msg_namelen = sizeof(net->udp_from[i]); /* the one input recvmmsg overwrote */
         udp_datagram(l, net->udp_iov[i].iov_base, net->udp_mm[i].msg_len, h->msg_flags,
                      &net->udp_from[i], fromlen);
+    }
+}
+
+/* A datagram went to @p dst during a read pass: if @p dst is a UDP listener of this instance,
+ * remember to read it before the pass ends. */
+static void udp_note_own(struct net *net, const struct net_addr *dst)
+{
+    if (!net->udp_reading || net->lim.reuseport || net->udp_npend == NET__UDP_PEND)
+        return;
+    for (unsigned i = 0; i < net->nlsn; i++) {
+        struct net_lsn *o = net->lsn[i];
+
+        if (o && o->tp == NET_UDP && o->fd >= 0 && !o->udp_pending &&
+            net_addr_eq(&o->local, dst)) {
+            o->udp_pending = true;
+            net->udp_pend[net->udp_npend++] = o;
+            return;
+        }
+    }
+}
+
+static void udp_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_lsn *l = arg;
+    struct net *net = l->net;
+    unsigned follow = 0;
+
+    /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
+    sv_ref(net);
+    net->udp_reading = true;
+    udp_read_batch(l);
+    /* what the pass sent to its own listeners is queued there already; a bound keeps a
+     * chain of hops from holding the loop */
+    while (net->udp_npend && !net->closed && follow++ < 4 * NET__UDP_BATCH) {
+        struct net_lsn *o = net->udp_pend[--net->udp_npend];
+
+        o->udp_pending = false;
+        net->stats.udp_local_reads++;
+        udp_read_batch(o);
+    }
+    if (!net->closed) {
+        while (net->udp_npend)
+            net->udp_pend[--net->udp_npend]->udp_pending = false;
+        net->udp_reading = false;
     }
     sv_deref(net);
 }
@@ -156,6 +205,15 @@ int net__udp_listen(struct net_lsn *l, const struct net_addr *addr)
 
 void net__udp_close(struct net_lsn *l)
 {
+    struct net *net = l->net;
+
+    for (unsigned i = 0; i < net->udp_npend; i++) {
+        if (net->udp_pend[i] == l) { /* closed in a read pass that had sent to it */
+            net->udp_pend[i] = net->udp_pend[--net->udp_npend];
+            break;
+        }
+    }
+    l->udp_pending = false;
     if (l->ev)
         event_free(l->ev);
     l->ev = NULL;
@@ -180,5 +238,6 @@ int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_add
         return errno == EAGAIN ? ENOBUFS : errno; /* EWOULDBLOCK is EAGAIN on Linux */
     net->stats.tx_msgs++;
     net->stats.tx_bytes += (unsigned long)n;
+    udp_note_own(net, dst);
     return 0;
 }

@@ -90,6 +90,7 @@ struct svt_peer {
     } closes[SVT_MAX_CLOSES];
     unsigned ncloses;
     bool echo;          /* send every message back on its flow */
+    const struct net_addr *forward_to; /* UDP: send what listener 0 receives there */
     int echo_err;       /* the last net_send error of an echo */
     bool free_on_recv;  /* net_free() from inside recvh */
     bool free_on_close; /* net_free() from inside closeh */
@@ -110,6 +111,11 @@ static inline void svt_recv(const struct net_flow *flow, const char *buf, size_t
     m->len = len;
     if (p->echo) {
         int err = net_send(p->net, flow->tp, &flow->peer, flow, buf, len, NULL);
+        if (err)
+            p->echo_err = err;
+    }
+    if (p->forward_to && flow->listener == 0) {
+        int err = net_send(p->net, NET_UDP, p->forward_to, flow, buf, len, NULL);
         if (err)
             p->echo_err = err;
     }

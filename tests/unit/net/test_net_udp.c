@@ -186,6 +186,54 @@ static void udp_recv_calls_counts_batches(void **state)
     event_base_free(base);
 }
 
+/*
+ * A receive callback that sends a datagram to another UDP listener of the same instance (two
+ * nodes of one process, a hop over loopback) has it read in the same pass: one turn of the
+ * loop delivers both, and the local read is counted. With SO_REUSEPORT (several workers,
+ * where the kernel may queue it on another worker's socket) the pass does not look: the
+ * second datagram needs a turn of its own.
+ */
+static void udp_hop_to_own_listener(bool reuseport, unsigned turn1, unsigned local_reads)
+{
+    struct event_base *base = event_base_new();
+    struct net_limits lim = net_limits_default;
+    struct svt_peer p;
+    struct net_addr la, lb, ca;
+    int fd = svt_udp_socket("127.0.0.1:0", &ca);
+    char msg[512];
+    size_t n = svt_request(msg, sizeof(msg), 1, "hop");
+
+    lim.reuseport = reuseport;
+    svt_peer_init(&p, base, &lim);
+    la = svt_listen(&p, NET_UDP, "127.0.0.1:0", NULL);
+    lb = svt_listen(&p, NET_UDP, "127.0.0.1:0", NULL);
+    p.forward_to = &lb;
+    assert_int_equal(sendto(fd, msg, n, 0, (struct sockaddr *)&la.ss, la.len), (ssize_t)n);
+    event_base_loop(base, EVLOOP_ONCE); /* the datagram is queued: this turn reads it */
+    assert_int_equal(p.nmsgs, turn1);
+    SVT_UNTIL(base, p.nmsgs == 2, 2000);
+    assert_int_equal(p.nmsgs, 2);
+    assert_int_equal(p.echo_err, 0);
+    assert_int_equal(p.msgs[0].flow.listener, 0);
+    assert_int_equal(p.msgs[1].flow.listener, 1);
+    assert_true(net_addr_eq(&p.msgs[1].flow.peer, &la)); /* sent from listener 0 */
+    sv_test_expect_bytes(p.msgs[1].buf, p.msgs[1].len, msg);
+    assert_int_equal(svt_stats(&p)->udp_local_reads, local_reads);
+    close(fd);
+    svt_peer_close(&p);
+    event_base_free(base);
+}
+
+static void udp_hop_to_own_listener_read_in_same_pass(void **state)
+{
+    udp_hop_to_own_listener(false, 2, 1);
+}
+
+static void udp_hop_to_own_listener_reuseport_waits_for_loop(void **state)
+{
+    udp_hop_to_own_listener(true, 1, 0);
+}
+
 /* A datagram above max_msg is dropped and counted; the next one still gets through. */
 static void udp_oversize_datagram_dropped(void **state)
 {
@@ -439,6 +487,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_round_trip_ipv6),
     cmocka_unit_test(udp_reads_more_than_a_batch),
     cmocka_unit_test(udp_recv_calls_counts_batches),
+    cmocka_unit_test(udp_hop_to_own_listener_read_in_same_pass),
+    cmocka_unit_test(udp_hop_to_own_listener_reuseport_waits_for_loop),
     cmocka_unit_test(udp_oversize_datagram_dropped),
     cmocka_unit_test(udp_malformed_datagram_dropped),
     cmocka_unit_test(udp_crlf_keepalive_stripped),
