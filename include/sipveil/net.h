@@ -144,6 +144,8 @@ struct net_stats {
     /* Reads of a UDP listener of this instance right after the instance sent it a datagram
      * (nodes of one process talking over loopback), without a turn of the event loop. */
     unsigned long udp_local_reads;
+    /* UDP datagrams held back by net_hold() and sent at net_release(). */
+    unsigned long udp_held;
 };
 
 /**
@@ -180,6 +182,26 @@ int net_listen(struct net *net, enum net_tp tp, const struct net_addr *addr,
  */
 int net_send(struct net *net, enum net_tp tp, const struct net_addr *dst,
              const struct net_flow *flow, const char *buf, size_t len, struct net_flow *used);
+
+/**
+ * Hooks of the UDP read passes: @p begin runs before a pass (one wakeup of a UDP listener,
+ * with the reads of own listeners it leads to) delivers its first message, @p end after it
+ * has delivered its last. Either may be NULL; NULL for both removes them.
+ */
+void net_set_pass_hooks(struct net *net, void (*begin)(void *arg), void (*end)(void *arg),
+                        void *arg);
+
+/**
+ * Hold back the UDP datagrams that net_send() sends out of the instance, until
+ * net_release(): for a caller that must finish something first (the group commit of the
+ * store) before what it answered may leave. Datagrams to the instance's own UDP listeners
+ * (nodes of one worker) still go at once, so that hops between them go on; with
+ * SO_REUSEPORT those are held too, since another worker may read them. net_send() returns 0
+ * for a held datagram; a failure to send it later is logged and counted by net_release().
+ */
+void net_hold(struct net *net);
+/** Send what net_hold() held back, in order, and stop holding. @return how many failed. */
+unsigned net_release(struct net *net);
 
 /**
  * Stop accepting: close the TCP and TLS listening sockets (new connections are refused by the

@@ -212,6 +212,22 @@ struct store_api {
                    int (*cb)(void *arg, const char *key, int64_t expires_at, const void *val,
                              size_t len),
                    void *arg);
+
+    /* --- group commit ------------------------------------------------------------------- */
+    /**
+     * @p on: from now, the writes of the calling thread (binding_put and _del, kv_put and
+     * _del, aka_sqn_set, sub_del) go into one transaction shared with other deferring
+     * threads, opened by the first of them. Off: commit what this thread wrote since, unless
+     * another thread has committed it already. A write from a thread that does not defer
+     * commits the open group with it; an operation with a transaction of its own (sub_put,
+     * xcap_put, xcap_del) commits the group first. A worker defers for one read pass and
+     * sends nothing that depends on those writes before this returns.
+     * @return 0, or the errno of the failed commit: the thread's writes of the pass are not
+     *         on disk (what the nodes hold in memory is unchanged)
+     */
+    int (*defer)(struct store *st, bool on);
+    /** Whether the calling thread defers and has written since: its answers must wait. */
+    bool (*deferred)(struct store *st);
 };
 
 #define STORE_KV_MAX 65536 /* the largest value kv_put keeps */

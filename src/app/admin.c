@@ -211,6 +211,8 @@ static void put_process(struct out *o, const struct app_counters *c)
             "recvmmsg calls that returned datagrams: UDP datagrams over this is the mean batch."),
         NET("net_udp_local_reads_total", "counter", udp_local_reads,
             "Reads of an own UDP listener right after sending it a datagram, without a loop turn."),
+        NET("net_udp_held_total", "counter", udp_held,
+            "UDP datagrams held until the store committed what their read pass wrote."),
         NET("connections_open", "gauge", conns_open, "TCP and TLS connections open now."),
         NET("connections_accepted_total", "counter", conns_accepted,
             "TCP and TLS connections accepted."),

@@ -375,6 +375,7 @@ static int workers_make(struct proc *pr)
     if ((rc = app_ims_alloc(&pr->ims, pr->cfg)) != APP_EX_OK)
         return rc;
     pr->sh.ims = pr->ims.st;
+    pr->sh.store = &pr->ims.store; /* opened by app_ims_start, before the workers start */
     pr->w = calloc(pr->nw, sizeof(*pr->w));
     pr->ctr_nodes = calloc(pr->cfg->nnodes, sizeof(*pr->ctr_nodes));
     pr->wn = calloc(pr->cfg->nnodes, sizeof(*pr->wn));

@@ -31,6 +31,7 @@
 #include <sipveil/net.h>
 #include <sipveil/privacy_service.h>
 #include <sipveil/sip.h>
+#include <sipveil/store.h>
 #include <sipveil/txn.h>
 #include "app.h"
 #include "worker.h"
@@ -85,6 +86,8 @@ struct worker {
     int lsn_node[MAX_LSN]; /* net listener index -> node index */
     struct sip_limits lim;
     bool trace, stopping, drained;
+    struct store *store; /* *sh.store at worker_start; NULL: none */
+    bool holding;        /* net_hold(): this read pass wrote to the store, its answers wait */
     bool armed;        /* the tick event is pending */
     uint64_t armed_at; /* then: when it fires (monotonic ms) */
     uint64_t stop_at, next_publish;
@@ -561,6 +564,45 @@ static void on_ctl(evutil_socket_t fd, short what, void *arg)
         stop(w);
 }
 
+/*
+ * A UDP read pass is one group commit of the store (store_api.defer): the S-CSCF's binding
+ * and the P-CSCF's flow of each REGISTER in the pass go into one transaction. Once the pass
+ * has written, what it sends out of the process waits (net_hold) until the commit at its
+ * end: no 200 leaves before the registration it confirms is on disk. (TCP and TLS need no
+ * holding: libevent writes their buffers from the loop, after the pass.)
+ */
+static void pass_begin(void *arg)
+{
+    struct worker *w = arg;
+
+    w->store->api->defer(w->store, true);
+}
+
+static void pass_end(void *arg)
+{
+    struct worker *w = arg;
+    int err = w->store->api->defer(w->store, false);
+
+    if (err)
+        sv_log(SV_LOG_ERR, MOD,
+               "store: the commit of a read pass failed (%s): its registrations and flows are "
+               "served from memory but would not survive a restart",
+               strerror(err));
+    if (w->holding) {
+        w->holding = false;
+        net_release(w->net);
+    }
+}
+
+/* Before a send: once the pass has written to the store, hold what leaves the process. */
+static void hold_if_written(struct worker *w)
+{
+    if (!w->holding && w->store && w->store->api->deferred(w->store)) {
+        net_hold(w->net);
+        w->holding = true;
+    }
+}
+
 /* The proxy's send function: what it originates over UDP leaves from the worker's private
  * socket when it has one (the Via names it), else from the node's listener. */
 static int node_send(void *ctx, enum net_tp tp, const struct net_addr *dst,
@@ -569,6 +611,7 @@ static int node_send(void *ctx, enum net_tp tp, const struct net_addr *dst,
     struct rnode *n = ctx;
     struct net_flow own;
 
+    hold_if_written(n->w);
     if (!flow && tp == NET_UDP) {
         for (size_t i = 0; i < n->nlsn; i++) {
             if (n->lsn[i].tp == NET_UDP && n->lsn[i].addr.ss.ss_family == dst->ss.ss_family) {
@@ -902,6 +945,8 @@ int worker_start(struct worker *w)
         if (w->sh.ims && w->sh.ims[i] && ims_node_alloc(&n->ims, w->sh.ims[i], n->px, n->ps))
             return APP_EX_OSERR;
     }
+    if (w->sh.store && (w->store = *w->sh.store))
+        net_set_pass_hooks(w->net, pass_begin, pass_end, w);
     return APP_EX_OK;
 }
 

@@ -46,6 +46,7 @@ enum worker_req {
 };
 
 struct privdlg_store;
+struct store;
 struct li_sink;
 struct li_targets;
 
@@ -56,6 +57,9 @@ struct worker_shared {
     const struct li_targets *li_targets; /* NULL: none; a reload hands a new set */
     struct ims_state *const *ims;        /* by node index (NULL: no IMS role); filled by the
                                             main thread before worker_start */
+    struct store *const *store; /* where the main thread puts the IMS nodes' store before
+                                   worker_start (NULL, or NULL there: none); each worker
+                                   commits the writes of a read pass at once, at its end */
     atomic_uint *drained; /* how many stopping workers have no live transaction left; NULL:
                              each worker stops on its own */
 };

@@ -220,6 +220,8 @@ static void net_destroy(void *obj)
         sv_free(net->lsn[i]);
     sv_free(net->lsn);
     sv_free(net->udp_buf);
+    sv_free(net->held);
+    sv_free(net->held_buf);
     sv_free(net->udp_mm);
     sv_free(net->udp_iov);
     sv_free(net->udp_from);
@@ -312,11 +314,44 @@ int net_alloc(struct net **netp, struct event_base *base, const struct net_limit
  * from inside it. Flows still held keep their (dead) connections allocated.
  * @param net  the instance, or NULL
  */
+void net_set_pass_hooks(struct net *net, void (*begin)(void *arg), void (*end)(void *arg),
+                        void *arg)
+{
+    if (!net)
+        return;
+    net->pass_begin = begin;
+    net->pass_end = end;
+    net->pass_arg = arg;
+}
+
+void net_hold(struct net *net)
+{
+    if (net && !net->closed)
+        net->udp_hold = true;
+}
+
+unsigned net_release(struct net *net)
+{
+    if (!net)
+        return 0;
+    net->udp_hold = false;
+    if (net->closed) { /* nothing leaves a closed instance */
+        unsigned n = net->nheld;
+        net->nheld = 0;
+        net->held_used = 0;
+        return n;
+    }
+    return net__udp_release(net);
+}
+
 void net_free(struct net *net)
 {
     if (!net || net->closed)
         return;
     net->closed = true;
+    net->udp_hold = false;
+    net->nheld = 0;
+    net->held_used = 0;
     for (unsigned i = 0; i < net->nlsn; i++) {
         struct net_lsn *l = net->lsn[i];
         if (l->tp == NET_UDP)

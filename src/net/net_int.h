@@ -71,6 +71,13 @@ struct net_ipcnt {
     unsigned n;
 };
 
+/* A UDP datagram that net_hold() holds back: from listener lsn to dst, its bytes at off. */
+struct net_held {
+    int lsn;
+    struct net_addr dst;
+    size_t off, len;
+};
+
 struct net {
     struct event_base *base;
     struct net_limits lim;
@@ -106,6 +113,15 @@ struct net {
     bool udp_reading;
     unsigned udp_npend;
     struct net_lsn *udp_pend[NET__UDP_PEND];
+    /* Read passes' hooks (net_set_pass_hooks), and the datagrams net_hold() holds back: their
+     * bytes one after the other in held_buf, for good (grown, never shrunk). */
+    void (*pass_begin)(void *arg), (*pass_end)(void *arg);
+    void *pass_arg;
+    bool udp_hold;
+    struct net_held *held;
+    unsigned nheld, held_cap;
+    char *held_buf;
+    size_t held_used, held_buf_cap;
 
     struct net_stats stats;
 };
@@ -135,6 +151,8 @@ int net__sock_bind(int *fdp, int type, const struct net_addr *addr, bool reusepo
 
 /* udp.c */
 int net__udp_listen(struct net_lsn *l, const struct net_addr *addr);
+/** Send the datagrams net_hold() held back, in order. @return how many failed. */
+unsigned net__udp_release(struct net *net);
 int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
                   const char *buf, size_t len);
 void net__udp_close(struct net_lsn *l);

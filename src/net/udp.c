@@ -131,22 +131,29 @@ static void udp_read_batch(struct net_lsn *l)
     }
 }
 
-/* A datagram went to @p dst during a read pass: if @p dst is a UDP listener of this instance,
- * remember to read it before the pass ends. */
-static void udp_note_own(struct net *net, const struct net_addr *dst)
+/* The UDP listener of this instance that @p dst names, when a datagram sent there is sure to
+ * be queued on its socket: not with SO_REUSEPORT, where another worker's socket may take it.
+ * NULL otherwise. */
+static struct net_lsn *udp_own(struct net *net, const struct net_addr *dst)
 {
-    if (!net->udp_reading || net->lim.reuseport || net->udp_npend == NET__UDP_PEND)
-        return;
+    if (net->lim.reuseport)
+        return NULL;
     for (unsigned i = 0; i < net->nlsn; i++) {
         struct net_lsn *o = net->lsn[i];
 
-        if (o && o->tp == NET_UDP && o->fd >= 0 && !o->udp_pending &&
-            net_addr_eq(&o->local, dst)) {
-            o->udp_pending = true;
-            net->udp_pend[net->udp_npend++] = o;
-            return;
-        }
+        if (o && o->tp == NET_UDP && o->fd >= 0 && net_addr_eq(&o->local, dst))
+            return o;
     }
+    return NULL;
+}
+
+/* A datagram went to own listener @p o during a read pass: read it before the pass ends. */
+static void udp_note_own(struct net *net, struct net_lsn *o)
+{
+    if (o->udp_pending || net->udp_npend == NET__UDP_PEND)
+        return;
+    o->udp_pending = true;
+    net->udp_pend[net->udp_npend++] = o;
 }
 
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
@@ -157,6 +164,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 
     /* The layer above may call net_free() from recvh: hold the instance, stop when closed. */
     sv_ref(net);
+    if (net->pass_begin)
+        net->pass_begin(net->pass_arg);
     net->udp_reading = true;
     udp_read_batch(l);
     /* what the pass sent to its own listeners is queued there already; a bound keeps a
@@ -172,6 +181,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
         while (net->udp_npend)
             net->udp_pend[--net->udp_npend]->udp_pending = false;
         net->udp_reading = false;
+        if (net->pass_end)
+            net->pass_end(net->pass_arg);
     }
     sv_deref(net);
 }
@@ -222,12 +233,9 @@ void net__udp_close(struct net_lsn *l)
     l->fd = -1;
 }
 
-/**
- * One datagram out of @p l's socket.
- * @return 0, ENOBUFS when the socket buffer is full, or the errno of sendto
- */
-int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
-                  const char *buf, size_t len)
+/* sendto, counted. @return 0, ENOBUFS when the socket buffer is full, or the errno. */
+static int udp_sendto(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
+                      const char *buf, size_t len)
 {
     ssize_t n;
 
@@ -238,6 +246,72 @@ int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_add
         return errno == EAGAIN ? ENOBUFS : errno; /* EWOULDBLOCK is EAGAIN on Linux */
     net->stats.tx_msgs++;
     net->stats.tx_bytes += (unsigned long)n;
-    udp_note_own(net, dst);
     return 0;
+}
+
+/* Keep a copy of the datagram until net_release(). @return 0 or ENOMEM. */
+static int udp_hold_one(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
+                        const char *buf, size_t len)
+{
+    if (net->nheld == net->held_cap) {
+        unsigned cap = net->held_cap ? net->held_cap * 2 : 16;
+        struct net_held *v = sv_realloc(net->held, cap * sizeof(*v));
+        if (!v)
+            return ENOMEM;
+        net->held = v;
+        net->held_cap = cap;
+    }
+    if (len > net->held_buf_cap - net->held_used) {
+        size_t cap = net->held_buf_cap ? net->held_buf_cap : 16384;
+        while (cap - net->held_used < len)
+            cap *= 2;
+        char *b = sv_realloc(net->held_buf, cap);
+        if (!b)
+            return ENOMEM;
+        net->held_buf = b;
+        net->held_buf_cap = cap;
+    }
+    memcpy(net->held_buf + net->held_used, buf, len);
+    net->held[net->nheld++] = (struct net_held){l->idx, *dst, net->held_used, len};
+    net->held_used += len;
+    net->stats.udp_held++;
+    return 0;
+}
+
+unsigned net__udp_release(struct net *net)
+{
+    unsigned failed = 0;
+
+    for (unsigned i = 0; i < net->nheld; i++) {
+        const struct net_held *h = &net->held[i];
+        const struct net_lsn *l = h->lsn < (int)net->nlsn ? net->lsn[h->lsn] : NULL;
+        int err = l && l->fd >= 0 ? udp_sendto(net, l, &h->dst, net->held_buf + h->off, h->len)
+                                  : EBADF; /* its listener closed meanwhile */
+        if (err) {
+            failed++;
+            sv_log(SV_LOG_INFO, MODULE, "udp: a datagram held for a commit could not be sent: %s",
+                   strerror(err));
+        }
+    }
+    net->nheld = 0;
+    net->held_used = 0;
+    return failed;
+}
+
+/**
+ * One datagram out of @p l's socket, or into the held ones (net_hold) when it leaves the
+ * instance.
+ * @return 0, ENOBUFS when the socket buffer is full, ENOMEM, or the errno of sendto
+ */
+int net__udp_send(struct net *net, const struct net_lsn *l, const struct net_addr *dst,
+                  const char *buf, size_t len)
+{
+    struct net_lsn *own = net->udp_reading || net->udp_hold ? udp_own(net, dst) : NULL;
+
+    if (net->udp_hold && !own)
+        return udp_hold_one(net, l, dst, buf, len);
+    int err = udp_sendto(net, l, dst, buf, len);
+    if (!err && own && net->udp_reading)
+        udp_note_own(net, own);
+    return err;
 }

@@ -35,7 +35,7 @@ int store__sq_binding_put(struct store *st, const struct store_binding *b)
     sqlite3_bind_int64(s, 6, b->cseq);
     sqlite3_bind_int64(s, 7, b->expires_at);
     bind_text(s, 8, b->flow);
-    err = store__step_done(s);
+    err = store__write(ss, s);
     if (err == EEXIST) /* the only constraint REPLACE leaves: the set's foreign key */
         err = ENOENT;
 out:
@@ -57,7 +57,7 @@ int store__sq_binding_del(struct store *st, int64_t irs_id, const char *contact)
     sqlite3_bind_int64(s, 1, irs_id);
     if (contact)
         bind_text(s, 2, contact);
-    err = store__step_done(s);
+    err = store__write(ss, s);
 out:
     pthread_mutex_unlock(&ss->mu);
     return err;

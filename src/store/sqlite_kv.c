@@ -30,7 +30,7 @@ int store__sq_kv_put(struct store *st, const char *ns, const char *key, int64_t 
         bind_text(s, 2, key);
         sqlite3_bind_int64(s, 3, expires_at);
         sqlite3_bind_blob(s, 4, len ? val : "", (int)len, SQLITE_STATIC);
-        err = store__step_done(s);
+        err = store__write(ss, s);
     }
     pthread_mutex_unlock(&ss->mu);
     return err;
@@ -48,7 +48,7 @@ int store__sq_kv_del(struct store *st, const char *ns, const char *key)
     if ((s = store__stmt(ss, ST_KV_DEL, &err))) {
         bind_text(s, 1, ns);
         bind_text(s, 2, key);
-        err = store__step_done(s);
+        err = store__write(ss, s);
     }
     pthread_mutex_unlock(&ss->mu);
     return err;

@@ -356,6 +356,7 @@ int store__sq_sub_put(struct store *st, const struct store_sub *sub)
         return err;
     pthread_mutex_lock(&ss->mu);
     store__pcache_clear(ss);
+    store__group_close(ss);
     if ((err = store__exec(ss, ST_BEGIN)))
         goto out;
     err = put_sub(ss, sub);
@@ -384,7 +385,7 @@ int store__sq_sub_del(struct store *st, const char *impi)
     if (!(s = store__stmt(ss, ST_SUB_DEL, &err)))
         goto out;
     sqlite3_bind_int64(s, 1, id);
-    err = store__step_done(s);
+    err = store__write(ss, s);
 out:
     pthread_mutex_unlock(&ss->mu);
     return err;
@@ -583,7 +584,8 @@ static int profile_read(struct sqlite_store *ss, const char *impu, struct store_
     sqlite3_stmt *s;
 
     memset(out, 0, sizeof(*out));
-    bool txn = store__exec(ss, ST_BEGIN_READ) == 0;
+    /* inside an open group commit, the group's transaction is the snapshot */
+    bool txn = !ss->grp_open && store__exec(ss, ST_BEGIN_READ) == 0;
     if (!(s = store__stmt(ss, ST_IMPU_FIND, &err)))
         goto out;
     bind_text(s, 1, impu);
@@ -673,7 +675,7 @@ int store__sq_aka_sqn_set(struct store *st, const char *impi, uint64_t sqn)
         goto out;
     bind_text(s, 1, impi);
     sqlite3_bind_int64(s, 2, (int64_t)sqn);
-    if (!(err = store__step_done(s)) && sqlite3_changes(ss->db) == 0)
+    if (!(err = store__write(ss, s)) && sqlite3_changes(ss->db) == 0)
         err = ENOENT;
 out:
     pthread_mutex_unlock(&ss->mu);

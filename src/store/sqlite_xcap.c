@@ -163,6 +163,7 @@ int store__sq_xcap_put(struct store *st, const char *auid, const char *xui, cons
     if ((err = make_etag(next)))
         return err;
     pthread_mutex_lock(&ss->mu);
+    store__group_close(ss);
     if ((err = store__exec(ss, ST_BEGIN)))
         goto out;
     if ((err = current_etag(ss, auid, xui, doc, cur)))
@@ -214,6 +215,7 @@ int store__sq_xcap_del(struct store *st, const char *auid, const char *xui, cons
     if ((err = key_ok(auid, xui, doc)))
         return err;
     pthread_mutex_lock(&ss->mu);
+    store__group_close(ss);
     if ((err = store__exec(ss, ST_BEGIN)))
         goto out;
     if ((err = current_etag(ss, auid, xui, doc, cur)))

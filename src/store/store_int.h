@@ -89,6 +89,12 @@ struct sqlite_store {
     sqlite3_stmt *st[ST_COUNT];
     struct pcache_ent *pcache; /* PCACHE_SLOTS, allocated at the first profile_get */
     struct ccache_ent *ccache; /* PCACHE_SLOTS, allocated with pcache */
+    /* The group commit (store_api.defer): the transaction that the writes of deferring
+     * threads share, from the first of them to the commit. */
+    bool grp_open;
+    uint64_t grp_gen;        /* the group now or last open: 1, 2, ... */
+    uint64_t grp_failed_gen; /* the last group that could not be committed (0: none) */
+    int grp_failed_err;      /* and why */
 };
 
 /** Forget every cached profile and credential (a write to the subscriber tables). Lock held. */
@@ -126,6 +132,14 @@ sqlite3_stmt *store__stmt(struct sqlite_store *ss, enum stmt_id id, int *err);
 int store__step_done(sqlite3_stmt *s);
 /** Run cached statement @p id (BEGIN, COMMIT, ROLLBACK). @return 0 or an errno. */
 int store__exec(struct sqlite_store *ss, enum stmt_id id);
+/**
+ * Run write statement @p s: in the group commit when this thread defers (opening the group if
+ * none is open); otherwise on its own, or, when a group is open, in it, and then commit the
+ * group, so that the write is on disk when this returns. @return an errno.
+ */
+int store__write(struct sqlite_store *ss, sqlite3_stmt *s);
+/** Commit the open group, if any, before an operation with a transaction of its own. */
+void store__group_close(struct sqlite_store *ss);
 /** Copy text column @p i into a field of @p sz bytes; EIO if it does not fit. */
 int store__col_text(sqlite3_stmt *s, int i, char *dst, size_t sz);
 /** Copy blob column @p i of exactly @p sz bytes; EIO otherwise. */

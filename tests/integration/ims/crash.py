@@ -7,8 +7,9 @@ told is lost.
 binding's write to the store); once at least 60 of them have their 200 OK, sipveil is killed
 with SIGKILL while the rest are still being written. Then:
 - `sipveil sub list` reads the store (the file is consistent: SQLite's WAL);
-- sipveil starts again on the same store and reloads at least as many registrations as SIPp
-  had received 200 OKs for (a 200 went out only after its binding was in the store);
+- sipveil starts again on the same store and reloads at least as many registrations, and the
+  P-CSCF at least as many UE flows, as the UEs had received 200 OKs for (a 200 leaves only after
+  the group commit of its read pass has put both in the store);
 - a registered user is reachable: a MESSAGE to one that had its 200 reaches its contact.
 """
 import hashlib
@@ -29,36 +30,43 @@ N = 300
 
 
 class RegClient:
-    """Many UEs on one UDP socket, each registering with Digest MD5: REGISTER, 401, REGISTER
-    with the answer; `ok` holds the users whose 200 OK arrived."""
+    """Many UEs, each on a UDP socket of its own (the P-CSCF keeps one registration per UE
+    flow), each registering with Digest MD5: REGISTER, 401, REGISTER with the answer; `ok`
+    holds the users whose 200 OK arrived."""
 
-    def __init__(self, pcscf):
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind(("127.0.0.1", 0))
-        self.s.setblocking(False)
-        self.port = self.s.getsockname()[1]
+    def __init__(self, pcscf, names):
+        self.socks = {}
+        for u in names:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+            self.socks[u] = s
         self.pcscf = ("127.0.0.1", pcscf)
         self.ok = set()
 
+    def port(self, user):
+        return self.socks[user].getsockname()[1]
+
     def req(self, user, cseq, auth=""):
+        port = self.port(user)
         return (f"REGISTER sip:ims.example SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{user}c{cseq};rport\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{user}c{cseq};rport\r\n"
                 f"From: <sip:{user}@ims.example>;tag=t{user}\r\nTo: <sip:{user}@ims.example>\r\n"
                 f"Call-ID: crash-{user}\r\nCSeq: {cseq} REGISTER\r\n"
-                f"Contact: <sip:{user}@127.0.0.1:{self.port}>\r\n{auth}"
+                f"Contact: <sip:{user}@127.0.0.1:{port}>\r\n{auth}"
                 f"Expires: 600\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
 
-    def start(self, names):
-        for u in names:
-            self.s.sendto(self.req(u, 1), self.pcscf)
+    def start(self):
+        for u, s in self.socks.items():
+            s.sendto(self.req(u, 1), self.pcscf)
 
     def pump(self, timeout):
-        r, _, _ = select.select([self.s], [], [], timeout)
-        while r:
+        r, _, _ = select.select(list(self.socks.values()), [], [], timeout)
+        for s in r:
             try:
-                data, _ = self.s.recvfrom(65535)
+                data, _ = s.recvfrom(65535)
             except BlockingIOError:
-                return
+                continue
             text = data.decode(errors="replace")
             user = re.search(r"(?im)^call-id:\s*crash-(\S+)", text).group(1)
             code = int(text.split()[1])
@@ -73,10 +81,11 @@ class RegClient:
                 auth = (f'Authorization: Digest username="{impi}", realm="ims.example", '
                         f'nonce="{nonce}", uri="sip:ims.example", response="{resp}", '
                         f'algorithm=MD5, cnonce="c0ffee", nc=00000001, qop=auth\r\n')
-                self.s.sendto(self.req(user, 2, auth), self.pcscf)
+                s.sendto(self.req(user, 2, auth), self.pcscf)
 
     def close(self):
-        self.s.close()
+        for s in self.socks.values():
+            s.close()
 
 
 def users():
@@ -92,8 +101,8 @@ def test(ctx):
                                              'ims: {enabled: true, register_rate: 0, '
                                              'uri: "sip:127.0.0.1:', 1))
     # the UEs are this script (SIPp 3.6 cannot take per-user credentials from a CSV file)
-    ues = RegClient(lab.port[5060])
-    ues.start(users())
+    ues = RegClient(lab.port[5060], users())
+    ues.start()
     deadline = time.time() + 30
     while time.time() < deadline and len(ues.ok) < 60:
         ues.pump(0.01)
@@ -101,7 +110,7 @@ def test(ctx):
     lab.proc.send_signal(signal.SIGKILL)
     lab.proc.wait(10, "die of SIGKILL")
     registered = sorted(ues.ok)
-    port = ues.port
+    port = ues.port(registered[0])
     ues.close()
     step(f"sipveil killed with SIGKILL after {len(registered)} of {N} registrations got 200 OK")
 
@@ -114,17 +123,27 @@ def test(ctx):
 
     lab.start()
     deadline = time.time() + 10
-    reloaded = None
-    while time.time() < deadline and reloaded is None:
+    reloaded = flows = None
+    while time.time() < deadline and (reloaded is None or flows is None):
         with open(lab.err_path, errors="replace") as f:
-            found = re.findall(r"(\d+) registered contacts reloaded", f.read())
+            log = f.read()
+        found = re.findall(r"(\d+) registered contacts reloaded", log)
         if found:
             reloaded = int(found[-1])
+        found = re.findall(r"(\d+) registered UE flows reloaded", log)
+        if found:
+            flows = int(found[-1])
         time.sleep(0.02)
     check(reloaded is not None, "no reload line in the log after the restart")
     check(reloaded >= len(registered),
           f"{reloaded} registrations reloaded, but {len(registered)} had their 200 OK")
     step(f"{reloaded} registrations reloaded: none that a UE was told about is lost")
+    # the P-CSCF's side of each registration (the UE's flow) is in the same group commit as
+    # the S-CSCF's binding, and the 200 waited for it too
+    check(flows is not None, "no reload line of the P-CSCF's UE flows after the restart")
+    check(flows >= len(registered),
+          f"{flows} UE flows reloaded, but {len(registered)} UEs had their 200 OK")
+    step(f"{flows} UE flows reloaded by the P-CSCF: none that a UE was told about is lost")
 
     # one of them is reachable: a MESSAGE to it reaches its contact (SIPp's socket)
     who = registered[0]

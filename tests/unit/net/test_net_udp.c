@@ -234,6 +234,85 @@ static void udp_hop_to_own_listener_reuseport_waits_for_loop(void **state)
     udp_hop_to_own_listener(true, 1, 0);
 }
 
+/*
+ * net_hold() for a whole read pass, as a worker does once the pass has written to its store:
+ * a datagram to a peer outside the instance is kept until net_release() at the pass's end,
+ * and only then leaves; a hop to an own listener still goes at once and is read in the pass.
+ */
+struct hold_pass {
+    struct svt_peer *p;
+    int fd;                   /* the outside peer's socket */
+    unsigned passes;          /* pass_end calls */
+    ssize_t got_before;       /* what the outside peer could read when the pass ended */
+    unsigned long held_at_end;
+    unsigned failed;
+};
+
+static void hold_pass_begin(void *arg)
+{
+    struct hold_pass *h = arg;
+
+    net_hold(h->p->net);
+}
+
+static void hold_pass_end(void *arg)
+{
+    struct hold_pass *h = arg;
+    char b[64];
+
+    h->passes++;
+    h->got_before = recv(h->fd, b, sizeof(b), MSG_DONTWAIT);
+    h->held_at_end = svt_stats(h->p)->udp_held;
+    h->failed = net_release(h->p->net);
+}
+
+static void udp_hold_until_release(bool own)
+{
+    struct event_base *base = event_base_new();
+    struct svt_peer p;
+    struct net_addr la, lb, ca;
+    int fd = svt_udp_socket("127.0.0.1:0", &ca);
+    struct hold_pass h = {.p = &p, .fd = fd};
+    char msg[512], got[600];
+    size_t n = svt_request(msg, sizeof(msg), 1, "held");
+
+    svt_peer_init(&p, base, NULL);
+    la = svt_listen(&p, NET_UDP, "127.0.0.1:0", NULL);
+    lb = svt_listen(&p, NET_UDP, "127.0.0.1:0", NULL);
+    p.forward_to = own ? &lb : &ca;
+    net_set_pass_hooks(p.net, hold_pass_begin, hold_pass_end, &h);
+    assert_int_equal(sendto(fd, msg, n, 0, (struct sockaddr *)&la.ss, la.len), (ssize_t)n);
+    event_base_loop(base, EVLOOP_ONCE);
+    assert_int_equal(h.passes, 1);
+    assert_int_equal(p.echo_err, 0);
+    assert_int_equal(h.failed, 0);
+    assert_int_equal(h.got_before, -1); /* nothing had left when the pass ended */
+    if (own) {
+        assert_int_equal(p.nmsgs, 2); /* the hop went at once, and was read in the pass */
+        assert_int_equal(h.held_at_end, 0);
+    } else {
+        assert_int_equal(p.nmsgs, 1);
+        assert_int_equal(h.held_at_end, 1);
+        /* released at the pass's end: queued on the outside socket already */
+        ssize_t r = recv(fd, got, sizeof(got), MSG_DONTWAIT);
+        assert_int_equal(r, (ssize_t)n);
+        sv_test_expect_bytes(got, (size_t)r, msg);
+    }
+    close(fd);
+    svt_peer_close(&p);
+    event_base_free(base);
+}
+
+static void udp_hold_keeps_outbound_until_release(void **state)
+{
+    udp_hold_until_release(false);
+}
+
+static void udp_hold_lets_own_hops_through(void **state)
+{
+    udp_hold_until_release(true);
+}
+
 /* A datagram above max_msg is dropped and counted; the next one still gets through. */
 static void udp_oversize_datagram_dropped(void **state)
 {
@@ -489,6 +568,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(udp_recv_calls_counts_batches),
     cmocka_unit_test(udp_hop_to_own_listener_read_in_same_pass),
     cmocka_unit_test(udp_hop_to_own_listener_reuseport_waits_for_loop),
+    cmocka_unit_test(udp_hold_keeps_outbound_until_release),
+    cmocka_unit_test(udp_hold_lets_own_hops_through),
     cmocka_unit_test(udp_oversize_datagram_dropped),
     cmocka_unit_test(udp_malformed_datagram_dropped),
     cmocka_unit_test(udp_crlf_keepalive_stripped),
