@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "svtest.h"
 
@@ -110,6 +112,30 @@ static void mem_calloc_zeroes(void **state)
     for (int i = 0; i < 64; i++)
         assert_int_equal(p[i], 0);
     sv_free(p);
+}
+
+/* Small blocks come from malloc (the thread's cache): a block just freed dirty comes back
+ * zeroed all the same. Large ones, and a count times size that would wrap, as calloc. */
+static void mem_calloc_zeroes_reused_and_large(void **state)
+{
+    unsigned char *p = sv_malloc(200), *q;
+    size_t big = 256u * 1024u;
+
+    assert_non_null(p);
+    memset(p, 0xa5, 200);
+    sv_free(p);
+    q = sv_calloc(25, 8);
+    assert_non_null(q);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(q[i], 0);
+    sv_free(q);
+    q = sv_calloc(big, 1);
+    assert_non_null(q);
+    for (size_t i = 0; i < big; i += 4096)
+        assert_int_equal(q[i], 0);
+    sv_free(q);
+    assert_null(sv_calloc(SIZE_MAX / 2 + 1, 2));
+    assert_null(sv_calloc(2, SIZE_MAX / 2 + 1));
 }
 
 /* ---- refcounted objects ---- */
@@ -426,6 +452,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mem_fail_off_allows_all),
     cmocka_unit_test(mem_realloc_failure_keeps_block),
     cmocka_unit_test(mem_calloc_zeroes),
+    cmocka_unit_test(mem_calloc_zeroes_reused_and_large),
     cmocka_unit_test(obj_zalloc_is_zeroed_with_one_ref),
     cmocka_unit_test(obj_ref_deref_runs_dtor_once_at_zero),
     cmocka_unit_test(obj_null_is_harmless),
