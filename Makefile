@@ -36,7 +36,7 @@ test: build
 
 # The integration tests that feed hostile input, threads and the privacy service through the
 # real binary; run again under the sanitizers below.
-SAN_IT = ^(privacy/(e2e_pcscf|e2e_edge|li|leak|oir|tc_nodes)|proxy/(workers|corpus_4475|connect_503)|run/malformed_then_options|ims/(register|pseudonym|e2e|crash|presence|presence_tc)|store/sub_cli)$$
+SAN_IT = ^(privacy/(e2e_pcscf|e2e_edge|li|leak|oir|tc_nodes)|proxy/(calls|workers|corpus_4475|connect_503)|run/malformed_then_options|ims/(register|pseudonym|e2e|crash|presence|presence_tc)|store/sub_cli)$$
 
 # ASan + UBSan build of the unit, corpus and fuzz-replay tests, and of SAN_IT (CI runs it too).
 sanitize: deps

@@ -53,6 +53,12 @@ void *sv_malloc(size_t sz)
  * bench/register's profile. Above it calloc stays, for the pages mmap gives zeroed. */
 #define CALLOC_BY_MALLOC (64u * 1024u)
 
+/* Out of line: gcc turns malloc followed by memset to zero back into calloc. */
+static __attribute__((noinline)) void zero(void *p, size_t n)
+{
+    memset(p, 0, n);
+}
+
 void *sv_calloc(size_t n, size_t sz)
 {
     void *p;
@@ -66,7 +72,7 @@ void *sv_calloc(size_t n, size_t sz)
     if (n * sz <= CALLOC_BY_MALLOC) {
         p = malloc(n * sz);
         if (p)
-            memset(p, 0, n * sz);
+            zero(p, n * sz);
     } else {
         p = calloc(n, sz);
     }
