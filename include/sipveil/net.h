@@ -197,7 +197,8 @@ void net_set_pass_hooks(struct net *net, void (*begin)(void *arg), void (*end)(v
  * store) before what it answered may leave. Datagrams to the instance's own UDP listeners
  * (nodes of one worker) still go at once, so that hops between them go on; with
  * SO_REUSEPORT those are held too, since another worker may read them. net_send() returns 0
- * for a held datagram; a failure to send it later is logged and counted by net_release().
+ * for a held datagram; a failure to send it later is logged, and net_release() returns how
+ * many failed.
  */
 void net_hold(struct net *net);
 /** Send what net_hold() held back, in order, and stop holding. @return how many failed. */

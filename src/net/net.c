@@ -309,11 +309,6 @@ int net_alloc(struct net **netp, struct event_base *base, const struct net_limit
     return 0;
 }
 
-/**
- * Close every listener and connection. No callback runs after this returns, and none runs
- * from inside it. Flows still held keep their (dead) connections allocated.
- * @param net  the instance, or NULL
- */
 void net_set_pass_hooks(struct net *net, void (*begin)(void *arg), void (*end)(void *arg),
                         void *arg)
 {
@@ -344,6 +339,11 @@ unsigned net_release(struct net *net)
     return net__udp_release(net);
 }
 
+/**
+ * Close every listener and connection. No callback runs after this returns, and none runs
+ * from inside it. Flows still held keep their (dead) connections allocated.
+ * @param net  the instance, or NULL
+ */
 void net_free(struct net *net)
 {
     if (!net || net->closed)
